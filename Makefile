@@ -1,0 +1,40 @@
+# Two commands on a fresh machine (Python 3.11 + make): `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint ui sandbox bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install, start the sandboxes, pull through Dagster, build the mart, print the funnel.
+demo: $(STAMP)
+	$(BIN)/hub demo
+
+## Install and run the tests (PostgreSQL tests run when HUB_TEST_POSTGRES_URL is set).
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check hub connectors assets schedules definitions.py tests bench
+	$(BIN)/mypy hub connectors assets schedules definitions.py
+
+## Sandboxes on loopback plus the Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops both).
+ui: $(STAMP)
+	$(BIN)/hub ui
+
+sandbox: $(STAMP)
+	$(BIN)/hub sandbox
+
+bench: $(STAMP)
+	$(BIN)/python bench/pull_econobis.py
+
+clean:
+	rm -rf .hub

@@ -1,0 +1,44 @@
+"""The canonical dwelling/dossier model: pydantic entities, journey phases, dwelling keys, survivorship rules."""
+
+from hub.canonical.keys import dwelling_key
+from hub.canonical.models import (
+    ENTITY_MODELS,
+    Action,
+    Advice,
+    Appointment,
+    Campaign,
+    CanonicalModel,
+    Dossier,
+    Dwelling,
+    DwellingFile,
+    EnergyCertificate,
+    Intake,
+    Opportunity,
+    PremiumApplication,
+    Resident,
+)
+from hub.canonical.phases import FUNNEL, Phase
+from hub.canonical.survivorship import RULES, Observation, new_value_wins
+
+__all__ = [
+    "ENTITY_MODELS",
+    "FUNNEL",
+    "RULES",
+    "Action",
+    "Advice",
+    "Appointment",
+    "Campaign",
+    "CanonicalModel",
+    "Dossier",
+    "Dwelling",
+    "DwellingFile",
+    "EnergyCertificate",
+    "Intake",
+    "Observation",
+    "Opportunity",
+    "Phase",
+    "PremiumApplication",
+    "Resident",
+    "dwelling_key",
+    "new_value_wins",
+]

@@ -1,0 +1,242 @@
+"""Canonical entities: the partner-neutral model in the middle of the hub (English names, code_ref statuses).
+
+Ids are the hub's own UUIDs (xref maps partner ids to them). Every model names its `entity` type, the key
+under which it is stored; relations are canonical ids."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.canonical.phases import Phase
+
+Country = Literal["NL", "BE"]
+
+
+class CanonicalModel(BaseModel):
+    """Base for canonical entities: strict fields, JSON-ready, one `entity` name per class."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_assignment=False)
+    entity: ClassVar[str]
+
+    id: str
+    tenant: str
+
+    def payload(self) -> dict[str, Any]:
+        """The stored form: JSON-compatible, without id/tenant (those are columns)."""
+        return self.model_dump(mode="json", exclude={"id", "tenant"})
+
+    # Fields that relate to a parent entity (for dossier recomputation and the mart).
+    parent_field: ClassVar[str | None] = None
+
+    @property
+    def parent_id(self) -> str | None:
+        return getattr(self, self.parent_field) if self.parent_field else None
+
+
+class Campaign(CanonicalModel):
+    """A neighbourhood or theme campaign that groups intakes (campagne)."""
+
+    entity: ClassVar[str] = "campaign"
+    name: str
+    number: str | None = None
+    status: str | None = None
+    kind: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    hoomdossier_campaign: bool = False
+
+
+class Resident(CanonicalModel):
+    """A person or organisation being coached (contact/bewoner). Personal data: never log it."""
+
+    entity: ClassVar[str] = "resident"
+    kind: Literal["person", "organisation"] = "person"
+    number: str | None = None
+    initials: str | None = None
+    first_name: str | None = None
+    last_name_prefix: str | None = None
+    last_name: str | None = None
+    organisation_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    status: str | None = None
+    is_coach: bool = False
+    consent_privacy: bool | None = None
+    hoomdossier_account_id: int | None = None
+    created_at: datetime | None = None
+
+
+class Dwelling(CanonicalModel):
+    """One home, keyed naturally by BAG / Flemish registry id or a normalised address (woning)."""
+
+    entity: ClassVar[str] = "dwelling"
+    parent_field: ClassVar[str | None] = "resident_id"
+    dwelling_key: str | None
+    country: Country = "NL"
+    street: str | None = None
+    number: str | None = None
+    addition: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    resident_id: str | None = None
+    identifiers: dict[str, str] = Field(default_factory=dict)
+
+
+class DwellingFile(CanonicalModel):
+    """The dwelling's data as collected by coach or resident (woningdossier)."""
+
+    entity: ClassVar[str] = "dwelling_file"
+    parent_field: ClassVar[str | None] = "dwelling_id"
+    dwelling_id: str | None = None
+    building_type: str | None = None
+    build_year: int | None = None
+    surface_m2: float | None = None
+    roof_type: str | None = None
+    energy_label: str | None = None
+    floors: int | None = None
+    is_monument: bool | None = None
+    owner_occupied: bool | None = None
+    residents: int | None = None
+    hoomdossier_building_id: int | None = None
+    created_at: datetime | None = None
+
+
+class Intake(CanonicalModel):
+    """A sign-up in a campaign: source, motivations, interests."""
+
+    entity: ClassVar[str] = "intake"
+    parent_field: ClassVar[str | None] = "resident_id"
+    resident_id: str | None
+    dwelling_id: str | None = None
+    campaign_id: str | None = None
+    status: str
+    sources: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    interests: list[str] = Field(default_factory=list)
+    external_code: str | None = None
+    created_at: datetime | None = None
+
+
+class Opportunity(CanonicalModel):
+    """One measure category for one resident, with a status (kans)."""
+
+    entity: ClassVar[str] = "opportunity"
+    parent_field: ClassVar[str | None] = "intake_id"
+    intake_id: str | None
+    number: str | None = None
+    measure_category: str | None = None
+    measures: list[str] = Field(default_factory=list)
+    status: str
+    desired_date: date | None = None
+    created_at: datetime | None = None
+
+
+ActionKind = Literal["visit", "quotation-request", "subsidy-request", "redirection"]
+
+
+class Action(CanonicalModel):
+    """A follow-up step on an opportunity: visit, quotation, subsidy/budget request or redirection (kansactie)."""
+
+    entity: ClassVar[str] = "action"
+    parent_field: ClassVar[str | None] = "opportunity_id"
+    opportunity_id: str | None
+    kind: ActionKind
+    status: str
+    coach_or_organisation_id: str | None = None
+    date_planned: datetime | None = None
+    date_recorded: datetime | None = None
+    date_released: datetime | None = None
+    date_executed: date | None = None
+    date_approved_client: date | None = None
+    created_at: datetime | None = None
+
+
+class Appointment(CanonicalModel):
+    """A planned coach visit (afspraak)."""
+
+    entity: ClassVar[str] = "appointment"
+    parent_field: ClassVar[str | None] = "dossier_id"
+    dossier_id: str | None
+    coach_id: str | None = None
+    planned_at: datetime
+    status: str = "planned"
+
+
+class Advice(CanonicalModel):
+    """An advised measure from the woonplan, with its savings."""
+
+    entity: ClassVar[str] = "advice"
+    parent_field: ClassVar[str | None] = "dwelling_file_id"
+    dwelling_file_id: str
+    measure: str
+    name: str | None = None
+    execute_self: bool | None = None
+    savings_gas_m3: float | None = None
+    savings_electricity_kwh: float | None = None
+    savings_co2_kg: float | None = None
+
+
+class EnergyCertificate(CanonicalModel):
+    """An energy performance certificate (EPC / energielabel)."""
+
+    entity: ClassVar[str] = "energy_certificate"
+    parent_field: ClassVar[str | None] = "dwelling_id"
+    dwelling_id: str
+    label: str
+    score_kwh_m2_year: float | None = None
+    certificate_number: str | None = None
+    issued_on: date | None = None
+    valid_until: date | None = None
+
+
+class PremiumApplication(CanonicalModel):
+    """An application for a renovation premium or subsidy, with decision and payment."""
+
+    entity: ClassVar[str] = "premium_application"
+    parent_field: ClassVar[str | None] = "dwelling_id"
+    dwelling_id: str | None
+    resident_id: str | None = None
+    scheme: str
+    category: str | None = None
+    status: str
+    amount_requested: float | None = None
+    amount_granted: float | None = None
+    submitted_on: date | None = None
+    decided_on: date | None = None
+    paid_on: date | None = None
+
+
+class Dossier(CanonicalModel):
+    """A resident's journey for one dwelling in one campaign, anchored on the intake; carries the phase."""
+
+    entity: ClassVar[str] = "dossier"
+    parent_field: ClassVar[str | None] = "intake_id"
+    intake_id: str
+    resident_id: str | None = None
+    dwelling_id: str | None = None
+    campaign_id: str | None = None
+    phase: Phase
+    phase_since: datetime | None = None
+    opened_at: datetime | None = None
+
+
+ENTITY_MODELS: dict[str, type[CanonicalModel]] = {
+    m.entity: m
+    for m in (
+        Campaign,
+        Resident,
+        Dwelling,
+        DwellingFile,
+        Intake,
+        Opportunity,
+        Action,
+        Appointment,
+        Advice,
+        EnergyCertificate,
+        PremiumApplication,
+        Dossier,
+    )
+}

@@ -1,0 +1,432 @@
+"""Repositories over the state store: xref, entities, provenance, journey events, cursors, inbox, outbox,
+quarantine and the shared request budget. All writes are upserts that stay correct with concurrent writers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, case, func, literal, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.store import tables as t
+from hub.store.db import make_engine, migrate
+
+_CHUNK = 500
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything the store returns is UTC-aware."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def stable_hash(value: Any) -> str:
+    """A content hash that does not depend on key order (used for diffing and inbox de-duplication)."""
+    raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"state store does not support {conn.dialect.name}")
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass(frozen=True)
+class QueuedItem:
+    id: int
+    created: bool
+
+
+class Store:
+    """The hub's state store. Open it with `Store.open()`; it migrates on start."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        engine = make_engine(url)
+        migrate(engine)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- xref ---------------------------------------------------------------------------------------------
+
+    def resolve_ids(
+        self, conn: Connection, system: str, tenant: str, entity: str, external_ids: Iterable[str]
+    ) -> dict[str, str]:
+        """Canonical id for each external id, creating new ones; concurrent callers agree on one id."""
+        wanted = sorted({str(e) for e in external_ids})
+        if not wanted:
+            return {}
+        found = self.lookup_ids(conn, system, tenant, entity, wanted)
+        missing = [e for e in wanted if e not in found]
+        if missing:
+            now = utcnow()
+            rows = [
+                {
+                    "system": system,
+                    "tenant": tenant,
+                    "entity": entity,
+                    "external_id": e,
+                    "canonical_id": str(uuid.uuid4()),
+                    "first_seen_at": now,
+                }
+                for e in missing
+            ]
+            for chunk in _chunks(rows):
+                stmt = _insert(conn, t.xref).on_conflict_do_nothing(
+                    index_elements=["system", "tenant", "entity", "external_id"]
+                )
+                conn.execute(stmt, list(chunk))
+            # Re-read: a concurrent writer may have won the race for some ids.
+            found.update(self.lookup_ids(conn, system, tenant, entity, missing))
+        return found
+
+    def lookup_ids(
+        self, conn: Connection, system: str, tenant: str, entity: str, external_ids: Iterable[str]
+    ) -> dict[str, str]:
+        ids = [str(e) for e in external_ids]
+        out: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(t.xref.c.external_id, t.xref.c.canonical_id).where(
+                    t.xref.c.system == system,
+                    t.xref.c.tenant == tenant,
+                    t.xref.c.entity == entity,
+                    t.xref.c.external_id.in_(chunk),
+                )
+            )
+            out.update({r.external_id: r.canonical_id for r in rows})
+        return out
+
+    # --- entities and provenance -------------------------------------------------------------------------
+
+    def load_entities(self, conn: Connection, canonical_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(canonical_ids)
+        out: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            for r in conn.execute(select(t.entities).where(t.entities.c.canonical_id.in_(chunk))).mappings():
+                out[r["canonical_id"]] = dict(r)
+        return out
+
+    def upsert_entities(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Insert or update entities; an update only lands when the content hash differs (no-op replays)."""
+        if not rows:
+            return
+        stmt = _insert(conn, t.entities)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["canonical_id"],
+            set_={
+                "data": stmt.excluded.data,
+                "data_hash": stmt.excluded.data_hash,
+                "natural_key": stmt.excluded.natural_key,
+                "parent_id": stmt.excluded.parent_id,
+                "version": t.entities.c.version + 1,
+                "updated_at": stmt.excluded.updated_at,
+                "deleted_at": stmt.excluded.deleted_at,
+            },
+            where=t.entities.c.data_hash != stmt.excluded.data_hash,
+        )
+        for chunk in _chunks(rows):
+            conn.execute(stmt, list(chunk))
+
+    def load_provenance(
+        self, conn: Connection, canonical_ids: Iterable[str]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
+        ids = list(canonical_ids)
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for chunk in _chunks(ids):
+            for r in conn.execute(
+                select(t.field_provenance).where(t.field_provenance.c.canonical_id.in_(chunk))
+            ).mappings():
+                out.setdefault(r["canonical_id"], {})[r["field"]] = {
+                    "source": r["source"],
+                    "source_ref": r["source_ref"],
+                    "observed_at": as_utc(r["observed_at"]),
+                }
+        return out
+
+    def upsert_provenance(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        stmt = _insert(conn, t.field_provenance)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["canonical_id", "field"],
+            set_={
+                "source": stmt.excluded.source,
+                "source_ref": stmt.excluded.source_ref,
+                "observed_at": stmt.excluded.observed_at,
+            },
+        )
+        for chunk in _chunks(rows):
+            conn.execute(stmt, list(chunk))
+
+    # --- journey events ----------------------------------------------------------------------------------
+
+    def add_journey_events(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        """Record phases reached; a (dossier, phase) pair already recorded is skipped. Returns rows added."""
+        if not rows:
+            return 0
+        keys = [(r["dossier_id"], r["phase"]) for r in rows]
+        existing: set[tuple[str, str]] = set()
+        for chunk in _chunks(keys):
+            existing.update(
+                (r.dossier_id, r.phase)
+                for r in conn.execute(
+                    select(t.journey_events.c.dossier_id, t.journey_events.c.phase).where(
+                        tuple_(t.journey_events.c.dossier_id, t.journey_events.c.phase).in_(list(chunk))
+                    )
+                )
+            )
+        new = [r for r in rows if (r["dossier_id"], r["phase"]) not in existing]
+        if new:
+            stmt = _insert(conn, t.journey_events).on_conflict_do_nothing(index_elements=["dossier_id", "phase"])
+            for chunk in _chunks(new):
+                conn.execute(stmt, list(chunk))
+        return len(new)
+
+    # --- cursors -----------------------------------------------------------------------------------------
+
+    def get_cursor(self, conn: Connection, system: str, tenant: str, stream: str) -> str | None:
+        return conn.execute(
+            select(t.sync_cursors.c.value).where(
+                t.sync_cursors.c.system == system,
+                t.sync_cursors.c.tenant == tenant,
+                t.sync_cursors.c.stream == stream,
+            )
+        ).scalar_one_or_none()
+
+    def set_cursor(self, conn: Connection, system: str, tenant: str, stream: str, value: str) -> None:
+        stmt = _insert(conn, t.sync_cursors).values(
+            system=system, tenant=tenant, stream=stream, value=value, updated_at=utcnow()
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["system", "tenant", "stream"],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+        conn.execute(stmt)
+
+    def cursors(self, conn: Connection, system: str, tenant: str) -> dict[str, str]:
+        rows = conn.execute(
+            select(t.sync_cursors.c.stream, t.sync_cursors.c.value).where(
+                t.sync_cursors.c.system == system, t.sync_cursors.c.tenant == tenant
+            )
+        )
+        return {r.stream: r.value for r in rows}
+
+    # --- inbox / outbox / quarantine ---------------------------------------------------------------------
+
+    def inbox_put(
+        self,
+        conn: Connection,
+        source: str,
+        tenant: str,
+        payload: str,
+        meta: dict[str, Any],
+        message_id: str | None = None,
+    ) -> QueuedItem:
+        """Store a received message durably; a repeat (same message id, else same content) is not stored twice."""
+        content_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        mid = message_id or f"sha256:{content_hash}"
+        stmt = (
+            _insert(conn, t.inbox)
+            .values(
+                source=source,
+                tenant=tenant,
+                message_id=mid,
+                content_hash=content_hash,
+                payload=payload,
+                meta=meta,
+                status="received",
+                attempts=0,
+                received_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["source", "tenant", "message_id"])
+        )
+        created = conn.execute(stmt).rowcount == 1
+        row_id = conn.execute(
+            select(t.inbox.c.id).where(
+                t.inbox.c.source == source, t.inbox.c.tenant == tenant, t.inbox.c.message_id == mid
+            )
+        ).scalar_one()
+        return QueuedItem(id=row_id, created=created)
+
+    def outbox_enqueue(
+        self,
+        conn: Connection,
+        tenant: str,
+        partner: str,
+        operation: str,
+        idempotency_key: str,
+        payload: dict[str, Any],
+    ) -> QueuedItem:
+        """Queue a push in the caller's transaction; the same idempotency key is only ever queued once."""
+        now = utcnow()
+        stmt = (
+            _insert(conn, t.outbox)
+            .values(
+                tenant=tenant,
+                partner=partner,
+                operation=operation,
+                idempotency_key=idempotency_key,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        created = conn.execute(stmt).rowcount == 1
+        row_id = conn.execute(
+            select(t.outbox.c.id).where(t.outbox.c.idempotency_key == idempotency_key)
+        ).scalar_one()
+        return QueuedItem(id=row_id, created=created)
+
+    def quarantine_put(
+        self,
+        conn: Connection,
+        tenant: str,
+        source: str,
+        entity: str,
+        external_id: str,
+        reason: str,
+        payload: Any = None,
+    ) -> None:
+        """Park a record that cannot be processed, with its reason; a repeat bumps the count and reopens it."""
+        now = utcnow()
+        stmt = _insert(conn, t.quarantine).values(
+            tenant=tenant,
+            source=source,
+            entity=entity,
+            external_id=str(external_id),
+            reason=reason,
+            payload=payload,
+            occurrences=1,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant", "source", "entity", "external_id"],
+            set_={
+                "reason": stmt.excluded.reason,
+                "payload": stmt.excluded.payload,
+                "occurrences": t.quarantine.c.occurrences + 1,
+                "last_seen_at": stmt.excluded.last_seen_at,
+                "resolved_at": None,
+            },
+        )
+        conn.execute(stmt)
+
+    def quarantine_resolve(
+        self, conn: Connection, tenant: str, source: str, entity: str, external_ids: Iterable[str]
+    ) -> int:
+        ids = [str(e) for e in external_ids]
+        total = 0
+        for chunk in _chunks(ids):
+            total += conn.execute(
+                update(t.quarantine)
+                .where(
+                    t.quarantine.c.tenant == tenant,
+                    t.quarantine.c.source == source,
+                    t.quarantine.c.entity == entity,
+                    t.quarantine.c.external_id.in_(chunk),
+                    t.quarantine.c.resolved_at.is_(None),
+                )
+                .values(resolved_at=utcnow())
+            ).rowcount
+        return total
+
+    def open_quarantine(self, conn: Connection, tenant: str | None = None) -> list[dict[str, Any]]:
+        q = select(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
+        if tenant:
+            q = q.where(t.quarantine.c.tenant == tenant)
+        return [dict(r) for r in conn.execute(q.order_by(t.quarantine.c.id)).mappings()]
+
+    # --- request budget ----------------------------------------------------------------------------------
+
+    def budget_try_acquire(
+        self, partner: str, tenant: str, capacity: float, refill_per_second: float, now: float | None = None
+    ) -> float:
+        """Take one token from the (partner, tenant) bucket. Returns 0.0 when taken, else seconds to wait.
+
+        One conditional UPDATE does the refill and the take atomically, so processes sharing the store
+        share the budget without locks held across the HTTP call."""
+        now = time.time() if now is None else now
+        b = t.request_budgets
+        with self.engine.begin() as conn:
+            conn.execute(
+                _insert(conn, b)
+                .values(
+                    partner=partner,
+                    tenant=tenant,
+                    capacity=capacity,
+                    refill_per_second=refill_per_second,
+                    tokens=capacity,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["partner", "tenant"])
+            )
+            elapsed = case((literal(now) > b.c.updated_at, literal(now) - b.c.updated_at), else_=literal(0.0))
+            refilled = b.c.tokens + elapsed * literal(refill_per_second)
+            available = case((refilled > literal(capacity), literal(capacity)), else_=refilled)
+            taken = conn.execute(
+                update(b)
+                .where(and_(b.c.partner == partner, b.c.tenant == tenant, available >= 1.0))
+                .values(
+                    tokens=available - 1.0,
+                    updated_at=case((literal(now) > b.c.updated_at, literal(now)), else_=b.c.updated_at),
+                    capacity=capacity,
+                    refill_per_second=refill_per_second,
+                )
+            ).rowcount
+            if taken == 1:
+                return 0.0
+            row = conn.execute(
+                select(b.c.tokens, b.c.updated_at).where(b.c.partner == partner, b.c.tenant == tenant)
+            ).one()
+        have = min(capacity, row.tokens + max(0.0, now - row.updated_at) * refill_per_second)
+        return max(0.001, (1.0 - have) / refill_per_second)
+
+    # --- small read helpers used by checks, the CLI and tests -------------------------------------------
+
+    def count(self, table: Table, **where: Any) -> int:
+        q = select(func.count()).select_from(table)
+        for col, val in where.items():
+            q = q.where(table.c[col] == val)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())

@@ -1,0 +1,169 @@
+"""The state store's tables (SQLAlchemy Core). Alembic migrations under `migrations/` create them.
+
+Idempotency lives in the unique constraints here (xref, inbox, outbox, quarantine, journey events), never in
+process memory, so several hub processes can share one store."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+TS = DateTime(timezone=True)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+xref = Table(
+    "xref",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("system", String(32), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("canonical_id", String(36), nullable=False),
+    Column("first_seen_at", TS, nullable=False),
+    UniqueConstraint("system", "tenant", "entity", "external_id", name="uq_xref_external"),
+    Index("ix_xref_canonical_id", "canonical_id"),
+)
+
+entities = Table(
+    "entities",
+    metadata,
+    Column("canonical_id", String(36), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("parent_id", String(36)),
+    Column("natural_key", String(200)),
+    Column("data", JSON, nullable=False),
+    Column("data_hash", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("deleted_at", TS),
+    UniqueConstraint("tenant", "entity", "natural_key", name="uq_entities_natural_key"),
+    Index("ix_entities_tenant_entity", "tenant", "entity"),
+    Index("ix_entities_parent", "entity", "parent_id"),
+)
+
+field_provenance = Table(
+    "field_provenance",
+    metadata,
+    Column("canonical_id", String(36), primary_key=True),
+    Column("field", String(64), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("source_ref", String(128), nullable=False),
+    Column("observed_at", TS, nullable=False),
+)
+
+journey_events = Table(
+    "journey_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("dossier_id", String(36), nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("occurred_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    # A phase is *reached* once per dossier: replays and overlapping runs cannot add it twice.
+    UniqueConstraint("dossier_id", "phase", name="uq_journey_events_dossier_phase"),
+    Index("ix_journey_events_tenant", "tenant"),
+)
+
+sync_cursors = Table(
+    "sync_cursors",
+    metadata,
+    Column("system", String(32), primary_key=True),
+    Column("tenant", String(64), primary_key=True),
+    Column("stream", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("meta", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("received_at", TS, nullable=False),
+    Column("processed_at", TS),
+    Column("last_error", Text),
+    UniqueConstraint("source", "tenant", "message_id", name="uq_inbox_message"),
+    Index("ix_inbox_status", "status", "received_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("partner", String(32), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("sent_at", TS),
+    Column("last_error", Text),
+    Column("result", JSON),
+    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", JSON),
+    Column("occurrences", Integer, nullable=False),
+    Column("first_seen_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("resolved_at", TS),
+    UniqueConstraint("tenant", "source", "entity", "external_id", name="uq_quarantine_record"),
+)
+
+request_budgets = Table(
+    "request_budgets",
+    metadata,
+    Column("partner", String(32), primary_key=True),
+    Column("tenant", String(64), primary_key=True),
+    Column("capacity", Float, nullable=False),
+    Column("refill_per_second", Float, nullable=False),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
