@@ -44,9 +44,12 @@ class SandboxDB:
         self._next = dict(ID_START)
         self._qr_by_opportunity: dict[int, list[int]] = defaultdict(list)
         self._primary: dict[tuple[str, int], int] = {}
+        # Bumped on every write; grid result caches key on it.
+        self.version = 0
 
     def insert(self, table: str, row: dict[str, Any]) -> int:
         with self.lock:
+            self.version += 1
             row_id = self._next[table]
             self._next[table] += 1
             row["id"] = row_id
@@ -65,6 +68,13 @@ class SandboxDB:
                         self.tables[table][old]["primary"] = False
                     self._primary[key] = row_id
             return row_id
+
+    def update(self, table: str, row_id: int, change: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.version += 1
+            row = self.tables[table][row_id]
+            row.update(change)
+            return row
 
     def get(self, table: str, row_id: int) -> dict[str, Any] | None:
         return self.tables[table].get(row_id)

@@ -369,6 +369,7 @@ def apply_kansactie_write(
     An explicit `status` in `change` is set first; the date rules may then override it (Econobis' observer
     runs after the controller sets the status)."""
     row = db.tables["quotation_requests"][qid]
+    db.version += 1
     action = lk.by_id("opportunityActions", row["opportunity_action_id"])["codeRef"]
     status = lk.by_id("quotationRequestStatus", row["status_id"])["codeRef"]
     before = dict(row)

@@ -1,0 +1,163 @@
+"""Typed calls to one Econobis instance's SPA API (read side): password-grant login, grids, details,
+system data and version — over the hub's partner client, so retries, budget and redaction are shared.
+
+Econobis has no general M2M read API (contracts/econobis.md §5): a service user without 2FA polls the grids."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hub.config import TenantConfig
+from hub.http import PartnerAuthError, PartnerClient, RetryPolicy, StoreBudget
+from hub.store import Store
+
+PARTNER = "econobis"
+DEFAULT_PAGE_SIZE = 500
+# Laravel's throttle:60,1 is a fixed window from the first hit; a bucket of 55/min with a burst of 5 never
+# exceeds 60 in any window.
+DEFAULT_BUDGET_PER_MINUTE = 55.0
+DEFAULT_BUDGET_BURST = 5.0
+
+
+class PasswordGrantAuth:
+    """Passport password grant: logs in on first use and again after a 401 (tokens last one day)."""
+
+    def __init__(self, client: PartnerClient, username: str, password: str, client_id: str, client_secret: str):
+        self._client = client
+        self._form = {
+            "grant_type": "password",
+            "username": username,
+            "password": password,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "scope": "use-app",
+        }
+        self._token: str | None = None
+        self._lock = threading.Lock()
+        client.add_secret(password)
+        client.add_secret(client_secret)
+
+    def headers(self) -> dict[str, str]:
+        with self._lock:
+            if self._token is None:
+                # The token request is safe to repeat: a second token does no harm.
+                resp = self._client.request(
+                    "POST", "/oauth/token", data=self._form, idempotent=True, authenticated=False
+                )
+                token = resp.json().get("access_token")
+                if not token:
+                    raise PartnerAuthError(
+                        partner=PARTNER,
+                        tenant=self._client.tenant,
+                        method="POST",
+                        endpoint="/oauth/token",
+                        status=resp.status_code,
+                        message="token response without access_token",
+                    )
+                self._token = token
+                self._client.add_secret(token)
+            return {"Authorization": f"Bearer {self._token}"}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+
+
+class EconobisClient:
+    """Read access to one tenant's Econobis."""
+
+    def __init__(self, http: PartnerClient) -> None:
+        self.http = http
+
+    @classmethod
+    def for_tenant(
+        cls,
+        tenant: TenantConfig,
+        store: Store | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout: tuple[float, float] = (3.05, 30.0),
+    ) -> EconobisClient:
+        pc = tenant.partner(PARTNER)
+        settings = pc.settings
+        budget = None
+        if store is not None:
+            budget = StoreBudget(
+                store,
+                PARTNER,
+                tenant.id,
+                per_minute=float(settings.get("budget_per_minute", DEFAULT_BUDGET_PER_MINUTE)),
+                burst=float(settings.get("budget_burst", DEFAULT_BUDGET_BURST)),
+            )
+        http = PartnerClient(PARTNER, tenant.id, pc.base_url, timeout=timeout, policy=policy, budget=budget)
+        http.auth = PasswordGrantAuth(
+            http,
+            username=str(settings["username"]),
+            password=tenant.secret(PARTNER, "password"),
+            client_id=str(settings.get("client_id", "2")),
+            client_secret=tenant.secret(PARTNER, "client_secret"),
+        )
+        return cls(http)
+
+    # --- calls --------------------------------------------------------------------------------------------
+
+    def client_version(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.http.request("GET", "/client-version", authenticated=False).json()
+        return result
+
+    def system_data(self) -> dict[str, Any]:
+        body = self.http.get_json("/api/system-data")
+        data: dict[str, Any] = body.get("data", body) if isinstance(body, dict) else {}
+        return data
+
+    def grid_page(
+        self,
+        entity: str,
+        *,
+        limit: int,
+        offset: int = 0,
+        filters: Sequence[dict[str, Any]] = (),
+        sorts: Sequence[dict[str, Any]] = (),
+    ) -> Page:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if filters:
+            params["filters"] = json.dumps(list(filters), separators=(",", ":"))
+        if sorts:
+            params["sorts"] = json.dumps(list(sorts), separators=(",", ":"))
+        body = self.http.get_json(f"/api/{entity}/grid", params=params)
+        return Page(rows=list(body.get("data") or []), total=int((body.get("meta") or {}).get("total", 0)), offset=offset)
+
+    def grid(
+        self,
+        entity: str,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        filters: Sequence[dict[str, Any]] = (),
+        sorts: Sequence[dict[str, Any]] = (),
+        start_offset: int = 0,
+    ) -> Iterator[Page]:
+        """Pages of a grid, lazily: only one page is in memory at a time."""
+        offset = start_offset
+        while True:
+            page = self.grid_page(entity, limit=page_size, offset=offset, filters=filters, sorts=sorts)
+            if page.rows:
+                yield page
+            offset += len(page.rows)
+            if not page.rows or len(page.rows) < page_size or offset >= page.total:
+                return
+
+    def detail(self, entity: str, record_id: int | str) -> dict[str, Any]:
+        body = self.http.get_json(f"/api/{entity}/{record_id}")
+        data: dict[str, Any] = body.get("data", body)
+        return data

@@ -1,0 +1,175 @@
+"""Dossiers and their journey phase, derived from canonical intakes, opportunities and actions.
+
+The status → phase rules are data below (statuses are code_ref strings). A dossier records each phase it
+reaches once (journey_events), with the time the evidence says it happened."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from hub.canonical import Dossier, Phase
+from hub.merge import Incoming, MergeStats, merge
+from hub.store import Store
+from hub.store import tables as t
+
+INTAKE_CONTACT = frozenset({"in_progress", "closed_with_opportunity"})
+INTAKE_STOPPED = frozenset({"closed_without_opportunity"})
+OPP_EXECUTED = frozenset({"executed", "executed-do-it-yourself", "executed_without_measure"})
+OPP_CLOSED = OPP_EXECUTED | frozenset({"no_execution", "deleted_in_hd", "inactive"})
+OPP_STOPPED = frozenset({"no_execution", "deleted_in_hd", "inactive"})
+OPP_FINANCING = frozenset({"subsidy-request_pending", "subsidy-request_granted"})
+VISIT_ADVICE = frozenset({"made", "done"})
+SUBSIDY_REJECTED = frozenset({"pm-not-approved", "not-approved", "not-approved-det"})
+QUOTATION_ACTIVE = frozenset(
+    {"default", "under-review", "under-review-occupant", "approved", "pm-approved", "executed", "no-response"}
+)
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _earliest(*values: Any) -> datetime | None:
+    found = [d for d in (_dt(v) for v in values) if d is not None]
+    return min(found, key=lambda d: d.replace(tzinfo=None)) if found else None
+
+
+def dossier_evidence(
+    intake: dict[str, Any],
+    opportunities: list[dict[str, Any]],
+    actions: list[dict[str, Any]],
+    resident: dict[str, Any] | None = None,
+) -> dict[Phase, datetime | None]:
+    """Which phases this dossier has reached, each with when (None when no partner date says)."""
+    ev: dict[Phase, datetime | None] = {Phase.INTEREST: _dt(intake.get("created_at"))}
+    live_opps = [o for o in opportunities if not o.get("_deleted")]
+    opp_status = [o.get("status") for o in live_opps]
+    if intake.get("status") in INTAKE_CONTACT or live_opps or (resident or {}).get("hoomdossier_account_id"):
+        ev[Phase.CONTACT] = _earliest(*(o.get("created_at") for o in live_opps))
+    visits = [a for a in actions if a["kind"] == "visit" and a.get("status") in VISIT_ADVICE]
+    if visits:
+        ev[Phase.ADVICE] = _earliest(*(a.get("date_planned") or a.get("date_recorded") for a in visits))
+    subsidies = [a for a in actions if a["kind"] == "subsidy-request" and a.get("status") not in SUBSIDY_REJECTED]
+    if subsidies or any(s in OPP_FINANCING for s in opp_status):
+        ev[Phase.FINANCING] = _earliest(*(a.get("created_at") for a in subsidies))
+    quotes = [a for a in actions if a["kind"] == "quotation-request" and a.get("status") in QUOTATION_ACTIVE]
+    if quotes or "mandate" in opp_status:
+        ev[Phase.QUOTATION] = _earliest(*(a.get("date_released") or a.get("created_at") for a in quotes))
+    executed_quotes = [a for a in actions if a["kind"] == "quotation-request" and a.get("status") == "executed"]
+    visit_made_on = {a.get("opportunity_id") for a in actions if a["kind"] == "visit" and a.get("status") == "made"}
+    in_execution = [
+        o
+        for o in live_opps
+        if o.get("status") in OPP_EXECUTED
+        # Econobis sets a kans to in_progress when a visit is planned: that is advice, not execution.
+        or (o.get("status") == "in_progress" and o.get("_id") not in visit_made_on)
+    ]
+    if in_execution or executed_quotes:
+        ev[Phase.EXECUTION] = _earliest(*(a.get("date_executed") for a in executed_quotes))
+    if live_opps and all(s in OPP_CLOSED for s in opp_status):
+        if any(s in OPP_EXECUTED for s in opp_status):
+            ev[Phase.DONE] = None
+        elif all(s in OPP_STOPPED for s in opp_status):
+            ev[Phase.STOPPED] = None
+    if intake.get("status") in INTAKE_STOPPED and not live_opps:
+        ev[Phase.STOPPED] = None
+    return ev
+
+
+def current_phase(evidence: dict[Phase, datetime | None]) -> Phase:
+    """Stopped and done are terminal; otherwise the furthest phase with evidence."""
+    if Phase.STOPPED in evidence:
+        return Phase.STOPPED
+    if Phase.DONE in evidence:
+        return Phase.DONE
+    return max(evidence, key=lambda p: p.order)
+
+
+def _load(conn: Connection, entity: str, *, ids: list[str] | None = None, parents: list[str] | None = None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    keys = ids if ids is not None else parents or []
+    col = t.entities.c.canonical_id if ids is not None else t.entities.c.parent_id
+    for i in range(0, len(keys), 500):
+        q = select(t.entities.c.canonical_id, t.entities.c.parent_id, t.entities.c.data, t.entities.c.deleted_at).where(
+            t.entities.c.entity == entity, col.in_(keys[i : i + 500])
+        )
+        for r in conn.execute(q):
+            out.append({**r.data, "_id": r.canonical_id, "_parent": r.parent_id, "_deleted": r.deleted_at is not None})
+    return out
+
+
+def recompute_dossiers(
+    store: Store,
+    conn: Connection,
+    tenant: str,
+    intake_ids: Iterable[str],
+    source: str,
+    observed_at: datetime,
+    stats: MergeStats,
+) -> int:
+    """Re-derive the dossier (and its phase) of each intake; returns journey events added."""
+    ids = sorted(set(intake_ids))
+    events = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        intakes = [x for x in _load(conn, "intake", ids=chunk) if not x["_deleted"]]
+        opps = _load(conn, "opportunity", parents=[x["_id"] for x in intakes])
+        actions = _load(conn, "action", parents=[o["_id"] for o in opps])
+        residents = {r["_id"]: r for r in _load(conn, "resident", ids=[x["resident_id"] for x in intakes if x.get("resident_id")])}
+        opps_by_intake: dict[str, list[dict[str, Any]]] = {}
+        for o in opps:
+            opps_by_intake.setdefault(o["_parent"], []).append(o)
+        actions_by_opp: dict[str, list[dict[str, Any]]] = {}
+        for a in actions:
+            if not a["_deleted"]:
+                actions_by_opp.setdefault(a["_parent"], []).append({**a, "opportunity_id": a["_parent"]})
+        dossier_ids = store.resolve_ids(conn, "hub", tenant, "dossier", [x["_id"] for x in intakes])
+        items: list[Incoming] = []
+        event_rows: list[dict[str, Any]] = []
+        for intake in intakes:
+            my_opps = opps_by_intake.get(intake["_id"], [])
+            my_actions = [a for o in my_opps for a in actions_by_opp.get(o["_id"], [])]
+            ev = dossier_evidence(intake, my_opps, my_actions, residents.get(intake.get("resident_id") or ""))
+            phase = current_phase(ev)
+            did = dossier_ids[intake["_id"]]
+            items.append(
+                Incoming(
+                    Dossier(
+                        id=did,
+                        tenant=tenant,
+                        intake_id=intake["_id"],
+                        resident_id=intake.get("resident_id"),
+                        dwelling_id=intake.get("dwelling_id"),
+                        campaign_id=intake.get("campaign_id"),
+                        phase=phase,
+                        phase_since=ev.get(phase),
+                        opened_at=_dt(intake.get("created_at")),
+                    ),
+                    source=source,
+                    source_ref=intake["_id"],
+                    observed_at=observed_at,
+                )
+            )
+            for p, when in ev.items():
+                event_rows.append(
+                    {
+                        "tenant": tenant,
+                        "dossier_id": did,
+                        "phase": p.value,
+                        "source": source,
+                        "occurred_at": when or observed_at,
+                        "recorded_at": observed_at,
+                    }
+                )
+        merge(store, conn, items, stats)
+        events += store.add_journey_events(conn, event_rows)
+    return events

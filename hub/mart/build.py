@@ -1,0 +1,218 @@
+"""Builds the reporting mart that PowerBI reads: a fresh DuckDB file from the canonical store via Arrow,
+checked, then atomically swapped into place (readers never see a half-built file), plus Parquet copies.
+
+Tables: campaigns, dossiers, journey_events; view funnel. Personal data is pseudonymised: the mart holds
+no names, e-mails or street addresses — only a keyed hash per resident and the 4-digit postcode area."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import select
+
+from hub.canonical import FUNNEL, Phase
+from hub.config import HubConfig
+from hub.store import Store, as_utc
+from hub.store import tables as t
+
+MART_FILE = "hub.duckdb"
+
+DOSSIER_SCHEMA = pa.schema(
+    [
+        ("dossier_id", pa.string()),
+        ("tenant", pa.string()),
+        ("campaign_id", pa.string()),
+        ("campaign_name", pa.string()),
+        ("resident_ref", pa.string()),
+        ("postcode_area", pa.string()),
+        ("phase", pa.string()),
+        ("phase_order", pa.int16()),
+        ("phase_since", pa.timestamp("us", tz="UTC")),
+        ("opened_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+EVENT_SCHEMA = pa.schema(
+    [
+        ("dossier_id", pa.string()),
+        ("tenant", pa.string()),
+        ("phase", pa.string()),
+        ("phase_order", pa.int16()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+        ("source", pa.string()),
+    ]
+)
+CAMPAIGN_SCHEMA = pa.schema(
+    [
+        ("campaign_id", pa.string()),
+        ("tenant", pa.string()),
+        ("name", pa.string()),
+        ("number", pa.string()),
+        ("kind", pa.string()),
+        ("start_date", pa.date32()),
+        ("end_date", pa.date32()),
+    ]
+)
+
+FUNNEL_VIEW = """
+CREATE VIEW funnel AS
+WITH phases AS (
+    SELECT * FROM (VALUES {phases}) AS p(phase, phase_order)
+), scope AS (
+    SELECT DISTINCT tenant, campaign_id, campaign_name FROM dossiers
+)
+SELECT s.tenant, s.campaign_id, s.campaign_name, p.phase, p.phase_order,
+       count(d.dossier_id) FILTER (WHERE d.phase = p.phase) AS dossiers_now,
+       count(d.dossier_id) FILTER (WHERE d.phase <> 'stopped' AND d.phase_order >= p.phase_order
+                                        AND p.phase <> 'stopped') AS dossiers_reached
+FROM scope s CROSS JOIN phases p
+LEFT JOIN dossiers d ON d.tenant = s.tenant AND d.campaign_id IS NOT DISTINCT FROM s.campaign_id
+GROUP BY ALL
+ORDER BY s.tenant, s.campaign_name, p.phase_order
+"""
+
+COMMENTS = {
+    "dossiers": "One row per dossier (a resident's journey in one campaign) with its current phase.",
+    "journey_events": "One row per phase a dossier reached, with when the partner data says it happened.",
+    "campaigns": "Campaigns per tenant.",
+}
+
+
+@dataclass(frozen=True)
+class MartResult:
+    path: Path
+    rows: dict[str, int]
+    parquet_dir: Path
+
+
+def _pseudonym(secret: bytes, tenant: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    return hmac.new(secret, f"{tenant}|{value}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _ts(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return as_utc(dt)
+
+
+def _entities(store: Store, entity: str, tenants: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(t.entities.c.canonical_id, t.entities.c.tenant, t.entities.c.data).where(
+                t.entities.c.entity == entity, t.entities.c.tenant.in_(tenants), t.entities.c.deleted_at.is_(None)
+            )
+        )
+        return [(r.canonical_id, r.tenant, r.data) for r in rows]
+
+
+def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
+    """Read the canonical store into Arrow tables (columnar: built per column, never row-by-row inserts)."""
+    tenants = [tc.id for tc in config.tenants]
+    secret = os.environ.get("HUB_MART_PSEUDONYM_KEY", "hub-mart").encode()
+    opt_in = {tc.id for tc in config.tenants if tc.mart_personal_data}
+
+    campaigns = _entities(store, "campaign", tenants)
+    campaign_names = {cid: data.get("name") for cid, _, data in campaigns}
+    camp_cols: dict[str, list[Any]] = defaultdict(list)
+    for cid, tenant, data in campaigns:
+        camp_cols["campaign_id"].append(cid)
+        camp_cols["tenant"].append(tenant)
+        for k in ("name", "number", "kind"):
+            camp_cols[k].append(data.get(k))
+        for k in ("start_date", "end_date"):
+            camp_cols[k].append(datetime.fromisoformat(data[k]).date() if data.get(k) else None)
+
+    dwellings = {cid: data for cid, _, data in _entities(store, "dwelling", tenants)}
+    cols: dict[str, list[Any]] = defaultdict(list)
+    for did, tenant, data in _entities(store, "dossier", tenants):
+        phase = Phase(data["phase"])
+        dwelling = dwellings.get(data.get("dwelling_id") or "", {})
+        postcode = (dwelling.get("postcode") or "")[:4] or None
+        cols["dossier_id"].append(did)
+        cols["tenant"].append(tenant)
+        cols["campaign_id"].append(data.get("campaign_id"))
+        cols["campaign_name"].append(campaign_names.get(data.get("campaign_id") or "", "(geen campagne)"))
+        rid = data.get("resident_id")
+        cols["resident_ref"].append(rid if tenant in opt_in else _pseudonym(secret, tenant, rid))
+        cols["postcode_area"].append(postcode)
+        cols["phase"].append(phase.value)
+        cols["phase_order"].append(phase.order)
+        cols["phase_since"].append(_ts(data.get("phase_since")))
+        cols["opened_at"].append(_ts(data.get("opened_at")))
+
+    ev_cols: dict[str, list[Any]] = defaultdict(list)
+    with store.engine.connect() as conn:
+        for r in conn.execute(select(t.journey_events).where(t.journey_events.c.tenant.in_(tenants))):
+            ev_cols["dossier_id"].append(r.dossier_id)
+            ev_cols["tenant"].append(r.tenant)
+            ev_cols["phase"].append(r.phase)
+            ev_cols["phase_order"].append(Phase(r.phase).order)
+            ev_cols["occurred_at"].append(as_utc(r.occurred_at))
+            ev_cols["source"].append(r.source)
+
+    def table(schema: pa.Schema, data: dict[str, list[Any]]) -> pa.Table:
+        return pa.table({f.name: pa.array(data.get(f.name, []), type=f.type) for f in schema}, schema=schema)
+
+    return {
+        "campaigns": table(CAMPAIGN_SCHEMA, camp_cols),
+        "dossiers": table(DOSSIER_SCHEMA, cols),
+        "journey_events": table(EVENT_SCHEMA, ev_cols),
+    }
+
+
+def build_mart(store: Store, config: HubConfig, mart_dir: Path) -> MartResult:
+    """Build, check and publish the mart; returns its path and row counts."""
+    mart_dir.mkdir(parents=True, exist_ok=True)
+    tables = collect(store, config)
+    final = mart_dir / MART_FILE
+    tmp = mart_dir / f".{MART_FILE}.{os.getpid()}.building"
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for name, arrow in tables.items():
+            con.register(f"_{name}", arrow)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
+            con.unregister(f"_{name}")
+            con.execute(f"COMMENT ON TABLE {name} IS '{COMMENTS[name]}'")
+        phases = ", ".join(f"('{p.value}', {p.order})" for p in FUNNEL)
+        con.execute(FUNNEL_VIEW.format(phases=phases))
+        # Check before publishing: every table holds exactly what was collected.
+        rows = {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in tables}  # type: ignore[index]
+        for name, arrow in tables.items():
+            if rows[name] != arrow.num_rows:
+                raise RuntimeError(f"mart check failed: {name} has {rows[name]} rows, expected {arrow.num_rows}")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, final)
+    parquet_dir = mart_dir / "parquet"
+    parquet_dir.mkdir(exist_ok=True)
+    for name, arrow in tables.items():
+        part = parquet_dir / f".{name}.parquet.tmp"
+        pq.write_table(arrow, part)
+        os.replace(part, parquet_dir / f"{name}.parquet")
+    return MartResult(final, rows, parquet_dir)
+
+
+def read_funnel(path: Path) -> list[tuple[Any, ...]]:
+    """The funnel view as rows (tenant, campaign_name, phase, dossiers_now, dossiers_reached)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "SELECT tenant, campaign_name, phase, dossiers_now, dossiers_reached FROM funnel "
+            "ORDER BY tenant, campaign_name, phase_order"
+        ).fetchall()
+    finally:
+        con.close()
