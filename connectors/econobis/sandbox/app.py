@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from connectors.econobis.sandbox import resources
 from connectors.econobis.sandbox.db import SandboxDB
-from connectors.econobis.sandbox.grid import GRIDS, GridError, run_grid
+from connectors.econobis.sandbox.grid import GridError, run_grid
 from connectors.econobis.sandbox.lookups import Lookups
 from connectors.econobis.sandbox.runtime import FaultMiddleware, Faults, LaravelThrottle, SimClock
 from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec
@@ -66,7 +69,16 @@ class EconobisSandbox:
         self.throttle = LaravelThrottle(self.throttle_per_minute)
         self.login_throttle = LaravelThrottle(self.login_throttle_per_minute)
         self.requests_served = 0
+        self.failed_logins: dict[str, int] = {}
+        self.login_blocked_until: dict[str, datetime] = {}
         self._lock = threading.Lock()
+
+    def register_failed_login(self, username: str) -> None:
+        """5 failures block the user for 15 minutes, 10 for an hour (Econobis' LoginAttemptThrottle)."""
+        n = self.failed_logins.get(username, 0) + 1
+        self.failed_logins[username] = n
+        if n in (5, 10):
+            self.login_blocked_until[username] = self.clock.now() + timedelta(minutes=15 if n == 5 else 60)
 
     # --- auth ---------------------------------------------------------------------------------------------
 
@@ -108,10 +120,15 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-UNAUTHENTICATED = {"message": "Unauthenticated."}
+UNAUTHENTICATED = {"error": "Unauthenticated."}
+LOGIN_FAILED = {
+    "error": "Inloggen is niet gelukt. Probeer het (later) opnieuw of reset je wachtwoord als je die vergeten bent. "
+    "Check je mailbox om te kijken of je account wellicht geblokkeerd is."
+}
 
 
-def create_app(sb: EconobisSandbox) -> FastAPI:
+def create_app(sb: EconobisSandbox) -> ASGIApp:
+    """The sandbox as an ASGI app, wrapped in fault injection (admin routes are exempt)."""
     app = FastAPI(title=f"Econobis sandbox ({sb.tenant})", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.middleware("http")
@@ -120,17 +137,21 @@ def create_app(sb: EconobisSandbox) -> FastAPI:
         sb.requests_served += 1
         if not path.startswith("/api/"):
             return await call_next(request)
-        # Laravel's api group: throttle:60,1 keyed by client IP (the user is not resolved yet at that point).
-        key = request.client.host if request.client else "unknown"
+        # api group: throttle:60,1 runs before auth:api; keyed by the user when the bearer token resolves,
+        # else by client IP.
+        user_id = sb.user_for(request.headers.get("authorization"))
+        key = f"user:{user_id}" if user_id is not None else f"ip:{request.client.host if request.client else '?'}"
         allowed, remaining, retry_after = sb.throttle.hit(key)
         limit_headers = {"X-RateLimit-Limit": str(sb.throttle.limit), "X-RateLimit-Remaining": str(remaining)}
         if not allowed:
             return _json(
                 {"message": "Too Many Attempts."},
                 429,
-                {**limit_headers, "Retry-After": str(retry_after)},
+                {**limit_headers, "Retry-After": str(retry_after), "X-RateLimit-Reset": str(int(time.time()) + retry_after)},
             )
-        if sb.user_for(request.headers.get("authorization")) is None:
+        if user_id is None:
+            if "json" not in request.headers.get("accept", ""):
+                return Response(status_code=302, headers={"Location": "/login"})
             return _json(UNAUTHENTICATED, 401, limit_headers)
         response: Response = await call_next(request)
         for k, v in limit_headers.items():
@@ -139,75 +160,60 @@ def create_app(sb: EconobisSandbox) -> FastAPI:
 
     @app.post("/oauth/token")
     async def oauth_token(request: Request) -> Response:
+        # LoginAttemptThrottle rewrites EVERY non-200 outcome (bad client, bad password, 429, blocked user)
+        # into one 401 with a Dutch message under `error`.
         ctype = request.headers.get("content-type", "")
-        form: dict[str, Any] = (
-            await request.json() if "json" in ctype else dict((await request.form()).items())
-        )
-        grant = form.get("grant_type")
+        raw = await request.body()
+        try:
+            form: dict[str, Any] = json.loads(raw) if "json" in ctype else dict(parse_qsl(raw.decode("utf-8")))
+        except (ValueError, UnicodeDecodeError):
+            return _json(LOGIN_FAILED, 401)
+        username = str(form.get("username", "")).lower()
+        ip = request.client.host if request.client else "unknown"
+        if sb.login_blocked_until.get(username, datetime.min) > sb.clock.now():
+            return _json(LOGIN_FAILED, 401)
+        allowed, _, _ = sb.login_throttle.hit(f"{username}|{ip}")
+        if not allowed:
+            return _json(LOGIN_FAILED, 401)
         if str(form.get("client_id")) != sb.client_id or form.get("client_secret") != sb.client_secret:
-            return _json(
-                {
-                    "error": "invalid_client",
-                    "error_description": "Client authentication failed",
-                    "message": "Client authentication failed",
-                },
-                401,
-            )
+            return _json(LOGIN_FAILED, 401)
+        grant = form.get("grant_type")
         if grant == "password":
-            username = str(form.get("username", ""))
-            ip = request.client.host if request.client else "unknown"
-            allowed, _, retry_after = sb.login_throttle.hit(f"{username.lower()}|{ip}")
-            if not allowed:
-                return _json({"message": "Too Many Attempts."}, 429, {"Retry-After": str(retry_after)})
-            user = sb.users.get(username)
+            user = sb.users.get(str(form.get("username", "")))
             if user is None or user.password != form.get("password"):
-                return _json(
-                    {
-                        "error": "invalid_grant",
-                        "error_description": "The user credentials were incorrect.",
-                        "message": "The user credentials were incorrect.",
-                    },
-                    400,
-                )
+                sb.register_failed_login(username)
+                return _json(LOGIN_FAILED, 401)
+            sb.failed_logins.pop(username, None)
             return _json(sb.issue_token(user.id))
         if grant == "refresh_token":
             entry = sb.refresh_tokens.pop(str(form.get("refresh_token", "")), None)
             if entry is None or entry[1] <= sb.clock.now():
-                return _json(
-                    {
-                        "error": "invalid_grant",
-                        "error_description": "The refresh token is invalid.",
-                        "hint": "Token has been revoked",
-                        "message": "The refresh token is invalid.",
-                    },
-                    400,
-                )
+                return _json(LOGIN_FAILED, 401)
             return _json(sb.issue_token(entry[0]))
-        return _json(
-            {
-                "error": "unsupported_grant_type",
-                "error_description": "The authorization grant type is not supported by the authorization server.",
-                "message": "The authorization grant type is not supported by the authorization server.",
-            },
-            400,
-        )
+        return _json(LOGIN_FAILED, 401)
 
     @app.get("/client-version")
     async def client_version() -> Response:
         return _json(resources.client_version(ECONOBIS_VERSION))
 
+    @app.get("/frontend-config")
+    async def frontend_config() -> Response:
+        # Econobis publishes the SPA's OAuth client here (a real quirk; the hub does not rely on it).
+        return _json({"client_id": sb.client_id, "client_key": sb.client_secret, "url_api": "/api"})
+
     @app.get("/api/system-data")
     async def system_data() -> Response:
-        return _json(resources.system_data(sb.lookups, sb.db))
+        return _json(resources.system_data(sb.lookups))
 
     @app.get("/api/{entity}/grid")
     async def grid(entity: str, request: Request) -> Response:
-        if entity not in GRIDS:
+        spec = resources.GRIDS.get(entity)
+        if spec is None:
             return _json({"message": f"The route api/{entity}/grid could not be found."}, 404)
         try:
-            body = run_grid(sb.db, sb.lookups, entity, dict(request.query_params))
-        except GridError as exc:
-            return _json({"message": str(exc)}, 422)
+            body = run_grid(sb.db, sb.lookups, spec, dict(request.query_params))
+        except GridError:
+            return _json({"message": "Server Error"}, 500)  # uncaught Request*Exception in Econobis
         return _json(body)
 
     @app.get("/api/{entity}/{record_id}")
@@ -217,7 +223,9 @@ def create_app(sb: EconobisSandbox) -> FastAPI:
             return _json({"message": f"The route api/{entity}/{record_id} could not be found."}, 404)
         row = sb.db.get(table, int(record_id))
         if row is None or row.get("deleted_at") is not None:
-            return _json({"message": "No query results for model."}, 404)
+            model = {"contacts": "Contact\\Contact", "intakes": "Intake\\Intake", "opportunities": "Opportunity\\Opportunity",
+                     "quotation_requests": "QuotationRequest\\QuotationRequest", "housing_files": "HousingFile\\HousingFile"}[table]
+            return _json({"message": f"No query results for model [App\\Eco\\{model}] {record_id}"}, 404)
         return _json({"data": resources.detail(entity, row, sb.db, sb.lookups)})
 
     # --- admin API for tests and demos (not part of Econobis) --------------------------------------------
@@ -259,4 +267,4 @@ def create_app(sb: EconobisSandbox) -> FastAPI:
         sb.login_throttle.reset()
         return JSONResponse({"ok": True})
 
-    return FaultMiddleware(app, sb.faults, ADMIN)  # type: ignore[return-value]
+    return FaultMiddleware(app, sb.faults, ADMIN)

@@ -20,13 +20,14 @@ Getter = Callable[[dict[str, Any], SandboxDB, Lookups], Any]
 
 
 class GridError(ValueError):
-    """Malformed grid parameters (Econobis answers these with a 422/500; the sandbox uses 422)."""
+    """An unknown filter/sort field or filter type: Econobis does not catch these, so the answer is a 500."""
 
 
 @dataclass(frozen=True)
 class GridSpec:
     table: str
-    filters: dict[str, tuple[Getter, str | None]]  # field → (getter, forced comparison or None)
+    # field → (getter, forced comparison that ignores `type` or None, default type when `type` is absent)
+    filters: dict[str, tuple[Getter, str | None, str | None]]
     sorts: dict[str, Getter]
     default_sort: tuple[tuple[str, str], ...]
     row: Getter
@@ -53,7 +54,17 @@ def _cmp_value(value: Any, data: Any) -> tuple[Any, Any]:
     return str(_norm(value)), str(data)
 
 
+FILTER_TYPES = frozenset(
+    {"eq", "neq", "rel", "nrel", "ct", "nct", "lt", "lte", "gt", "gte", "bw", "nbw", "ew", "new", "nl", "nnl", "is0", "isn0"}
+)
+
+
 def matches(kind: str, value: Any, data: Any) -> bool:
+    if kind in ("day_gte", "day_lte"):
+        # createdAtStart/End: Carbon::parse(data)->startOfDay()/endOfDay(), i.e. compare whole days
+        day = str(_norm(value))[:10]
+        bound = str(data)[:10]
+        return day >= bound if kind == "day_gte" else day <= bound
     if kind == "nl":
         return value in (None, "")
     if kind == "nnl":
@@ -138,6 +149,19 @@ def _parse_json_list(raw: str | None, name: str) -> list[dict[str, Any]]:
     return value
 
 
+def _php_int(raw: str | None) -> int:
+    digits = ""
+    for ch in (raw or "").strip():
+        if ch.isdigit() or (ch == "-" and not digits):
+            digits += ch
+        else:
+            break
+    try:
+        return max(0, int(digits))
+    except ValueError:
+        return 0
+
+
 def query_ids(db: SandboxDB, lk: Lookups, spec: GridSpec, filters: list[dict[str, Any]], sorts: list[dict[str, Any]]) -> list[int]:
     key = (spec.table, id(spec), json.dumps(filters, sort_keys=True), json.dumps(sorts, sort_keys=True), db.version)
     cached = _cache.get(key)
@@ -147,17 +171,29 @@ def query_ids(db: SandboxDB, lk: Lookups, spec: GridSpec, filters: list[dict[str
     for f in filters:
         field = f.get("field")
         if field not in spec.filters:
-            continue  # Econobis ignores filters it does not know
-        getter, forced = spec.filters[field]
-        checks.append((getter, forced or str(f.get("type", "eq")), f.get("data")))
+            raise GridError(f"RequestFilterException: unknown filter field {field!r}")
+        getter, forced, default_type = spec.filters[field]
+        kind = forced or str(f.get("type") or default_type or "ct")
+        if not forced and kind not in FILTER_TYPES:
+            raise GridError(f"RequestFilterException: unknown filter type {kind!r}")
+        if kind not in ("nl", "nnl") and "data" not in f:
+            raise GridError(f"RequestFilterException: filter {field!r} needs data")
+        checks.append((getter, kind, f.get("data")))
     table = db.tables[spec.table]
     with db.lock:
         ids = [i for i in db.ids[spec.table] if table[i].get("deleted_at") is None]
     if checks:
         ids = [i for i in ids if all(matches(kind, g(table[i], db, lk), data) for g, kind, data in checks)]
-    order = [(s.get("field"), str(s.get("order", "asc")).lower()) for s in sorts if s.get("field") in spec.sorts]
-    if not order:
-        order = list(spec.default_sort)
+    order = []
+    for srt in sorts:
+        if srt.get("field") not in spec.sorts:
+            raise GridError(f"RequestSortException: unknown sort field {srt.get('field')!r}")
+        direction = str(srt.get("order") or "asc").lower()
+        if direction not in ("asc", "desc"):
+            raise GridError(f"RequestSortException: order must be asc or desc, got {direction!r}")
+        order.append((srt["field"], direction))
+    # Econobis appends its default `created_at DESC` after the request's sorts (last tie-breaker).
+    order += list(spec.default_sort)
     # Stable multi-key sort: apply keys from last to first.
     for field, direction in reversed(order):
         getter = spec.sorts[field]
@@ -171,19 +207,12 @@ def query_ids(db: SandboxDB, lk: Lookups, spec: GridSpec, filters: list[dict[str
     return ids
 
 
-def run_grid(db: SandboxDB, lk: Lookups, grids: dict[str, GridSpec], entity: str, params: dict[str, str]) -> dict[str, Any]:
-    spec = grids[entity]
+def run_grid(db: SandboxDB, lk: Lookups, spec: GridSpec, params: dict[str, str]) -> dict[str, Any]:
     filters = _parse_json_list(params.get("filters"), "filters")
     sorts = _parse_json_list(params.get("sorts"), "sorts")
     ids = query_ids(db, lk, spec, filters, sorts)
-    limit_raw, offset_raw = params.get("limit"), params.get("offset")
-    page = ids
-    if limit_raw not in (None, ""):
-        try:
-            limit = int(str(limit_raw))
-            offset = int(str(offset_raw)) if offset_raw not in (None, "") else 0
-        except ValueError:
-            raise GridError("limit and offset must be integers") from None
-        page = ids[offset : offset + limit]  # offset only applies together with limit
+    # PHP (int) casts: junk becomes 0; limit 0 means no LIMIT; offset only applies together with a limit.
+    limit, offset = _php_int(params.get("limit")), _php_int(params.get("offset"))
+    page = ids[offset : offset + limit] if limit else ids
     table = db.tables[spec.table]
     return {"data": [spec.row(table[i], db, lk) for i in page], "meta": spec.meta(ids, db)}

@@ -27,9 +27,24 @@ LAST_NAMES = (
     "Wit Linden Kok Jacobs Willems Vermeulen Schouten Hoekstra Koster Prins Huisman Kuipers Veenstra Post"
 ).split()
 STREETS = (
-    "Dorpsstraat Kerkstraat Molenweg Schoolstraat Stationsweg Julianastraat Beatrixlaan Wilhelminalaan "
-    "Prinses Irenestraat Eikenlaan Berkenhof Lindenlaan Zonnebloemstraat Dijkweg Havenkade Weidepad Veldstraat"
-).split(" ")
+    "Dorpsstraat",
+    "Kerkstraat",
+    "Molenweg",
+    "Schoolstraat",
+    "Stationsweg",
+    "Julianastraat",
+    "Beatrixlaan",
+    "Wilhelminalaan",
+    "Prinses Irenestraat",
+    "Eikenlaan",
+    "Berkenhof",
+    "Lindenlaan",
+    "Zonnebloemstraat",
+    "Dijkweg",
+    "Havenkade",
+    "Weidepad",
+    "Van der Veldestraat",
+)
 TENANT_REGIONS: dict[str, tuple[str, int, tuple[str, ...]]] = {
     # tenant → (postcode prefix range start, width, cities)
     "coop-noord": ("16", 80, ("Wognum", "Hoorn", "Medemblik", "Enkhuizen")),

@@ -1,0 +1,219 @@
+"""Econobis wire rows → canonical entities.
+
+Econobis' grids give status NAMES (admins may rename them) and system-data gives no code_ref for intake
+and opportunity statuses, so names are resolved through `StatusNames`: fresh-install names, plus every
+name→code_ref pair learned from richer resources (kansactie grid rows, detail calls). Keyed on code_ref."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from connectors.econobis.schemas import (
+    GridContact,
+    GridHousingFile,
+    GridIntake,
+    GridOpportunity,
+    GridQuotationRequest,
+)
+from hub.canonical import Action, Campaign, Dwelling, DwellingFile, Intake, Opportunity, Resident, dwelling_key
+
+AMS = ZoneInfo("Europe/Amsterdam")
+SOURCE = "econobis"
+
+# Fresh-install names (contracts/econobis.md §1.5, §1.7). Instances may rename; learned names extend these.
+INTAKE_STATUS_NAMES = {
+    "Open": "open",
+    "Afgesloten met kans": "closed_with_opportunity",
+    "Afgesloten zonder kans": "closed_without_opportunity",
+    "In behandeling": "in_progress",
+}
+OPPORTUNITY_STATUS_NAMES = {
+    "Actief": "active",
+    "In afwachting": "pending",
+    "Uitgevoerd": "executed",
+    "Uitvoering, doe het zelf": "executed-do-it-yourself",
+    "Geen uitvoering": "no_execution",
+    "Opdracht": "mandate",
+    "Inactief": "inactive",
+    "Verwijderd in Hoomdossier": "deleted_in_hd",
+    "In uitvoering": "in_progress",
+    "Uitgevoerd zonder maatregel": "executed_without_measure",
+    "Subsidie aanvaag in afwachting": "subsidy-request_pending",
+    "Subsidie aanvraag toegekend": "subsidy-request_granted",
+    "Subsidie aanvraag afgewezen": "subsidy-request_rejected",
+}
+ACTION_KINDS = {"visit", "quotation-request", "subsidy-request", "redirection"}
+_STREET_NUMBER = re.compile(r"^(?P<street>.*\S)\s+(?P<number>\d+)(?:-(?P<addition>.+))?$")
+
+
+class MappingError(ValueError):
+    """A record that cannot be mapped; its message is the quarantine reason."""
+
+
+class StatusNames:
+    """Name → code_ref per status table, fresh-install defaults plus learned pairs (persisted by the sync)."""
+
+    def __init__(self, learned: dict[str, dict[str, str]] | None = None) -> None:
+        self.tables: dict[str, dict[str, str]] = {
+            "intake": dict(INTAKE_STATUS_NAMES),
+            "opportunity": dict(OPPORTUNITY_STATUS_NAMES),
+        }
+        self.learned: dict[str, dict[str, str]] = {"intake": {}, "opportunity": {}}
+        for table, pairs in (learned or {}).items():
+            self.tables.setdefault(table, {}).update(pairs)
+            self.learned.setdefault(table, {}).update(pairs)
+
+    def code(self, table: str, name: str | None) -> str | None:
+        return self.tables[table].get(name or "")
+
+    def learn(self, table: str, name: str, code: str | None) -> bool:
+        """Record a pair seen on the wire; True when it is new (the caller persists it)."""
+        if not code or self.tables[table].get(name) == code:
+            return False
+        self.tables[table][name] = code
+        self.learned[table][name] = code
+        return True
+
+
+def parse_street_and_number(text: str | None) -> tuple[str | None, str | None, str | None]:
+    """Econobis' "street number[-addition]" display string → (street, number, addition)."""
+    if not text:
+        return None, None, None
+    m = _STREET_NUMBER.match(text.strip())
+    if not m:
+        return text.strip(), None, None
+    return m.group("street"), m.group("number"), m.group("addition")
+
+
+def local_datetime(raw: str | None) -> datetime | None:
+    """Raw DATETIME columns are Amsterdam wall-clock time without zone."""
+    if not raw:
+        return None
+    return datetime.fromisoformat(raw).replace(tzinfo=AMS)
+
+
+def split_full_name(full_name: str) -> tuple[str | None, str | None, str | None]:
+    """Econobis' person full_name "Last, First prefix" → (first, prefix, last)."""
+    last, _, rest = full_name.partition(",")
+    words = rest.split()
+    if not words:
+        return None, None, last.strip() or None
+    return words[0], " ".join(words[1:]) or None, last.strip() or None
+
+
+def dwelling_key_for(postal_code: str | None, street_and_number: str | None) -> str | None:
+    _, number, addition = parse_street_and_number(street_and_number)
+    if not postal_code or not number:
+        return None
+    return dwelling_key(country="NL", postcode=postal_code, number=number, addition=addition)
+
+
+def map_contact(row: GridContact, tenant: str, resident_id: str, dwelling_id: str | None) -> tuple[Resident, Dwelling | None]:
+    first, prefix, last = split_full_name(row.full_name) if row.type_id == "person" else (None, None, None)
+    resident = Resident(
+        id=resident_id,
+        tenant=tenant,
+        kind="organisation" if row.type_id == "organisation" else "person",
+        number=row.number,
+        first_name=first,
+        last_name_prefix=prefix,
+        last_name=last,
+        organisation_name=row.full_name if row.type_id == "organisation" else None,
+        email=row.email_address,
+        phone=row.phone_number,
+        status=row.status_name,
+        created_at=row.created_at,
+    )
+    dwelling = None
+    if dwelling_id is not None:
+        street, number, addition = parse_street_and_number(row.street_and_number)
+        dwelling = Dwelling(
+            id=dwelling_id,
+            tenant=tenant,
+            dwelling_key=dwelling_key_for(row.postal_code, row.street_and_number),
+            street=street,
+            number=number,
+            addition=addition,
+            postcode=row.postal_code,
+            city=row.city,
+            resident_id=resident_id,
+        )
+    return resident, dwelling
+
+
+def map_campaign(tenant: str, campaign_id: str, name: str | None) -> Campaign:
+    return Campaign(id=campaign_id, tenant=tenant, name=name or "(zonder naam)")
+
+
+def map_intake(
+    row: GridIntake,
+    tenant: str,
+    ids: dict[str, str | None],
+    status: str,
+) -> Intake:
+    return Intake(
+        id=str(ids["intake"]),
+        tenant=tenant,
+        resident_id=ids.get("resident"),
+        dwelling_id=ids.get("dwelling"),
+        campaign_id=ids.get("campaign"),
+        status=status,
+        sources=list(row.sources_names),
+        interests=list(row.measures_requested_names),
+        created_at=row.created_at,
+    )
+
+
+def map_opportunity(row: GridOpportunity, tenant: str, opportunity_id: str, intake_id: str | None, status: str) -> Opportunity:
+    return Opportunity(
+        id=opportunity_id,
+        tenant=tenant,
+        intake_id=intake_id,
+        number=row.number,
+        measure_category=row.measure_category_name,
+        measures=[m.name for m in row.measures],
+        status=status,
+        desired_date=datetime.fromisoformat(row.desired_date).date() if row.desired_date else None,
+        created_at=row.created_at,
+    )
+
+
+def map_action(row: GridQuotationRequest, tenant: str, action_id: str, opportunity_id: str, coach_id: str | None) -> Action:
+    kind = row.opportunity_action.code_ref
+    if kind not in ACTION_KINDS:
+        raise MappingError(f"unknown kansactie type code_ref {kind!r} (opportunityAction {row.opportunity_action.name!r})")
+    if not row.status.code_ref:
+        raise MappingError(f"kansactie status {row.status.name!r} has no codeRef")
+    return Action(
+        id=action_id,
+        tenant=tenant,
+        opportunity_id=opportunity_id,
+        kind=kind,  # type: ignore[arg-type]
+        status=row.status.code_ref,
+        coach_or_organisation_id=coach_id,
+        date_planned=local_datetime(row.date_planned),
+        date_recorded=local_datetime(row.date_recorded),
+        date_released=local_datetime(row.date_released),
+        created_at=row.created_at,
+    )
+
+
+_UNKNOWN = {"Onbekend", ""}
+
+
+def map_housing_file(row: GridHousingFile, tenant: str, file_id: str, dwelling_id: str | None) -> DwellingFile:
+    sale: Any = str(row.is_house_for_sale) if row.is_house_for_sale is not None else None
+    return DwellingFile(
+        id=file_id,
+        tenant=tenant,
+        dwelling_id=dwelling_id,
+        building_type=None if (row.building_type or "") in _UNKNOWN else row.building_type,
+        energy_label=None if (row.energy_label or "") in _UNKNOWN else row.energy_label,
+        build_year=row.build_year,
+        # is_house_for_sale: '1' koopwoning, '0' huur, '2' onbekend (a string since 2025-06)
+        owner_occupied={"1": True, "0": False}.get(sale) if sale is not None else None,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,443 @@
+"""The Econobis pull: every grid in pages, streamed, mapped to canonical, merged, cursors committed with the
+data in the same transaction; dossiers re-derived for what changed.
+
+New records are found by id (contacts) or createdAt day windows (intakes, kansen, kansacties) and newest-
+first paging (housing files). This slice does NOT see updates or deletions of existing records: those come
+from the audit-trail grid in the Econobis connector issue."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, select
+
+from connectors.econobis.client import EconobisClient, Page
+from connectors.econobis.mapping import (
+    AMS,
+    SOURCE,
+    MappingError,
+    StatusNames,
+    dwelling_key_for,
+    map_action,
+    map_campaign,
+    map_contact,
+    map_housing_file,
+    map_intake,
+    map_opportunity,
+)
+from connectors.econobis.schemas import (
+    FullIntake,
+    FullOpportunity,
+    GridContact,
+    GridHousingFile,
+    GridIntake,
+    GridOpportunity,
+    GridQuotationRequest,
+)
+from hub.http import PartnerError, PartnerNotFound
+from hub.journey import recompute_dossiers
+from hub.logs import log_event
+from hub.merge import Incoming, MergeStats, merge
+from hub.store import Store, utcnow
+from hub.store import tables as t
+
+log = logging.getLogger("connectors.econobis")
+STREAMS = ("contact", "intake", "opportunity", "quotation-request", "housing-file")
+NAMES_CURSOR = "status-names"
+
+
+@dataclass
+class PullReport:
+    """What one pull of one tenant did; becomes Dagster materialization metadata."""
+
+    tenant: str
+    merge: MergeStats = field(default_factory=MergeStats)
+    rows_read: dict[str, int] = field(default_factory=dict)
+    pages: int = 0
+    detail_calls: int = 0
+    quarantined: int = 0
+    journey_events: int = 0
+    dossiers_recomputed: int = 0
+    seconds: float = 0.0
+    calls: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant,
+            "rows_read": dict(self.rows_read),
+            "pages": self.pages,
+            "detail_calls": self.detail_calls,
+            "quarantined": self.quarantined,
+            "journey_events_added": self.journey_events,
+            "dossiers_recomputed": self.dossiers_recomputed,
+            "entities": self.merge.as_dict(),
+            "partner_calls": self.calls,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _window_start(cursor: str | None) -> str | None:
+    """createdAtStart takes a day in Econobis' timezone; re-read that whole day (cheap, and catches records
+    committed late with an earlier timestamp)."""
+    if not cursor:
+        return None
+    return datetime.fromisoformat(cursor).astimezone(AMS).date().isoformat()
+
+
+class EconobisPull:
+    """Pull one tenant's Econobis into the canonical store."""
+
+    def __init__(self, store: Store, client: EconobisClient, tenant: str, page_size: int = 500) -> None:
+        self.store = store
+        self.client = client
+        self.tenant = tenant
+        self.page_size = page_size
+        self.report = PullReport(tenant)
+        self.touched_intakes: set[str] = set()
+        self.names = StatusNames()
+
+    # --- entry point --------------------------------------------------------------------------------------
+
+    def run(self, streams: tuple[str, ...] = STREAMS, full: bool = False) -> PullReport:
+        started = time.monotonic()
+        with self.store.begin() as conn:
+            cursors = self.store.cursors(conn, SOURCE, self.tenant)
+        self.names = StatusNames(json.loads(cursors.get(NAMES_CURSOR, "{}")))
+        handlers: dict[str, Callable[[str | None], None]] = {
+            "contact": self._contacts,
+            "intake": self._intakes,
+            "opportunity": self._opportunities,
+            "quotation-request": self._quotation_requests,
+            "housing-file": self._housing_files,
+        }
+        for stream in streams:
+            handlers[stream](None if full else cursors.get(stream))
+        with self.store.begin() as conn:
+            self.report.dossiers_recomputed = len(self.touched_intakes)
+            self.report.journey_events = recompute_dossiers(
+                self.store, conn, self.tenant, self.touched_intakes, SOURCE, utcnow(), self.report.merge
+            )
+        self.report.seconds = time.monotonic() - started
+        self.report.calls = self.client.http.stats.as_dict()
+        log_event(
+            log,
+            "econobis pull finished",
+            tenant=self.tenant,
+            partner=SOURCE,
+            created=self.report.merge.total("created"),
+            updated=self.report.merge.total("updated"),
+            unchanged=self.report.merge.total("unchanged"),
+            quarantined=self.report.quarantined,
+            calls=self.report.calls.get("calls"),
+        )
+        return self.report
+
+    # --- helpers ------------------------------------------------------------------------------------------
+
+    def _pages(self, entity: str, **kw: Any) -> Iterator[Page]:
+        for page in self.client.grid(entity, page_size=self.page_size, **kw):
+            self.report.pages += 1
+            self.report.rows_read[entity] = self.report.rows_read.get(entity, 0) + len(page.rows)
+            yield page
+
+    def _rows(self, model: type[Any], entity: str, page: Page) -> tuple[list[Any], list[tuple[Any, str, Any]]]:
+        """Parse a page; malformed rows come back separately (to quarantine) and never stop the good ones."""
+        good: list[Any] = []
+        bad: list[tuple[Any, str, Any]] = []
+        for raw in page.rows:
+            try:
+                good.append(model.model_validate(raw))
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                bad.append((raw.get("id", "?") if isinstance(raw, dict) else "?", f"invalid {entity} row: {err['msg']} at {err['loc']}", raw))
+        return good, bad
+
+    def _quarantine_bad(self, conn: Connection, entity: str, bad: list[tuple[Any, str, Any]]) -> None:
+        for ext, reason, raw in bad:
+            self._quarantine(conn, entity, ext, reason, raw)
+
+    def _quarantine(self, conn: Connection, entity: str, external_id: Any, reason: str, payload: Any) -> None:
+        self.store.quarantine_put(conn, self.tenant, SOURCE, entity, str(external_id), reason, payload)
+        self.report.quarantined += 1
+        self.report.merge.add(entity, "quarantined")
+
+    def _release(self, conn: Connection, entity: str, ids: list[str]) -> None:
+        if ids:
+            self.store.quarantine_resolve(conn, self.tenant, SOURCE, entity, ids)
+
+    def _commit(self, conn: Connection, stream: str, cursor: str | None, items: list[Incoming], released: list[str]) -> list[str]:
+        changed = merge(self.store, conn, items, self.report.merge)
+        self._release(conn, stream, released)
+        if cursor is not None:
+            self.store.set_cursor(conn, SOURCE, self.tenant, stream, cursor)
+        if any(self.names.learned.values()):
+            self.store.set_cursor(conn, SOURCE, self.tenant, NAMES_CURSOR, json.dumps(self.names.learned, sort_keys=True))
+        return changed
+
+    def _ids(self, conn: Connection, entity: str, external: list[Any]) -> dict[str, str]:
+        return self.store.resolve_ids(conn, SOURCE, self.tenant, entity, [str(e) for e in external])
+
+    def _detail(self, entity: str, record_id: int) -> dict[str, Any] | None:
+        self.report.detail_calls += 1
+        try:
+            return self.client.detail(entity, record_id)
+        except PartnerNotFound:
+            return None
+
+    # --- streams ------------------------------------------------------------------------------------------
+
+    def _contacts(self, cursor: str | None) -> None:
+        last_id = int(cursor) if cursor else 0
+        filters = [{"field": "id", "type": "gt", "data": last_id}] if last_id else []
+        for page in self._pages("contact", filters=filters, sorts=[{"field": "id", "order": "asc"}]):
+            observed = utcnow()
+            rows, bad = self._rows(GridContact, "contact", page)
+            with self.store.begin() as conn:
+                self._quarantine_bad(conn, "contact", bad)
+                ids = self._ids(conn, "contact", [r.id for r in rows])
+                keys = {r.id: dwelling_key_for(r.postal_code, r.street_and_number) for r in rows}
+                dwelling_ids = self.store.resolve_ids(conn, "hub", self.tenant, "dwelling", [k for k in keys.values() if k])
+                items: list[Incoming] = []
+                for r in rows:
+                    key = keys[r.id]
+                    resident, dwelling = map_contact(r, self.tenant, ids[str(r.id)], dwelling_ids.get(key) if key else None)
+                    items.append(Incoming(resident, SOURCE, f"contact:{r.id}", observed))
+                    if dwelling is not None:
+                        items.append(Incoming(dwelling, SOURCE, f"contact:{r.id}:address", observed, natural_key=key))
+                max_id = max([last_id, *(int(raw.get("id", 0)) for raw in page.rows)])
+                self._commit(conn, "contact", str(max_id), items, [str(r.id) for r in rows])
+                last_id = max_id
+
+    def _resident_dwellings(self, conn: Connection, resident_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """resident → (dwelling id, "street number[-addition]") for their primary address."""
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(resident_ids), 500):
+            q = select(t.entities.c.canonical_id, t.entities.c.parent_id, t.entities.c.data).where(
+                t.entities.c.entity == "dwelling", t.entities.c.parent_id.in_(resident_ids[i : i + 500])
+            )
+            for r in conn.execute(q):
+                d = r.data
+                label = f"{d.get('street')} {d.get('number')}" + (f"-{d['addition']}" if d.get("addition") else "")
+                out[r.parent_id] = (r.canonical_id, label)
+        return out
+
+    def _status(self, table: str, name: str | None, detail_entity: str, record_id: int) -> str | None:
+        code = self.names.code(table, name)
+        if code is None and name:
+            raw = self._detail(detail_entity, record_id)
+            model = FullIntake if table == "intake" else FullOpportunity
+            status = model.model_validate(raw).status if raw else None
+            if status is not None and status.code_ref:
+                self.names.learn(table, status.name, status.code_ref)
+                code = status.code_ref
+        return code
+
+    def _max_created(self, cursor: str | None, rows: list[Any]) -> str | None:
+        stamps = [_utc(r.created_at) for r in rows]
+        if cursor:
+            stamps.append(datetime.fromisoformat(cursor))
+        return max(stamps).isoformat() if stamps else cursor
+
+    def _intakes(self, cursor: str | None) -> None:
+        start = _window_start(cursor)
+        filters = [{"field": "createdAtStart", "data": start}] if start else []
+        for page in self._pages("intake", filters=filters, sorts=[{"field": "createdAt", "order": "asc"}]):
+            observed = utcnow()
+            rows, bad = self._rows(GridIntake, "intake", page)
+            statuses = {r.id: self._status("intake", r.status, "intake", r.id) for r in rows}  # may call details
+            with self.store.begin() as conn:
+                self._quarantine_bad(conn, "intake", bad)
+                intake_ids = self._ids(conn, "intake", [r.id for r in rows])
+                resident_ids = self._ids(conn, "contact", [r.contact_id for r in rows])
+                campaign_ids = self._ids(conn, "campaign", [r.campaign.id for r in rows if r.campaign])
+                dwellings = self._resident_dwellings(conn, list(resident_ids.values()))
+                items: list[Incoming] = []
+                ok: list[str] = []
+                seen_campaigns: set[str] = set()
+                for r in rows:
+                    status = statuses[r.id]
+                    if status is None:
+                        self._quarantine(conn, "intake", r.id, f"intake status name {r.status!r} has no known code_ref", r.model_dump(mode="json"))
+                        continue
+                    rid = resident_ids[str(r.contact_id)]
+                    dw = dwellings.get(rid)
+                    ids = {
+                        "intake": intake_ids[str(r.id)],
+                        "resident": rid,
+                        "campaign": campaign_ids[str(r.campaign.id)] if r.campaign else None,
+                        # Intakes use the contact's address; only link when the grid shows the same one.
+                        "dwelling": dw[0] if dw and dw[1] == (r.full_address or "") else None,
+                    }
+                    if r.campaign and str(r.campaign.id) not in seen_campaigns:
+                        seen_campaigns.add(str(r.campaign.id))
+                        camp = map_campaign(self.tenant, campaign_ids[str(r.campaign.id)], r.campaign.name)
+                        items.append(Incoming(camp, SOURCE, f"campaign:{r.campaign.id}", observed))
+                    items.append(Incoming(map_intake(r, self.tenant, ids, status), SOURCE, f"intake:{r.id}", observed))
+                    ok.append(str(r.id))
+                changed = self._commit(conn, "intake", self._max_created(cursor, rows), items, ok)
+                self.touched_intakes.update(c for c in changed if c in set(intake_ids.values()))
+                cursor = self._max_created(cursor, rows)
+
+    def _intake_candidates(self, conn: Connection, resident_ids: list[str]) -> dict[tuple[str, str | None], list[str]]:
+        """(resident, campaign name) → intake ids, for linking kansen whose grid row lacks the intake."""
+        intakes: list[tuple[str, str, str | None]] = []
+        for i in range(0, len(resident_ids), 500):
+            q = select(t.entities.c.canonical_id, t.entities.c.parent_id, t.entities.c.data).where(
+                t.entities.c.entity == "intake", t.entities.c.parent_id.in_(resident_ids[i : i + 500])
+            )
+            intakes += [(r.canonical_id, r.parent_id, r.data.get("campaign_id")) for r in conn.execute(q)]
+        camp_ids = sorted({c for _, _, c in intakes if c})
+        names = {cid: e["data"].get("name") for cid, e in self.store.load_entities(conn, camp_ids).items()}
+        out: dict[tuple[str, str | None], list[str]] = {}
+        for iid, rid, cid in intakes:
+            out.setdefault((rid, names.get(cid or "")), []).append(iid)
+        return out
+
+    def _opportunities(self, cursor: str | None) -> None:
+        start = _window_start(cursor)
+        filters = [{"field": "createdAtStart", "data": start}] if start else []
+        for page in self._pages("opportunity", filters=filters, sorts=[{"field": "createdAt", "order": "asc"}]):
+            observed = utcnow()
+            rows, bad = self._rows(GridOpportunity, "opportunity", page)
+            # 1. what the store already knows (short transaction, no partner calls inside)
+            with self.store.begin() as conn:
+                opp_ids = self._ids(conn, "opportunity", [r.id for r in rows])
+                resident_ids = self._ids(conn, "contact", [r.contact_id for r in rows if r.contact_id])
+                existing = self.store.load_entities(conn, opp_ids.values())
+                candidates = self._intake_candidates(conn, list(resident_ids.values()))
+            resolved: dict[int, tuple[str | None, str | int | None]] = {}
+            for r in rows:
+                status = self.names.code("opportunity", r.status_name)
+                intake: str | int | None = (existing.get(opp_ids[str(r.id)]) or {}).get("data", {}).get("intake_id")
+                if intake is None and r.contact_id is not None:
+                    found = candidates.get((resident_ids[str(r.contact_id)], r.campaign_name), [])
+                    intake = found[0] if len(found) == 1 else None
+                resolved[r.id] = (status, intake)
+            # 2. the grid cannot tell for some kansen: one detail call each, outside any transaction
+            for r in rows:
+                status, intake = resolved[r.id]
+                if status is not None and intake is not None:
+                    continue
+                raw = self._detail("opportunity", r.id)
+                full = FullOpportunity.model_validate(raw) if raw else None
+                if full is not None:
+                    if full.status.code_ref:
+                        self.names.learn("opportunity", full.status.name, full.status.code_ref)
+                        status = status or full.status.code_ref
+                    if intake is None and full.intake is not None:
+                        intake = int(full.intake.id)  # an Econobis id: resolved below
+                resolved[r.id] = (status, intake)
+            # 3. write
+            with self.store.begin() as conn:
+                self._quarantine_bad(conn, "opportunity", bad)
+                ext_intakes = [i for _, i in resolved.values() if isinstance(i, int)]
+                intake_xref = self._ids(conn, "intake", ext_intakes)
+                items: list[Incoming] = []
+                ok: list[str] = []
+                for r in rows:
+                    status, intake = resolved[r.id]
+                    intake_id = intake_xref[str(intake)] if isinstance(intake, int) else intake
+                    if status is None or intake_id is None:
+                        why = "status name unknown" if status is None else "intake not identifiable"
+                        self._quarantine(conn, "opportunity", r.id, f"kans {r.number}: {why}", r.model_dump(mode="json"))
+                        continue
+                    oid = opp_ids[str(r.id)]
+                    items.append(Incoming(map_opportunity(r, self.tenant, oid, intake_id, status), SOURCE, f"opportunity:{r.id}", observed))
+                    ok.append(str(r.id))
+                    self.touched_intakes.add(intake_id)
+                self._commit(conn, "opportunity", self._max_created(cursor, rows), items, ok)
+                cursor = self._max_created(cursor, rows)
+
+    def _learn_opportunity_names(self, rows: list[GridQuotationRequest]) -> None:
+        for r in rows:
+            st = r.opportunity.status
+            if st is not None and st.code_ref:
+                self.names.learn("opportunity", st.name, st.code_ref)
+
+    def _quotation_requests(self, cursor: str | None) -> None:
+        start = _window_start(cursor)
+        filters = [{"field": "createdAtStart", "data": start}] if start else []
+        for page in self._pages("quotation-request", filters=filters, sorts=[{"field": "createdAt", "order": "asc"}]):
+            observed = utcnow()
+            rows, bad = self._rows(GridQuotationRequest, "quotation-request", page)
+            self._learn_opportunity_names(rows)
+            with self.store.begin() as conn:
+                self._quarantine_bad(conn, "quotation-request", bad)
+                action_ids = self._ids(conn, "quotation-request", [r.id for r in rows])
+                opp_ids = self._ids(conn, "opportunity", [r.opportunity.id for r in rows])
+                coach_ids = self._ids(conn, "contact", [r.organisation_or_coach.id for r in rows if r.organisation_or_coach])
+                opps = self.store.load_entities(conn, opp_ids.values())
+                items: list[Incoming] = []
+                ok: list[str] = []
+                for r in rows:
+                    oid = opp_ids[str(r.opportunity.id)]
+                    try:
+                        coach = coach_ids[str(r.organisation_or_coach.id)] if r.organisation_or_coach else None
+                        action = map_action(r, self.tenant, action_ids[str(r.id)], oid, coach)
+                    except MappingError as exc:
+                        self._quarantine(conn, "quotation-request", r.id, str(exc), r.model_dump(mode="json"))
+                        continue
+                    items.append(Incoming(action, SOURCE, f"quotation-request:{r.id}", observed))
+                    ok.append(str(r.id))
+                    intake_ext = r.opportunity.intake.id if r.opportunity.intake else None
+                    opp_row = opps.get(oid)
+                    if opp_row is not None:
+                        intake_id = opp_row["data"].get("intake_id")
+                        if intake_id:
+                            self.touched_intakes.add(intake_id)
+                    elif intake_ext is not None:
+                        self.touched_intakes.add(self._ids(conn, "intake", [intake_ext])[str(intake_ext)])
+                self._commit(conn, "quotation-request", self._max_created(cursor, rows), items, ok)
+                cursor = self._max_created(cursor, rows)
+
+    def _housing_files(self, cursor: str | None) -> None:
+        # No createdAt filter exists on this grid: page newest-first and stop once past the cursor's day.
+        stop_before = (datetime.fromisoformat(cursor) - timedelta(days=1)) if cursor else None
+        newest = cursor
+        for page in self._pages("housing-file", sorts=[{"field": "createdAt", "order": "desc"}]):
+            observed = utcnow()
+            rows, bad = self._rows(GridHousingFile, "housing-file", page)
+            parsed = len(rows)
+            with self.store.begin() as conn:
+                self._quarantine_bad(conn, "housing-file", bad)
+                if stop_before is not None:
+                    rows = [r for r in rows if _utc(r.created_at) >= stop_before]
+                file_ids = self._ids(conn, "housing-file", [r.id for r in rows])
+                keys = {r.id: dwelling_key_for(r.postal_code, r.full_address) for r in rows}
+                dwellings = self.store.resolve_ids(conn, "hub", self.tenant, "dwelling", [k for k in keys.values() if k])
+                items = [
+                    Incoming(
+                        map_housing_file(r, self.tenant, file_ids[str(r.id)], dwellings.get(keys[r.id] or "")),
+                        SOURCE,
+                        f"housing-file:{r.id}",
+                        observed,
+                    )
+                    for r in rows
+                ]
+                newest = self._max_created(newest, rows)
+                self._commit(conn, "housing-file", None, items, [str(r.id) for r in rows])
+            if stop_before is not None and len(rows) < parsed:
+                break
+        if newest is not None:
+            with self.store.begin() as conn:
+                self.store.set_cursor(conn, SOURCE, self.tenant, "housing-file", newest)
+
+
+def pull_tenant(store: Store, client: EconobisClient, tenant: str, *, full: bool = False, page_size: int = 500) -> PullReport:
+    """Pull one tenant; raises PartnerError subclasses when Econobis stays unreachable."""
+    try:
+        return EconobisPull(store, client, tenant, page_size).run(full=full)
+    except PartnerError:
+        log_event(log, "econobis pull failed", logging.ERROR, tenant=tenant, partner=SOURCE)
+        raise
