@@ -185,7 +185,8 @@ def build_mart(store: Store, config: HubConfig, mart_dir: Path) -> MartResult:
             con.register(f"_{name}", arrow)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
             con.unregister(f"_{name}")
-            con.execute(f"COMMENT ON TABLE {name} IS '{COMMENTS[name]}'")
+            comment = COMMENTS[name].replace("'", "''")
+            con.execute(f"COMMENT ON TABLE {name} IS '{comment}'")
         phases = ", ".join(f"('{p.value}', {p.order})" for p in FUNNEL)
         con.execute(FUNNEL_VIEW.format(phases=phases))
         # Check before publishing: every table holds exactly what was collected.

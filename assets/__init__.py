@@ -1,0 +1,29 @@
+"""Dagster assets per stage (partner extracts, mart), their resources and jobs."""
+
+from dagster import AssetSelection, define_asset_job
+
+from assets.econobis import econobis_pull, tenant_partitions
+from assets.mart import reporting_mart
+from assets.resources import EconobisResource, HubConfigResource, MartResource, StateStoreResource
+
+ALL_ASSETS = [econobis_pull, reporting_mart]
+
+econobis_pull_job = define_asset_job(
+    "econobis_pull_job",
+    selection=AssetSelection.assets(econobis_pull),
+    partitions_def=tenant_partitions,
+    description="Incremental Econobis pull for one tenant (pick the partition).",
+)
+mart_job = define_asset_job("mart_job", selection=AssetSelection.assets(reporting_mart))
+
+
+def default_resources() -> dict[str, object]:
+    return {
+        "hub_config": HubConfigResource(),
+        "state_store": StateStoreResource(),
+        "econobis": EconobisResource(),
+        "mart": MartResource(),
+    }
+
+
+__all__ = ["ALL_ASSETS", "default_resources", "econobis_pull", "econobis_pull_job", "mart_job", "reporting_mart"]

@@ -1,0 +1,50 @@
+"""Dagster resources: the tenants config, the state store and the Econobis partner (one client per tenant).
+
+Secrets never sit in run config: the tenants file names environment variables, resolved when a client is
+built (see hub.config)."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+
+from connectors.econobis.client import EconobisClient
+from hub.config import HubConfig, HubPaths, load_config
+from hub.store import Store
+
+
+class HubConfigResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Where the tenants file is (empty: $HUB_CONFIG, ./hub.yaml, else the embedded sandbox default)."""
+
+    config_path: str = ""
+
+    def load(self) -> HubConfig:
+        return load_config(self.config_path or None)
+
+
+class StateStoreResource(ConfigurableResource):  # type: ignore[type-arg]
+    """The hub's state store; empty URL means $HUB_DATABASE_URL or the SQLite file under $HUB_HOME."""
+
+    database_url: str = ""
+
+    def open(self) -> Store:
+        paths = HubPaths.from_env()
+        paths.ensure()
+        return Store.open(self.database_url or paths.database_url())
+
+
+class MartResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Where the DuckDB mart and its Parquet copies are published (empty: $HUB_HOME/mart)."""
+
+    directory: str = ""
+
+    def path(self) -> str:
+        return self.directory or str(HubPaths.from_env().mart_dir)
+
+
+class EconobisResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Econobis access per tenant, built on the hub's partner client (budget shared through the store)."""
+
+    page_size: int = 500
+
+    def client(self, config: HubConfig, tenant: str, store: Store) -> EconobisClient:
+        return EconobisClient.for_tenant(config.tenant(tenant), store)

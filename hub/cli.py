@@ -1,0 +1,252 @@
+"""The `hub` command: run the sandboxes, the demo, a pull, the mart build or the Dagster UI.
+
+The CLI is a composition root like definitions.py: its commands import connectors and assets lazily, so the
+hub core itself still imports nothing above it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from hub.config import ConfigError, HubPaths, load_config, sandbox_config, sandbox_port_base
+from hub.logs import configure_logging
+
+DEMO_RESIDENTS = 400
+
+
+def _dagster_home(paths: HubPaths) -> Path:
+    paths.ensure()
+    home = paths.dagster_home
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _start_default_sandboxes(residents: int, throttle: int, id_shift: int = 0) -> list[Any]:
+    from connectors.econobis.sandbox.server import start_sandboxes
+
+    base = sandbox_port_base()
+    ports = {t.id: int(t.partner("econobis").base_url.rsplit(":", 1)[1]) for t in sandbox_config().tenants}
+    try:
+        return start_sandboxes(residents, ports=ports, throttle_per_minute=throttle, id_shift=id_shift)
+    except RuntimeError as exc:
+        raise SystemExit(
+            f"{exc}\nAnother `hub sandbox` may be running; stop it or set HUB_SANDBOX_PORT_BASE (now {base})."
+        ) from None
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.is_set():
+        stop.wait(0.5)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from connectors.econobis.sandbox.server import stop_sandboxes
+
+    running = _start_default_sandboxes(args.residents, args.throttle, args.id_shift)
+    info = {r.tenant: r.describe() for r in running}
+    if args.json:
+        print(json.dumps(info), flush=True)
+    else:
+        print(f"Sandboxes ready ({args.residents} residents per tenant). Ctrl-C stops them.")
+        for tenant, d in info.items():
+            e = d["econobis"]
+            print(f"\n  {tenant}\n    Econobis   {e['base_url']}\n    login      {e['username']} / {e['password']}")
+            print(f"    client     id {e['client_id']}, secret {e['client_secret']}")
+            print(f"    records    {e['counts']}")
+        print(flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        stop_sandboxes(running)
+    return 0
+
+
+def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
+    from hub.canonical import FUNNEL
+
+    phases = [p.value for p in FUNNEL]
+    by_scope: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+    for tenant, campaign, phase, now, reached in rows:
+        by_scope.setdefault((tenant, campaign), {})[phase] = (now, reached)
+    width = max([len(c) for _, c in by_scope] + [8])
+    head = f"{'tenant':<11} {'campaign':<{width}} " + " ".join(f"{p[:9]:>9}" for p in phases) + f" {'total':>6}"
+    print("\nDossiers per phase now (and how many reached at least that phase)\n")
+    print(head)
+    print("-" * len(head))
+    for (tenant, campaign), counts in by_scope.items():
+        nows = [counts.get(p, (0, 0))[0] for p in phases]
+        print(f"{tenant:<11} {campaign:<{width}} " + " ".join(f"{n:>9}" for n in nows) + f" {sum(nows):>6}")
+        reached = [counts.get(p, (0, 0))[1] for p in phases[:-1]]
+        print(f"{'':<11} {'  reached':<{width}} " + " ".join(f"{n:>9}" for n in reached))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from dagster import DagsterInstance, materialize
+
+    from assets import ALL_ASSETS, default_resources, econobis_pull, reporting_mart
+    from connectors.econobis.sandbox.server import stop_sandboxes
+    from hub.mart import read_funnel
+
+    os.environ.pop("HUB_CONFIG", None)  # the demo always runs against the embedded sandbox tenants
+    if Path("hub.yaml").exists():
+        print("note: ./hub.yaml is ignored by the demo; it uses the embedded sandbox tenants")
+    paths = HubPaths.from_env()
+    _dagster_home(paths)
+    started = time.monotonic()
+    print(f"Starting sandbox Econobis for {len(sandbox_config().tenants)} tenants ({args.residents} residents each)…")
+    running = _start_default_sandboxes(args.residents, throttle=60)
+    config = sandbox_config()
+    resources = default_resources()
+    resources["hub_config"] = resources["hub_config"].model_copy(update={"config_path": ""})  # type: ignore[attr-defined]
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    try:
+        with DagsterInstance.get() as instance:
+            for tenant in config.tenants:
+                result = materialize(
+                    [econobis_pull], partition_key=tenant.id, instance=instance, resources=resources, run_config=quiet
+                )
+                mats = result.asset_materializations_for_node("econobis_pull")
+                md = {k: v.value for k, v in mats[0].metadata.items()} if mats else {}
+                print(
+                    f"  pulled {tenant.id}: {md.get('records_seen')} records over {md.get('partner_calls')} HTTP calls "
+                    f"({md.get('created')} new, {md.get('unchanged')} unchanged, {md.get('quarantined')} quarantined, "
+                    f"{md.get('partner_retries')} retries) in {md.get('seconds')}s"
+                )
+            materialize(
+                ALL_ASSETS, selection=[reporting_mart], instance=instance, resources=resources, run_config=quiet
+            )
+    finally:
+        stop_sandboxes(running)
+    mart = paths.mart_dir / "hub.duckdb"
+    _print_funnel(read_funnel(mart))
+    print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
+    print(f"Dagster runs recorded in {paths.dagster_home}: run `make ui` to browse them.")
+    print(f"Done in {time.monotonic() - started:.1f}s.")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from connectors.econobis.client import EconobisClient
+    from connectors.econobis.sync import EconobisPull
+    from hub.store import Store
+
+    config = load_config(args.config)
+    paths = HubPaths.from_env()
+    paths.ensure()
+    store = Store.open(paths.database_url())
+    tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("econobis")
+    for t in tenants:
+        report = EconobisPull(store, EconobisClient.for_tenant(t, store), t.id).run(full=args.full)
+        print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
+def cmd_mart(args: argparse.Namespace) -> int:
+    from hub.mart import build_mart, read_funnel
+    from hub.store import Store
+
+    paths = HubPaths.from_env()
+    paths.ensure()
+    result = build_mart(Store.open(paths.database_url()), load_config(args.config), paths.mart_dir)
+    _print_funnel(read_funnel(result.path))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from connectors.econobis.sandbox.server import stop_sandboxes
+
+    home = _dagster_home(HubPaths.from_env())
+    running = _start_default_sandboxes(args.residents, throttle=60)
+    print(f"Sandboxes up; Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}). Ctrl-C stops both.")
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    cmd = [sys.executable, "-m", "dagster", "dev", "-f", "definitions.py", "-h", args.host, "-p", str(args.port)]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_sandboxes(running)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from hub.store import Store
+
+    paths = HubPaths.from_env()
+    paths.ensure()
+    Store.open(paths.database_url()).dispose()
+    print("state store is at the newest migration")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    for t in config.tenants:
+        for partner, pc in t.partners.items():
+            for name in pc.secrets:
+                t.secret(partner, name)  # raises ConfigError naming the missing variable
+    print(f"{config.source}: {len(config.tenants)} tenant(s) OK: {', '.join(t.id for t in config.tenants)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hub", description="Renovation-journey integration hub")
+    p.add_argument("--config", help="tenants file (default: $HUB_CONFIG, ./hub.yaml, else the sandbox tenants)")
+    p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "WARNING"))
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sandbox", help="run the partner sandboxes on loopback until Ctrl-C")
+    s.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
+    s.add_argument("--throttle", type=int, default=60, help="requests per minute per client (Econobis: 60)")
+    s.add_argument("--id-shift", type=int, default=0, help="shift lookup ids (prove the hub keys on code_ref)")
+    s.add_argument("--json", action="store_true", help="print base URLs and credentials as one JSON object")
+    s.set_defaults(fn=cmd_sandbox)
+
+    d = sub.add_parser("demo", help="sandboxes → pull through Dagster → mart → funnel")
+    d.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
+    d.set_defaults(fn=cmd_demo)
+
+    pl = sub.add_parser("pull", help="pull Econobis for the configured tenants (no Dagster)")
+    pl.add_argument("--tenant")
+    pl.add_argument("--full", action="store_true", help="ignore cursors and re-read everything")
+    pl.set_defaults(fn=cmd_pull)
+
+    m = sub.add_parser("mart", help="rebuild the DuckDB mart from the state store")
+    m.set_defaults(fn=cmd_mart)
+
+    u = sub.add_parser("ui", help="sandboxes + the Dagster UI (dagster dev)")
+    u.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
+    u.add_argument("--host", default="127.0.0.1")
+    u.add_argument("--port", type=int, default=3000)
+    u.set_defaults(fn=cmd_ui)
+
+    sub.add_parser("migrate", help="create or upgrade the state store").set_defaults(fn=cmd_migrate)
+    sub.add_parser("check-config", help="validate the tenants file and its secrets").set_defaults(fn=cmd_check_config)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level.upper())
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
