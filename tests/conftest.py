@@ -52,3 +52,52 @@ def any_store(request, tmp_path) -> Iterator[Store]:
         s.dispose()
     else:
         yield request.getfixturevalue("pg_store")
+
+
+# --- sandboxes over loopback ---------------------------------------------------------------------------------
+
+from hub.config import HubConfig, PartnerConfig, TenantConfig, sandbox_credentials  # noqa: E402
+
+
+def sandbox_hub_config(running, budget_per_minute: float = 1e6, budget_burst: float = 1e6) -> HubConfig:
+    """A HubConfig pointing at running sandboxes (ports chosen by the OS)."""
+    tenants = []
+    for r in running:
+        creds = sandbox_credentials(r.tenant)
+        tenants.append(
+            TenantConfig(
+                id=r.tenant,
+                name=r.tenant,
+                partners={
+                    "econobis": PartnerConfig(
+                        base_url=r.server.base_url,
+                        settings={
+                            "username": creds["username"],
+                            "client_id": creds["client_id"],
+                            "budget_per_minute": budget_per_minute,
+                            "budget_burst": budget_burst,
+                        },
+                        secrets={"password": "HUB_TEST_ECONOBIS_PW", "client_secret": "HUB_TEST_ECONOBIS_CS"},
+                        sandbox=True,
+                        sandbox_secret_values={"password": creds["password"], "client_secret": creds["client_secret"]},
+                    )
+                },
+            )
+        )
+    return HubConfig(tenants=tenants, source="test")
+
+
+@pytest.fixture
+def start_sandbox():
+    """Factory: start sandboxes (stopped after the test)."""
+    from connectors.econobis.sandbox.server import start_sandboxes, stop_sandboxes
+
+    started = []
+
+    def _start(residents: int = 60, **kw):
+        running = start_sandboxes(residents, **kw)
+        started.extend(running)
+        return running
+
+    yield _start
+    stop_sandboxes(started)

@@ -239,7 +239,12 @@ class PartnerClient:
                 )
             except requests.exceptions.ConnectTimeout as exc:
                 raise _Retry(self._error(PartnerUnavailable, method, endpoint, None, exc, attempt_no)) from None
-            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
+            except (
+                requests.exceptions.ReadTimeout,
+                requests.exceptions.ConnectionError,
+                # the connection broke part-way through the answer: the request did reach the partner
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
                 never_sent = _never_sent(exc)
                 if safe or never_sent:
                     raise _Retry(
