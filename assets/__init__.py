@@ -26,4 +26,9 @@ def default_resources() -> dict[str, object]:
     }
 
 
-__all__ = ["ALL_ASSETS", "default_resources", "econobis_pull", "econobis_pull_job", "mart_job", "reporting_mart"]
+__all__ = [
+    "ALL_ASSETS",
+    "EconobisResource",
+    "HubConfigResource",
+    "MartResource",
+    "StateStoreResource", "default_resources", "econobis_pull", "econobis_pull_job", "mart_job", "reporting_mart"]

@@ -111,7 +111,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     running = _start_default_sandboxes(args.residents, throttle=60)
     config = sandbox_config()
     resources = default_resources()
-    resources["hub_config"] = resources["hub_config"].model_copy(update={"config_path": ""})  # type: ignore[attr-defined]
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     try:
         with DagsterInstance.get() as instance:
