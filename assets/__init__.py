@@ -31,4 +31,10 @@ __all__ = [
     "EconobisResource",
     "HubConfigResource",
     "MartResource",
-    "StateStoreResource", "default_resources", "econobis_pull", "econobis_pull_job", "mart_job", "reporting_mart"]
+    "StateStoreResource",
+    "default_resources",
+    "econobis_pull",
+    "econobis_pull_job",
+    "mart_job",
+    "reporting_mart",
+]

@@ -1,6 +1,5 @@
 """Econobis extract → canonical: one partition per tenant."""
 
-
 from dagster import (
     AssetExecutionContext,
     MaterializeResult,
@@ -53,7 +52,9 @@ def econobis_pull(
         f"| {entity} | {c['seen']} | {c['created']} | {c['updated']} | {c['unchanged']} | {c['quarantined']} |"
         for entity, c in d["entities"].items()
     ]
-    table = "| entity | seen | created | updated | unchanged | quarantined |\n|---|---|---|---|---|---|\n" + "\n".join(rows)
+    table = "| entity | seen | created | updated | unchanged | quarantined |\n|---|---|---|---|---|---|\n" + "\n".join(
+        rows
+    )
     return MaterializeResult(
         metadata={
             "econobis_version": version or "unknown",

@@ -1,6 +1,5 @@
 """The reporting mart (DuckDB + Parquet) that PowerBI reads."""
 
-
 from pathlib import Path
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset

@@ -116,7 +116,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         with DagsterInstance.get() as instance:
             for tenant in config.tenants:
                 result = materialize(
-                    [econobis_pull], partition_key=tenant.id, instance=instance, resources=resources, run_config=quiet
+                    [econobis_pull],
+                    partition_key=tenant.id,
+                    instance=instance,
+                    resources=resources,
+                    run_config=quiet,
                 )
                 mats = result.asset_materializations_for_node("econobis_pull")
                 md = {k: v.value for k, v in mats[0].metadata.items()} if mats else {}
@@ -126,7 +130,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     f"{md.get('partner_retries')} retries) in {md.get('seconds')}s"
                 )
             materialize(
-                ALL_ASSETS, selection=[reporting_mart], instance=instance, resources=resources, run_config=quiet
+                ALL_ASSETS,
+                selection=[reporting_mart],
+                instance=instance,
+                resources=resources,
+                run_config=quiet,
             )
     finally:
         stop_sandboxes(running)
@@ -172,7 +180,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
     running = _start_default_sandboxes(args.residents, throttle=60)
     print(f"Sandboxes up; Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}). Ctrl-C stops both.")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    cmd = [sys.executable, "-m", "dagster", "dev", "-f", "definitions.py", "-h", args.host, "-p", str(args.port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-f",
+        "definitions.py",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
     try:
         return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:

@@ -94,7 +94,9 @@ def current_phase(evidence: dict[Phase, datetime | None]) -> Phase:
     return max(evidence, key=lambda p: p.order)
 
 
-def _load(conn: Connection, entity: str, *, ids: list[str] | None = None, parents: list[str] | None = None) -> list[dict[str, Any]]:
+def _load(
+    conn: Connection, entity: str, *, ids: list[str] | None = None, parents: list[str] | None = None
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     keys = ids if ids is not None else parents or []
     col = t.entities.c.canonical_id if ids is not None else t.entities.c.parent_id
@@ -103,7 +105,14 @@ def _load(conn: Connection, entity: str, *, ids: list[str] | None = None, parent
             t.entities.c.entity == entity, col.in_(keys[i : i + 500])
         )
         for r in conn.execute(q):
-            out.append({**r.data, "_id": r.canonical_id, "_parent": r.parent_id, "_deleted": r.deleted_at is not None})
+            out.append(
+                {
+                    **r.data,
+                    "_id": r.canonical_id,
+                    "_parent": r.parent_id,
+                    "_deleted": r.deleted_at is not None,
+                }
+            )
     return out
 
 
@@ -124,7 +133,10 @@ def recompute_dossiers(
         intakes = [x for x in _load(conn, "intake", ids=chunk) if not x["_deleted"]]
         opps = _load(conn, "opportunity", parents=[x["_id"] for x in intakes])
         actions = _load(conn, "action", parents=[o["_id"] for o in opps])
-        residents = {r["_id"]: r for r in _load(conn, "resident", ids=[x["resident_id"] for x in intakes if x.get("resident_id")])}
+        residents = {
+            r["_id"]: r
+            for r in _load(conn, "resident", ids=[x["resident_id"] for x in intakes if x.get("resident_id")])
+        }
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:
             opps_by_intake.setdefault(o["_parent"], []).append(o)

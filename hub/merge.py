@@ -94,21 +94,19 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
             stats.add(entity, outcome)
             changed.append(m.id)
         existing[m.id] = {"data": data, "data_hash": data_hash}
-        rows[m.id] = (
-            {
-                "canonical_id": m.id,
-                "tenant": m.tenant,
-                "entity": entity,
-                "parent_id": m.parent_id,
-                "natural_key": item.natural_key,
-                "data": data,
-                "data_hash": data_hash,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-                "deleted_at": now if item.deleted else None,
-            }
-        )
+        rows[m.id] = {
+            "canonical_id": m.id,
+            "tenant": m.tenant,
+            "entity": entity,
+            "parent_id": m.parent_id,
+            "natural_key": item.natural_key,
+            "data": data,
+            "data_hash": data_hash,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": now if item.deleted else None,
+        }
     store.upsert_entities(conn, list(rows.values()))
     store.upsert_provenance(conn, [p for (cid, _), p in prov_rows.items() if cid in rows])
     return changed
@@ -121,7 +119,9 @@ def find_by_natural_key(conn: Connection, tenant: str, entity: str, keys: list[s
         chunk = keys[i : i + 500]
         rows = conn.execute(
             select(t.entities.c.natural_key, t.entities.c.canonical_id).where(
-                t.entities.c.tenant == tenant, t.entities.c.entity == entity, t.entities.c.natural_key.in_(chunk)
+                t.entities.c.tenant == tenant,
+                t.entities.c.entity == entity,
+                t.entities.c.natural_key.in_(chunk),
             )
         )
         out.update({r.natural_key: r.canonical_id for r in rows})

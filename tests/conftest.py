@@ -79,7 +79,10 @@ def sandbox_hub_config(running, budget_per_minute: float = 1e6, budget_burst: fl
                         },
                         secrets={"password": "HUB_TEST_ECONOBIS_PW", "client_secret": "HUB_TEST_ECONOBIS_CS"},
                         sandbox=True,
-                        sandbox_secret_values={"password": creds["password"], "client_secret": creds["client_secret"]},
+                        sandbox_secret_values={
+                            "password": creds["password"],
+                            "client_secret": creds["client_secret"],
+                        },
                     )
                 },
             )

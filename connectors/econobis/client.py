@@ -136,7 +136,11 @@ class EconobisClient:
         if sorts:
             params["sorts"] = json.dumps(list(sorts), separators=(",", ":"))
         body = self.http.get_json(f"/api/{entity}/grid", params=params)
-        return Page(rows=list(body.get("data") or []), total=int((body.get("meta") or {}).get("total", 0)), offset=offset)
+        return Page(
+            rows=list(body.get("data") or []),
+            total=int((body.get("meta") or {}).get("total", 0)),
+            offset=offset,
+        )
 
     def grid(
         self,

@@ -18,7 +18,16 @@ from connectors.econobis.schemas import (
     GridOpportunity,
     GridQuotationRequest,
 )
-from hub.canonical import Action, Campaign, Dwelling, DwellingFile, Intake, Opportunity, Resident, dwelling_key
+from hub.canonical import (
+    Action,
+    Campaign,
+    Dwelling,
+    DwellingFile,
+    Intake,
+    Opportunity,
+    Resident,
+    dwelling_key,
+)
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SOURCE = "econobis"
@@ -111,7 +120,9 @@ def dwelling_key_for(postal_code: str | None, street_and_number: str | None) -> 
     return dwelling_key(country="NL", postcode=postal_code, number=number, addition=addition)
 
 
-def map_contact(row: GridContact, tenant: str, resident_id: str, dwelling_id: str | None) -> tuple[Resident, Dwelling | None]:
+def map_contact(
+    row: GridContact, tenant: str, resident_id: str, dwelling_id: str | None
+) -> tuple[Resident, Dwelling | None]:
     first, prefix, last = split_full_name(row.full_name) if row.type_id == "person" else (None, None, None)
     resident = Resident(
         id=resident_id,
@@ -167,7 +178,9 @@ def map_intake(
     )
 
 
-def map_opportunity(row: GridOpportunity, tenant: str, opportunity_id: str, intake_id: str | None, status: str) -> Opportunity:
+def map_opportunity(
+    row: GridOpportunity, tenant: str, opportunity_id: str, intake_id: str | None, status: str
+) -> Opportunity:
     return Opportunity(
         id=opportunity_id,
         tenant=tenant,
@@ -181,10 +194,14 @@ def map_opportunity(row: GridOpportunity, tenant: str, opportunity_id: str, inta
     )
 
 
-def map_action(row: GridQuotationRequest, tenant: str, action_id: str, opportunity_id: str, coach_id: str | None) -> Action:
+def map_action(
+    row: GridQuotationRequest, tenant: str, action_id: str, opportunity_id: str, coach_id: str | None
+) -> Action:
     kind = row.opportunity_action.code_ref
     if kind not in ACTION_KINDS:
-        raise MappingError(f"unknown kansactie type code_ref {kind!r} (opportunityAction {row.opportunity_action.name!r})")
+        raise MappingError(
+            f"unknown kansactie type code_ref {kind!r} (opportunityAction {row.opportunity_action.name!r})"
+        )
     if not row.status.code_ref:
         raise MappingError(f"kansactie status {row.status.name!r} has no codeRef")
     return Action(

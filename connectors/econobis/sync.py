@@ -160,7 +160,13 @@ class EconobisPull:
                 good.append(model.model_validate(raw))
             except ValidationError as exc:
                 err = exc.errors()[0]
-                bad.append((raw.get("id", "?") if isinstance(raw, dict) else "?", f"invalid {entity} row: {err['msg']} at {err['loc']}", raw))
+                bad.append(
+                    (
+                        raw.get("id", "?") if isinstance(raw, dict) else "?",
+                        f"invalid {entity} row: {err['msg']} at {err['loc']}",
+                        raw,
+                    )
+                )
         return good, bad
 
     def _quarantine_bad(self, conn: Connection, entity: str, bad: list[tuple[Any, str, Any]]) -> None:
@@ -176,13 +182,17 @@ class EconobisPull:
         if ids:
             self.store.quarantine_resolve(conn, self.tenant, SOURCE, entity, ids)
 
-    def _commit(self, conn: Connection, stream: str, cursor: str | None, items: list[Incoming], released: list[str]) -> list[str]:
+    def _commit(
+        self, conn: Connection, stream: str, cursor: str | None, items: list[Incoming], released: list[str]
+    ) -> list[str]:
         changed = merge(self.store, conn, items, self.report.merge)
         self._release(conn, stream, released)
         if cursor is not None:
             self.store.set_cursor(conn, SOURCE, self.tenant, stream, cursor)
         if any(self.names.learned.values()):
-            self.store.set_cursor(conn, SOURCE, self.tenant, NAMES_CURSOR, json.dumps(self.names.learned, sort_keys=True))
+            self.store.set_cursor(
+                conn, SOURCE, self.tenant, NAMES_CURSOR, json.dumps(self.names.learned, sort_keys=True)
+            )
         return changed
 
     def _ids(self, conn: Connection, entity: str, external: list[Any]) -> dict[str, str]:
@@ -207,11 +217,15 @@ class EconobisPull:
                 self._quarantine_bad(conn, "contact", bad)
                 ids = self._ids(conn, "contact", [r.id for r in rows])
                 keys = {r.id: dwelling_key_for(r.postal_code, r.street_and_number) for r in rows}
-                dwelling_ids = self.store.resolve_ids(conn, "hub", self.tenant, "dwelling", [k for k in keys.values() if k])
+                dwelling_ids = self.store.resolve_ids(
+                    conn, "hub", self.tenant, "dwelling", [k for k in keys.values() if k]
+                )
                 items: list[Incoming] = []
                 for r in rows:
                     key = keys[r.id]
-                    resident, dwelling = map_contact(r, self.tenant, ids[str(r.id)], dwelling_ids.get(key) if key else None)
+                    resident, dwelling = map_contact(
+                        r, self.tenant, ids[str(r.id)], dwelling_ids.get(key) if key else None
+                    )
                     items.append(Incoming(resident, SOURCE, f"contact:{r.id}", observed))
                     if dwelling is not None:
                         items.append(Incoming(dwelling, SOURCE, f"contact:{r.id}:address", observed, natural_key=key))
@@ -268,7 +282,13 @@ class EconobisPull:
                 for r in rows:
                     status = statuses[r.id]
                     if status is None:
-                        self._quarantine(conn, "intake", r.id, f"intake status name {r.status!r} has no known code_ref", r.model_dump(mode="json"))
+                        self._quarantine(
+                            conn,
+                            "intake",
+                            r.id,
+                            f"intake status name {r.status!r} has no known code_ref",
+                            r.model_dump(mode="json"),
+                        )
                         continue
                     rid = resident_ids[str(r.contact_id)]
                     dw = dwellings.get(rid)
@@ -350,10 +370,19 @@ class EconobisPull:
                     intake_id = intake_xref[str(intake)] if isinstance(intake, int) else intake
                     if status is None or intake_id is None:
                         why = "status name unknown" if status is None else "intake not identifiable"
-                        self._quarantine(conn, "opportunity", r.id, f"kans {r.number}: {why}", r.model_dump(mode="json"))
+                        self._quarantine(
+                            conn, "opportunity", r.id, f"kans {r.number}: {why}", r.model_dump(mode="json")
+                        )
                         continue
                     oid = opp_ids[str(r.id)]
-                    items.append(Incoming(map_opportunity(r, self.tenant, oid, intake_id, status), SOURCE, f"opportunity:{r.id}", observed))
+                    items.append(
+                        Incoming(
+                            map_opportunity(r, self.tenant, oid, intake_id, status),
+                            SOURCE,
+                            f"opportunity:{r.id}",
+                            observed,
+                        )
+                    )
                     ok.append(str(r.id))
                     self.touched_intakes.add(intake_id)
                 self._commit(conn, "opportunity", self._max_created(cursor, rows), items, ok)
@@ -376,7 +405,9 @@ class EconobisPull:
                 self._quarantine_bad(conn, "quotation-request", bad)
                 action_ids = self._ids(conn, "quotation-request", [r.id for r in rows])
                 opp_ids = self._ids(conn, "opportunity", [r.opportunity.id for r in rows])
-                coach_ids = self._ids(conn, "contact", [r.organisation_or_coach.id for r in rows if r.organisation_or_coach])
+                coach_ids = self._ids(
+                    conn, "contact", [r.organisation_or_coach.id for r in rows if r.organisation_or_coach]
+                )
                 opps = self.store.load_entities(conn, opp_ids.values())
                 items: list[Incoming] = []
                 ok: list[str] = []
@@ -415,7 +446,9 @@ class EconobisPull:
                     rows = [r for r in rows if _utc(r.created_at) >= stop_before]
                 file_ids = self._ids(conn, "housing-file", [r.id for r in rows])
                 keys = {r.id: dwelling_key_for(r.postal_code, r.full_address) for r in rows}
-                dwellings = self.store.resolve_ids(conn, "hub", self.tenant, "dwelling", [k for k in keys.values() if k])
+                dwellings = self.store.resolve_ids(
+                    conn, "hub", self.tenant, "dwelling", [k for k in keys.values() if k]
+                )
                 items = [
                     Incoming(
                         map_housing_file(r, self.tenant, file_ids[str(r.id)], dwellings.get(keys[r.id] or "")),
@@ -434,7 +467,9 @@ class EconobisPull:
                 self.store.set_cursor(conn, SOURCE, self.tenant, "housing-file", newest)
 
 
-def pull_tenant(store: Store, client: EconobisClient, tenant: str, *, full: bool = False, page_size: int = 500) -> PullReport:
+def pull_tenant(
+    store: Store, client: EconobisClient, tenant: str, *, full: bool = False, page_size: int = 500
+) -> PullReport:
     """Pull one tenant; raises PartnerError subclasses when Econobis stays unreachable."""
     try:
         return EconobisPull(store, client, tenant, page_size).run(full=full)

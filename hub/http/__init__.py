@@ -1,7 +1,14 @@
 """The partner client: timeouts, retries with backoff and jitter, exact Retry-After, a shared request budget,
 typed errors and redaction of secrets (URL-path API keys included)."""
 
-from hub.http.client import AuthProvider, CallStats, PartnerClient, RetryPolicy, StoreBudget, parse_retry_after
+from hub.http.client import (
+    AuthProvider,
+    CallStats,
+    PartnerClient,
+    RetryPolicy,
+    StoreBudget,
+    parse_retry_after,
+)
 from hub.http.errors import (
     OutcomeUnknown,
     PartnerAuthError,

@@ -247,9 +247,7 @@ class PartnerClient:
             ) as exc:
                 never_sent = _never_sent(exc)
                 if safe or never_sent:
-                    raise _Retry(
-                        self._error(PartnerUnavailable, method, endpoint, None, exc, attempt_no)
-                    ) from None
+                    raise _Retry(self._error(PartnerUnavailable, method, endpoint, None, exc, attempt_no)) from None
                 raise self._error(OutcomeUnknown, method, endpoint, None, exc, attempt_no) from None
             self.stats.by_status[str(resp.status_code)] = self.stats.by_status.get(str(resp.status_code), 0) + 1
             if resp.status_code < 400:
@@ -338,7 +336,13 @@ class PartnerClient:
         )
 
     def _error(
-        self, cls: type[PartnerError], method: str, endpoint: str, status: int | None, exc: Exception, attempts: int
+        self,
+        cls: type[PartnerError],
+        method: str,
+        endpoint: str,
+        status: int | None,
+        exc: Exception,
+        attempts: int,
     ) -> PartnerError:
         return cls(
             partner=self.partner,

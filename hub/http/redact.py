@@ -60,7 +60,7 @@ class Redactor:
         if parts.query:
             query = urlencode(
                 [(k, MASK if k.lower() in SECRET_QUERY_KEYS else v) for k, v in parse_qsl(parts.query, True)],
-                safe="*[]{}\":,",
+                safe='*[]{}":,',
             )
             parts = parts._replace(query=query)
         return self.text(urlunsplit(parts))

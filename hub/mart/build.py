@@ -111,7 +111,9 @@ def _entities(store: Store, entity: str, tenants: list[str]) -> list[tuple[str, 
     with store.engine.connect() as conn:
         rows = conn.execute(
             select(t.entities.c.canonical_id, t.entities.c.tenant, t.entities.c.data).where(
-                t.entities.c.entity == entity, t.entities.c.tenant.in_(tenants), t.entities.c.deleted_at.is_(None)
+                t.entities.c.entity == entity,
+                t.entities.c.tenant.in_(tenants),
+                t.entities.c.deleted_at.is_(None),
             )
         )
         return [(r.canonical_id, r.tenant, r.data) for r in rows]

@@ -163,9 +163,7 @@ class Store:
         for chunk in _chunks(rows):
             conn.execute(stmt, list(chunk))
 
-    def load_provenance(
-        self, conn: Connection, canonical_ids: Iterable[str]
-    ) -> dict[str, dict[str, dict[str, Any]]]:
+    def load_provenance(self, conn: Connection, canonical_ids: Iterable[str]) -> dict[str, dict[str, dict[str, Any]]]:
         ids = list(canonical_ids)
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for chunk in _chunks(ids):
@@ -312,9 +310,7 @@ class Store:
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
         )
         created = conn.execute(stmt).rowcount == 1
-        row_id = conn.execute(
-            select(t.outbox.c.id).where(t.outbox.c.idempotency_key == idempotency_key)
-        ).scalar_one()
+        row_id = conn.execute(select(t.outbox.c.id).where(t.outbox.c.idempotency_key == idempotency_key)).scalar_one()
         return QueuedItem(id=row_id, created=created)
 
     def quarantine_put(

@@ -37,7 +37,9 @@ def _xref_ids(store: Store, tenant: str, entity: str) -> list[int]:
 def _entity_count(store: Store, tenant: str, entity: str) -> int:
     with store.engine.connect() as conn:
         return conn.execute(
-            select(func.count()).select_from(t.entities).where(t.entities.c.tenant == tenant, t.entities.c.entity == entity)
+            select(func.count())
+            .select_from(t.entities)
+            .where(t.entities.c.tenant == tenant, t.entities.c.entity == entity)
         ).scalar_one()
 
 
@@ -53,8 +55,18 @@ def test_pull_under_faults_ends_with_exactly_the_seeded_records(store, start_san
         json={
             "seed": 3,
             "rules": [
-                {"route": "/api/*", "error_rate": 0.1, "error_status": 503, "throttle_rate": 0.1, "retry_after": 1,
-                 "timeout_rate": 0.05, "timeout_seconds": 1.0, "drop_rate": 0.05, "burst_every": 9, "burst_length": 2},
+                {
+                    "route": "/api/*",
+                    "error_rate": 0.1,
+                    "error_status": 503,
+                    "throttle_rate": 0.1,
+                    "retry_after": 1,
+                    "timeout_rate": 0.05,
+                    "timeout_seconds": 1.0,
+                    "drop_rate": 0.05,
+                    "burst_every": 9,
+                    "burst_length": 2,
+                },
             ],
         },
         timeout=5,
@@ -131,12 +143,34 @@ def test_new_records_appear_after_the_next_incremental_run(store, start_sandbox)
     db = sb.sandbox.db
     now = sb.sandbox.clock.advance(3600)
     cid = db.insert("contacts", {**db.tables["contacts"][db.ids["contacts"][-1]], "created_at": now, "updated_at": now})
-    db.insert("addresses", {"contact_id": cid, "type_id": "visit", "street": "Nieuwstraat", "number": 5, "addition": "",
-                            "postal_code": "1621 AB", "city": "Hoorn", "country_id": "NL", "primary": True,
-                            "created_at": now, "updated_at": now, "deleted_at": None})
+    db.insert(
+        "addresses",
+        {
+            "contact_id": cid,
+            "type_id": "visit",
+            "street": "Nieuwstraat",
+            "number": 5,
+            "addition": "",
+            "postal_code": "1621 AB",
+            "city": "Hoorn",
+            "country_id": "NL",
+            "primary": True,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        },
+    )
     last_intake = db.tables["intakes"][db.ids["intakes"][-1]]
-    iid = db.insert("intakes", {**last_intake, "contact_id": cid, "address_id": None,
-                                "created_at": now + timedelta(seconds=1), "updated_at": now})
+    iid = db.insert(
+        "intakes",
+        {
+            **last_intake,
+            "contact_id": cid,
+            "address_id": None,
+            "created_at": now + timedelta(seconds=1),
+            "updated_at": now,
+        },
+    )
     report = EconobisPull(store, _client(config, store, "coop-noord"), "coop-noord").run()
     assert report.merge.counts["resident"]["created"] == 1
     assert report.merge.counts["intake"]["created"] == 1

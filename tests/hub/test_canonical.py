@@ -19,8 +19,16 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
         ({"country": "NL", "bag_object_id": "0363010000696734"}, "nl:bag:vbo:0363010000696734"),
         ({"country": "NL", "postcode": "1621 ab", "number": 12, "addition": "A-2"}, "nl:addr:1621AB|12|A|2"),
         ({"country": "BE", "gebouweenheid_id": "123"}, "be:vl:geu:123"),
-        ({"country": "BE", "postcode": "9000", "street": "Korte Meer Str.", "number": "12a", "addition": "0101"},
-         "be:addr:9000|korte meer straat|12A|0101"),
+        (
+            {
+                "country": "BE",
+                "postcode": "9000",
+                "street": "Korte Meer Str.",
+                "number": "12a",
+                "addition": "0101",
+            },
+            "be:addr:9000|korte meer straat|12A|0101",
+        ),
         ({"country": "NL", "postcode": "bad", "number": 1}, None),
     ],
 )
@@ -73,6 +81,13 @@ def test_same_entity_twice_in_one_batch_is_written_once(store: Store):
     d2 = Dwelling(id="d", tenant="t", dwelling_key="nl:addr:1621AB|1||", street="A", resident_id="r2")
     stats = MergeStats()
     with store.begin() as conn:
-        merge(store, conn, [Incoming(d1, "econobis", "c:1", T0, "nl:addr:1621AB|1||"),
-                            Incoming(d2, "econobis", "c:2", T0, "nl:addr:1621AB|1||")], stats)
+        merge(
+            store,
+            conn,
+            [
+                Incoming(d1, "econobis", "c:1", T0, "nl:addr:1621AB|1||"),
+                Incoming(d2, "econobis", "c:2", T0, "nl:addr:1621AB|1||"),
+            ],
+            stats,
+        )
     assert stats.counts["dwelling"]["created"] == 1

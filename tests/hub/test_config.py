@@ -27,7 +27,10 @@ def test_a_valid_file_parses_and_secrets_resolve_from_the_environment():
 
 def test_missing_secret_names_the_variable_and_the_key():
     t = parse_config(GOOD).tenant("coop-a")
-    with pytest.raises(ConfigError, match=r"HUB_COOP_A_ECONOBIS_PASSWORD.*tenants\.coop-a\.partners\.econobis\.secrets\.password"):
+    with pytest.raises(
+        ConfigError,
+        match=r"HUB_COOP_A_ECONOBIS_PASSWORD.*tenants\.coop-a\.partners\.econobis\.secrets\.password",
+    ):
         t.secret("econobis", "password", env={})
 
 
@@ -38,7 +41,7 @@ def test_missing_secret_names_the_variable_and_the_key():
         ("foo: 1", "top-level `tenants:`"),
         (GOOD.replace("https://coop-a.econobis.nl/", "coop-a"), "tenants.0.partners.econobis.base_url"),
         (GOOD.replace("HUB_COOP_A_ECONOBIS_PASSWORD", "s3cret value"), "NAME of an environment variable"),
-        (GOOD.replace("client_id: \"2\"", "client_id: \"2\", password: x"), "looks like a secret"),
+        (GOOD.replace('client_id: "2"', 'client_id: "2", password: x'), "looks like a secret"),
         (GOOD.replace("econobis:", "salesforce:"), "unknown partner"),
         (GOOD.replace("coop-a:", "Coop A:"), "lower-case slug"),
     ],

@@ -32,13 +32,24 @@ class Sleeps(list[float]):
 
 def make_client(sleeps: Sleeps, **kw) -> PartnerClient:
     return PartnerClient(
-        "econobis", "coop-a", BASE, sleep=sleeps, rng=random.Random(1), policy=kw.pop("policy", RetryPolicy()), **kw
+        "econobis",
+        "coop-a",
+        BASE,
+        sleep=sleeps,
+        rng=random.Random(1),
+        policy=kw.pop("policy", RetryPolicy()),
+        **kw,
     )
 
 
 @responses.activate
 def test_429_with_retry_after_is_waited_exactly_then_succeeds():
-    responses.get(f"{BASE}/api/contact/grid", status=429, headers={"Retry-After": "7"}, json={"message": "Too Many Attempts."})
+    responses.get(
+        f"{BASE}/api/contact/grid",
+        status=429,
+        headers={"Retry-After": "7"},
+        json={"message": "Too Many Attempts."},
+    )
     responses.get(f"{BASE}/api/contact/grid", json={"data": [], "meta": {"total": 0}})
     sleeps = Sleeps()
     client = make_client(sleeps)

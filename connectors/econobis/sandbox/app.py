@@ -107,7 +107,14 @@ class EconobisSandbox:
         """Ids of every live record per table (what a complete pull must end with)."""
         return {
             table: [i for i, row in self.db.tables[table].items() if row.get("deleted_at") is None]
-            for table in ("contacts", "intakes", "opportunities", "quotation_requests", "housing_files", "campaigns")
+            for table in (
+                "contacts",
+                "intakes",
+                "opportunities",
+                "quotation_requests",
+                "housing_files",
+                "campaigns",
+            )
         }
 
 
@@ -147,7 +154,11 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
             return _json(
                 {"message": "Too Many Attempts."},
                 429,
-                {**limit_headers, "Retry-After": str(retry_after), "X-RateLimit-Reset": str(int(time.time()) + retry_after)},
+                {
+                    **limit_headers,
+                    "Retry-After": str(retry_after),
+                    "X-RateLimit-Reset": str(int(time.time()) + retry_after),
+                },
             )
         if user_id is None:
             if "json" not in request.headers.get("accept", ""):
@@ -223,8 +234,13 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
             return _json({"message": f"The route api/{entity}/{record_id} could not be found."}, 404)
         row = sb.db.get(table, int(record_id))
         if row is None or row.get("deleted_at") is not None:
-            model = {"contacts": "Contact\\Contact", "intakes": "Intake\\Intake", "opportunities": "Opportunity\\Opportunity",
-                     "quotation_requests": "QuotationRequest\\QuotationRequest", "housing_files": "HousingFile\\HousingFile"}[table]
+            model = {
+                "contacts": "Contact\\Contact",
+                "intakes": "Intake\\Intake",
+                "opportunities": "Opportunity\\Opportunity",
+                "quotation_requests": "QuotationRequest\\QuotationRequest",
+                "housing_files": "HousingFile\\HousingFile",
+            }[table]
             return _json({"message": f"No query results for model [App\\Eco\\{model}] {record_id}"}, 404)
         return _json({"data": resources.detail(entity, row, sb.db, sb.lookups)})
 

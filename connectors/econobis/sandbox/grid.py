@@ -55,7 +55,26 @@ def _cmp_value(value: Any, data: Any) -> tuple[Any, Any]:
 
 
 FILTER_TYPES = frozenset(
-    {"eq", "neq", "rel", "nrel", "ct", "nct", "lt", "lte", "gt", "gte", "bw", "nbw", "ew", "new", "nl", "nnl", "is0", "isn0"}
+    {
+        "eq",
+        "neq",
+        "rel",
+        "nrel",
+        "ct",
+        "nct",
+        "lt",
+        "lte",
+        "gt",
+        "gte",
+        "bw",
+        "nbw",
+        "ew",
+        "new",
+        "nl",
+        "nnl",
+        "is0",
+        "isn0",
+    }
 )
 
 
@@ -162,8 +181,16 @@ def _php_int(raw: str | None) -> int:
         return 0
 
 
-def query_ids(db: SandboxDB, lk: Lookups, spec: GridSpec, filters: list[dict[str, Any]], sorts: list[dict[str, Any]]) -> list[int]:
-    key = (spec.table, id(spec), json.dumps(filters, sort_keys=True), json.dumps(sorts, sort_keys=True), db.version)
+def query_ids(
+    db: SandboxDB, lk: Lookups, spec: GridSpec, filters: list[dict[str, Any]], sorts: list[dict[str, Any]]
+) -> list[int]:
+    key = (
+        spec.table,
+        id(spec),
+        json.dumps(filters, sort_keys=True),
+        json.dumps(sorts, sort_keys=True),
+        db.version,
+    )
     cached = _cache.get(key)
     if cached is not None:
         return cached

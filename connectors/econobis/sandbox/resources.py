@@ -111,17 +111,31 @@ def full_contact(c: Row | None, db: SandboxDB) -> Row | None:
         "typeId": c["type_id"],
         "type": {"id": c["type_id"], "name": "Persoon" if c["type_id"] == "person" else "Organisatie"},
         "person": person,
-        "organisation": {"id": c["id"] + 60000, "name": c["organisation_name"]} if c["type_id"] == "organisation" else None,
+        "organisation": {"id": c["id"] + 60000, "name": c["organisation_name"]}
+        if c["type_id"] == "organisation"
+        else None,
         "fullName": c["full_name"],
         "didAgreeAvg": c.get("did_agree_avg"),
         "addresses": [full_address(db.primary("addresses", c["id"]))] if db.primary("addresses", c["id"]) else [],
         "emailAddresses": [
-            {"id": email["id"], "contactId": c["id"], "typeId": email["type_id"], "email": email["email"], "primary": True}
+            {
+                "id": email["id"],
+                "contactId": c["id"],
+                "typeId": email["type_id"],
+                "email": email["email"],
+                "primary": True,
+            }
         ]
         if email
         else [],
         "phoneNumbers": [
-            {"id": phone["id"], "contactId": c["id"], "typeId": phone["type_id"], "number": phone["number"], "primary": True}
+            {
+                "id": phone["id"],
+                "contactId": c["id"],
+                "typeId": phone["type_id"],
+                "number": phone["number"],
+                "primary": True,
+            }
         ]
         if phone
         else [],
@@ -160,7 +174,12 @@ def opportunity_status_generic(lk: Lookups, status_id: int) -> Row:
 
 def qr_status_generic(lk: Lookups, status_id: int) -> Row:
     s = lk.by_id("quotationRequestStatus", status_id)
-    return {"id": s["id"], "name": s["name"], "codeRef": s["codeRef"], "opportunityActionId": s["opportunityActionId"]}
+    return {
+        "id": s["id"],
+        "name": s["name"],
+        "codeRef": s["codeRef"],
+        "opportunityActionId": s["opportunityActionId"],
+    }
 
 
 def campaign_by_intake(db: SandboxDB, campaign_id: int | None) -> Row | None:
@@ -415,15 +434,27 @@ def system_data(lk: Lookups) -> Row:
             "appName": "Econobis",
             "buildingTypes": [{"id": r["id"], "name": r["name"]} for r in t["buildingTypes"]],
             "campaignStatuses": [{"id": r["id"], "name": r["name"]} for r in t["campaignStatuses"]],
-            "campaignTypes": sorted(({"id": r["id"], "name": r["name"]} for r in t["campaignTypes"]), key=lambda r: r["name"]),
+            "campaignTypes": sorted(
+                ({"id": r["id"], "name": r["name"]} for r in t["campaignTypes"]), key=lambda r: r["name"]
+            ),
             "contactStatuses": [{"id": r["id"], "name": r["name"]} for r in t["contactStatuses"]],
             "energyLabels": [{"id": r["id"], "name": r["name"]} for r in t["energyLabels"]],
             "intakeReasons": [{"id": r["id"], "name": r["name"]} for r in t["intakeReasons"]],
             "intakeSources": [{"id": r["id"], "name": r["name"]} for r in t["intakeSources"]],
             "intakeStatuses": [{"id": r["id"], "name": r["name"]} for r in t["intakeStatuses"]],
-            "measureCategories": sorted(({"id": r["id"], "name": r["name"]} for r in t["measureCategories"]), key=lambda r: r["name"]),
+            "measureCategories": sorted(
+                ({"id": r["id"], "name": r["name"]} for r in t["measureCategories"]), key=lambda r: r["name"]
+            ),
             "measures": sorted(
-                ({"id": r["id"], "name": r["name"], "measureCategoryId": r["measureCategoryId"], "visible": True} for r in t["measures"]),
+                (
+                    {
+                        "id": r["id"],
+                        "name": r["name"],
+                        "measureCategoryId": r["measureCategoryId"],
+                        "visible": True,
+                    }
+                    for r in t["measures"]
+                ),
                 key=lambda r: r["name"],
             ),
             "opportunityActions": [dict(r) for r in t["opportunityActions"]],
@@ -464,10 +495,18 @@ GRIDS: dict[str, GridSpec] = {
             "id": (lambda r, db, lk: r["id"], None, "eq"),
             "typeId": (lambda r, db, lk: r["type_id"], None, "eq"),
             "fullName": (lambda r, db, lk: r["full_name"], None, "ct"),
-            "postalCode": (lambda r, db, lk: (db.primary("addresses", r["id"]) or {}).get("postal_code"), None, "ct"),
+            "postalCode": (
+                lambda r, db, lk: (db.primary("addresses", r["id"]) or {}).get("postal_code"),
+                None,
+                "ct",
+            ),
             "createdAt": (lambda r, db, lk: r["created_at"], None, "ct"),
         },
-        sorts={"id": lambda r, db, lk: r["id"], "createdAt": _created, "fullName": lambda r, db, lk: r["full_name"]},
+        sorts={
+            "id": lambda r, db, lk: r["id"],
+            "createdAt": _created,
+            "fullName": lambda r, db, lk: r["full_name"],
+        },
         default_sort=(),  # no ORDER BY: the database's own order (insertion = id)
         row=grid_contact,
         meta=lambda ids, db: {"total": len(ids), "useExportAddressConsumption": False},
@@ -479,7 +518,11 @@ GRIDS: dict[str, GridSpec] = {
             "createdAtEnd": (_created, "day_lte", None),
             "campaign": (lambda r, db, lk: r.get("campaign_id"), None, "eq"),
             "statusId": (lambda r, db, lk: r["intake_status_id"], None, "eq"),
-            "fullName": (lambda r, db, lk: (db.get("contacts", r["contact_id"]) or {}).get("full_name"), None, "ct"),
+            "fullName": (
+                lambda r, db, lk: (db.get("contacts", r["contact_id"]) or {}).get("full_name"),
+                None,
+                "ct",
+            ),
         },
         sorts={"createdAt": _created, "statusId": lambda r, db, lk: r["intake_status_id"]},
         default_sort=(("createdAt", "desc"),),
@@ -517,7 +560,11 @@ GRIDS: dict[str, GridSpec] = {
         table="housing_files",
         filters={
             "createdAt": (_created, None, "ct"),
-            "postalCode": (lambda r, db, lk: (db.get("addresses", r["address_id"]) or {}).get("postal_code"), None, "ct"),
+            "postalCode": (
+                lambda r, db, lk: (db.get("addresses", r["address_id"]) or {}).get("postal_code"),
+                None,
+                "ct",
+            ),
             "buildYear": (lambda r, db, lk: r.get("build_year"), None, "ct"),
         },
         sorts={"createdAt": _created, "buildYear": lambda r, db, lk: r.get("build_year")},

@@ -11,6 +11,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,7 +160,7 @@ class FaultMiddleware:
         self.faults = faults
         self.admin_prefix = admin_prefix
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
             await self.app(scope, receive, send)
             return
@@ -179,14 +180,20 @@ class FaultMiddleware:
             await _send_json(send, 429, {"message": "Too Many Attempts."}, {"Retry-After": str(rule.retry_after)})
         elif kind in ("error", "burst"):
             status = rule.burst_status if kind == "burst" else rule.error_status
-            await _send_json(send, status, {"message": "Server Error"} if status == 500 else {"message": "Service Unavailable"})
+            await _send_json(
+                send,
+                status,
+                {"message": "Server Error"} if status == 500 else {"message": "Service Unavailable"},
+            )
         elif kind == "timeout":
             await asyncio.sleep(rule.timeout_seconds)
             await _send_json(send, 504, {"message": "Gateway Timeout"})
         elif kind == "drop":
             await _drop(send)
 
-    async def _after(self, kind: str, rule: FaultRule, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _after(
+        self, kind: str, rule: FaultRule, scope: MutableMapping[str, Any], receive: Any, send: Any
+    ) -> None:
         # Run the real handler, swallow its answer, then fail: the work is done, the caller can't know.
         async def discard(_message: dict[str, Any]) -> None:
             return None

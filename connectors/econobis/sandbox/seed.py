@@ -17,15 +17,79 @@ from connectors.econobis.sandbox.db import SandboxDB
 from connectors.econobis.sandbox.lookups import Lookups
 from connectors.econobis.sandbox.status_engine import derive_opportunity_status, observer_status
 
-FIRST_NAMES = (
-    "Jan Anna Piet Sanne Kees Fleur Henk Lotte Wim Eva Bram Noor Joost Iris Ruud Femke Gert Maaike Sem Lieke "
-    "Daan Julia Tim Emma Luuk Sophie Thijs Sara Ahmed Fatima Mohamed Yara Dirk Ineke Marco Petra Rik Ilse"
-).split()
+FIRST_NAMES = [
+    "Jan",
+    "Anna",
+    "Piet",
+    "Sanne",
+    "Kees",
+    "Fleur",
+    "Henk",
+    "Lotte",
+    "Wim",
+    "Eva",
+    "Bram",
+    "Noor",
+    "Joost",
+    "Iris",
+    "Ruud",
+    "Femke",
+    "Gert",
+    "Maaike",
+    "Sem",
+    "Lieke",
+    "Daan",
+    "Julia",
+    "Tim",
+    "Emma",
+    "Luuk",
+    "Sophie",
+    "Thijs",
+    "Sara",
+    "Ahmed",
+    "Fatima",
+    "Mohamed",
+    "Yara",
+    "Dirk",
+    "Ineke",
+    "Marco",
+    "Petra",
+    "Rik",
+    "Ilse",
+]
 PREFIXES = ("", "", "", "", "van", "de", "van der", "van den", "ter", "van 't")
-LAST_NAMES = (
-    "Jansen Bakker Visser Smit Meijer Mulder Bos Vos Peters Hendriks Dekker Brouwer Dijk Berg Vries Graaf "
-    "Wit Linden Kok Jacobs Willems Vermeulen Schouten Hoekstra Koster Prins Huisman Kuipers Veenstra Post"
-).split()
+LAST_NAMES = [
+    "Jansen",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "Mulder",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "Dekker",
+    "Brouwer",
+    "Dijk",
+    "Berg",
+    "Vries",
+    "Graaf",
+    "Wit",
+    "Linden",
+    "Kok",
+    "Jacobs",
+    "Willems",
+    "Vermeulen",
+    "Schouten",
+    "Hoekstra",
+    "Koster",
+    "Prins",
+    "Huisman",
+    "Kuipers",
+    "Veenstra",
+    "Post",
+]
 STREETS = (
     "Dorpsstraat",
     "Kerkstraat",
@@ -103,7 +167,8 @@ class SeedBuilder:
 
     def _address(self, contact_id: int, created: datetime, primary: bool = True) -> int:
         r = self.rng
-        pc = f"{self.pc_base + r.randrange(self.pc_width):04d} {r.choice(string.ascii_uppercase)}{r.choice('ABCDEGHJKLMNPRSTVWXZ')}"
+        letters = r.choice(string.ascii_uppercase) + r.choice("ABCDEGHJKLMNPRSTVWXZ")
+        pc = f"{self.pc_base + r.randrange(self.pc_width):04d} {letters}"
         addition = r.choice(["A", "B", "bis", "1", "2", "A-2"]) if r.random() < 0.12 else ""
         return self.insert(
             "addresses",
@@ -154,7 +219,12 @@ class SeedBuilder:
         if r.random() < 0.85:
             self.insert(
                 "phone_numbers",
-                {"contact_id": cid, "type_id": "home", "number": f"06{r.randint(10000000, 99999999)}", "primary": True},
+                {
+                    "contact_id": cid,
+                    "type_id": "home",
+                    "number": f"06{r.randint(10000000, 99999999)}",
+                    "primary": True,
+                },
             )
         return cid
 
@@ -182,9 +252,7 @@ class SeedBuilder:
                 )
             )
         # Staff contacts come first (ids below the residents), as in a real instance set up before a campaign.
-        coaches = [
-            self._contact(self._time(0.0), coach=True, status="member") for _ in range(max(3, n // 120))
-        ]
+        coaches = [self._contact(self._time(0.0), coach=True, status="member") for _ in range(max(3, n // 120))]
         orgs = [self._contact(self._time(0.0), kind="organisation", status="none") for _ in range(max(3, n // 250))]
         for i, c in enumerate(coaches):
             self.db_update("contacts", c, {"hoom_account_id": 900000 + i})
@@ -194,7 +262,12 @@ class SeedBuilder:
             measures_by_cat.setdefault(m["measureCategoryId"], []).append(m)
         interest_cats = [c for c in measures_by_cat if c - lk.id_shift in (1, 2, 3, 4, 5, 6, 8, 11, 12, 18)]
         status_ids = {row["codeRef"]: row["id"] for row in lk.tables["intakeStatuses"]}
-        intake_status_weights = [("open", 20), ("in_progress", 35), ("closed_with_opportunity", 35), ("closed_without_opportunity", 10)]
+        intake_status_weights = [
+            ("open", 20),
+            ("in_progress", 35),
+            ("closed_with_opportunity", 35),
+            ("closed_without_opportunity", 10),
+        ]
         source_ids = [s["id"] for s in lk.tables["intakeSources"]]
         reason_ids = [s["id"] for s in lk.tables["intakeReasons"]]
 
@@ -229,7 +302,14 @@ class SeedBuilder:
                         self._opportunity(iid, cat, measures_by_cat[cat], it_created, coaches, orgs)
             if n_intakes and r.random() < 0.4:
                 self._housing_file(aid, created)
-        for table in ("contacts", "addresses", "intakes", "opportunities", "quotation_requests", "housing_files"):
+        for table in (
+            "contacts",
+            "addresses",
+            "intakes",
+            "opportunities",
+            "quotation_requests",
+            "housing_files",
+        ):
             counts[table] = self.count(table)
         return counts
 
@@ -341,14 +421,14 @@ class SeedBuilder:
             self.write_kansactie(qid, change, at=min(at or t, self.spec.now))
 
     def _housing_file(self, address_id: int, after: datetime) -> None:
-        r, lk, s = self.rng, self.lk, self.lk.id_shift
+        r, _lk, s = self.rng, self.lk, self.lk.id_shift
         created = self._later(after, 5, 120)
         self.insert(
             "housing_files",
             {
                 "address_id": address_id,
                 "building_type_id": r.choice([1, 2, 3, 3, 3, 4, 8, 9]) + s,
-                "build_year": r.choice([None] + list(range(1905, 2021))),
+                "build_year": r.choice([None, *list(range(1905, 2021))]),
                 "surface": round(r.uniform(55, 220), 1),
                 "roof_type_id": r.choice([1, 1, 1, 3, 6, 8]) + s,
                 "energy_label_id": r.choice([4, 5, 6, 6, 7, 7, 8, 9, 10, 11]) + s,

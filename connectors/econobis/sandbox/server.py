@@ -14,13 +14,21 @@ import uvicorn
 from connectors.econobis.sandbox.app import EconobisSandbox, create_app
 from hub.config import SANDBOX_TENANTS, sandbox_credentials
 
+DEFAULT_TENANTS: tuple[str, ...] = tuple(tenant for tenant, _ in SANDBOX_TENANTS)
+
 
 class ThreadedServer:
     """A uvicorn server in a daemon thread; `start()` returns once it accepts connections."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
         )
         self.server = uvicorn.Server(config)
         self.host = host
@@ -76,7 +84,7 @@ class RunningSandbox:
 def start_sandboxes(
     residents: int = 150,
     *,
-    tenants: tuple[str, ...] = tuple(t for t, _ in SANDBOX_TENANTS),
+    tenants: tuple[str, ...] = DEFAULT_TENANTS,
     ports: dict[str, int] | None = None,
     host: str = "127.0.0.1",
     seed: int = 42,

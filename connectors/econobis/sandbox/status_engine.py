@@ -12,7 +12,16 @@ from typing import Any
 VISIT_OPEN = frozenset({"default", "made"})
 QR_OPEN = frozenset({"not-made", "default", "under-review", "under-review-occupant", "pm-approved"})
 SUBSIDY_PENDING = frozenset(
-    {"default", "made", "pm-approved", "linked", "under-review-occupant", "under-review", "approved", "under-review-det"}
+    {
+        "default",
+        "made",
+        "pm-approved",
+        "linked",
+        "under-review-occupant",
+        "under-review",
+        "approved",
+        "under-review-det",
+    }
 )
 
 
@@ -83,9 +92,7 @@ def observer_status(
     return result, extra
 
 
-def derive_opportunity_status(
-    current: str, action: str, new_status: str, others: Iterable[tuple[str, str]]
-) -> str:
+def derive_opportunity_status(current: str, action: str, new_status: str, others: Iterable[tuple[str, str]]) -> str:
     """Kans status after kansactie `action` moved to `new_status`; `others` = (action, status) of the
     kans's other kansacties. Returns `current` when the rules leave the kans alone."""
     others = list(others)

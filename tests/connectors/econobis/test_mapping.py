@@ -57,7 +57,11 @@ def _qr(**over):
     row = {
         "id": 5,
         "datePlanned": "2026-03-04 10:30:00",
-        "opportunity": {"id": 9, "status": {"id": 1, "name": "Actief", "codeRef": "active"}, "intake": {"id": 3}},
+        "opportunity": {
+            "id": 9,
+            "status": {"id": 1, "name": "Actief", "codeRef": "active"},
+            "intake": {"id": 3},
+        },
         "status": {"id": 8, "name": "Afspraak gemaakt", "codeRef": "made", "opportunityActionId": 2},
         "opportunityAction": {"id": 2, "name": "Bezoek", "codeRef": "visit"},
         "createdAt": "2026-03-01T09:00:00.000000Z",
@@ -79,7 +83,13 @@ def test_unknown_action_type_is_a_mapping_error_for_quarantine():
 
 def test_housing_file_unknowns_become_none_and_sale_flag_maps_to_owner_occupied():
     row = GridHousingFile.model_validate(
-        {"id": 1, "createdAt": "2026-01-01T00:00:00.000000Z", "buildingType": "Onbekend", "energyLabel": "C", "isHouseForSale": "0"}
+        {
+            "id": 1,
+            "createdAt": "2026-01-01T00:00:00.000000Z",
+            "buildingType": "Onbekend",
+            "energyLabel": "C",
+            "isHouseForSale": "0",
+        }
     )
     f = map_housing_file(row, "coop", "f-1", None)
     assert f.building_type is None and f.energy_label == "C" and f.owner_occupied is False

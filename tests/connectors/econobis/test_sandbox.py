@@ -22,8 +22,13 @@ def _login(sb) -> dict[str, str]:
     creds = sandbox_credentials("coop-noord")
     resp = requests.post(
         f"{sb.server.base_url}/oauth/token",
-        data={"grant_type": "password", "username": creds["username"], "password": creds["password"],
-              "client_id": creds["client_id"], "client_secret": creds["client_secret"]},
+        data={
+            "grant_type": "password",
+            "username": creds["username"],
+            "password": creds["password"],
+            "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"],
+        },
         timeout=5,
     )
     assert resp.status_code == 200
@@ -45,8 +50,13 @@ def test_api_without_token_is_401_with_error_key_and_302_for_non_json_clients(sb
 def test_every_failed_login_is_one_dutch_401_and_five_failures_block_the_user(sb):
     base = sb.server.base_url
     creds = sandbox_credentials("coop-noord")
-    form = {"grant_type": "password", "username": creds["username"], "password": "wrong",
-            "client_id": "2", "client_secret": creds["client_secret"]}
+    form = {
+        "grant_type": "password",
+        "username": creds["username"],
+        "password": "wrong",
+        "client_id": "2",
+        "client_secret": creds["client_secret"],
+    }
     for _ in range(5):
         resp = requests.post(f"{base}/oauth/token", data=form, timeout=5)
         assert resp.status_code == 401 and resp.json()["error"].startswith("Inloggen is niet gelukt")
@@ -54,7 +64,9 @@ def test_every_failed_login_is_one_dutch_401_and_five_failures_block_the_user(sb
     resp = requests.post(f"{base}/oauth/token", data={**form, "password": creds["password"]}, timeout=5)
     assert resp.status_code == 401, "blocked for 15 minutes after 5 failures"
     sb.sandbox.clock.advance(16 * 60)
-    assert requests.post(f"{base}/oauth/token", data={**form, "password": creds["password"]}, timeout=5).status_code == 200
+    assert (
+        requests.post(f"{base}/oauth/token", data={**form, "password": creds["password"]}, timeout=5).status_code == 200
+    )
 
 
 def test_tokens_expire_after_one_day_on_the_sandbox_clock(sb):
@@ -68,7 +80,16 @@ def test_grids_answer_data_and_meta_in_econobis_shapes(sb):
     h = _login(sb)
     contact = _get(sb, "/api/contact/grid", h, limit=2, offset=0).json()
     assert set(contact["meta"]) == {"total", "useExportAddressConsumption"} and len(contact["data"]) == 2
-    assert {"id", "number", "typeId", "fullName", "streetAndNumber", "postalCode", "statusName", "createdAt"} <= set(contact["data"][0])
+    assert {
+        "id",
+        "number",
+        "typeId",
+        "fullName",
+        "streetAndNumber",
+        "postalCode",
+        "statusName",
+        "createdAt",
+    } <= set(contact["data"][0])
     intake = _get(sb, "/api/intake/grid", h, limit=3).json()
     assert intake["meta"]["total"] == len(intake["meta"]["intakeIdsTotal"])
     row = intake["data"][0]
@@ -77,7 +98,12 @@ def test_grids_answer_data_and_meta_in_econobis_shapes(sb):
     qr = _get(sb, "/api/quotation-request/grid", h, limit=1).json()["data"][0]
     assert {"codeRef", "opportunityActionId"} <= set(qr["status"])
     assert "uses_wf_create_opportunity" in qr["opportunity"]["measureCategory"], "raw snake_case model"
-    assert "intake" in qr["opportunity"] and qr["opportunityAction"]["codeRef"] in {"visit", "quotation-request", "subsidy-request", "redirection"}
+    assert "intake" in qr["opportunity"] and qr["opportunityAction"]["codeRef"] in {
+        "visit",
+        "quotation-request",
+        "subsidy-request",
+        "redirection",
+    }
     hf = _get(sb, "/api/housing-file/grid", h, limit=1).json()
     assert set(hf["meta"]) == {"total"} and "address" not in hf["data"][0]
 
@@ -95,7 +121,7 @@ def test_offset_pages_do_not_overlap(sb):
     sorts = json.dumps([{"field": "id", "order": "asc"}])
     a = _get(sb, "/api/contact/grid", h, limit=10, offset=0, sorts=sorts).json()["data"]
     b = _get(sb, "/api/contact/grid", h, limit=10, offset=10, sorts=sorts).json()["data"]
-    assert [r["id"] for r in a][-1] < [r["id"] for r in b][0]
+    assert [r["id"] for r in a][-1] < next(r["id"] for r in b)
 
 
 def test_created_at_start_is_day_granular_and_contact_id_filter_honours_gt(sb):
@@ -103,16 +129,23 @@ def test_created_at_start_is_day_granular_and_contact_id_filter_honours_gt(sb):
     rows = _get(sb, "/api/intake/grid", h).json()["data"]
     mid = sorted(r["createdAt"] for r in rows)[len(rows) // 2]
     day = mid[:10]
-    filtered = _get(sb, "/api/intake/grid", h, filters=json.dumps([{"field": "createdAtStart", "data": day}])).json()["data"]
+    filtered = _get(sb, "/api/intake/grid", h, filters=json.dumps([{"field": "createdAtStart", "data": day}])).json()[
+        "data"
+    ]
     assert filtered and all(r["createdAt"][:10] >= day or r["createdAt"][:10] == day for r in filtered)
     ids = sorted(sb.sandbox.db.ids["contacts"])
-    gt = _get(sb, "/api/contact/grid", h, filters=json.dumps([{"field": "id", "type": "gt", "data": ids[-3]}])).json()["data"]
+    gt = _get(sb, "/api/contact/grid", h, filters=json.dumps([{"field": "id", "type": "gt", "data": ids[-3]}])).json()[
+        "data"
+    ]
     assert sorted(r["id"] for r in gt) == ids[-2:]
 
 
 def test_unknown_filter_or_sort_field_is_a_500_as_in_econobis(sb):
     h = _login(sb)
-    assert _get(sb, "/api/intake/grid", h, filters=json.dumps([{"field": "id", "type": "gt", "data": 1}])).status_code == 500
+    assert (
+        _get(sb, "/api/intake/grid", h, filters=json.dumps([{"field": "id", "type": "gt", "data": 1}])).status_code
+        == 500
+    )
     assert _get(sb, "/api/intake/grid", h, sorts=json.dumps([{"field": "id"}])).status_code == 500
 
 
@@ -142,8 +175,17 @@ def test_client_version_needs_no_auth(sb):
 def test_throttle_gives_429_with_retry_after_and_rate_limit_headers(start_sandbox):
     [sb] = start_sandbox(5, tenants=("coop-zuid",), throttle_per_minute=3)
     creds = sandbox_credentials("coop-zuid")
-    token = requests.post(f"{sb.server.base_url}/oauth/token", data={"grant_type": "password", "username": creds["username"],
-                          "password": creds["password"], "client_id": "2", "client_secret": creds["client_secret"]}, timeout=5).json()
+    token = requests.post(
+        f"{sb.server.base_url}/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": creds["username"],
+            "password": creds["password"],
+            "client_id": "2",
+            "client_secret": creds["client_secret"],
+        },
+        timeout=5,
+    ).json()
     h = {**JSON, "Authorization": f"Bearer {token['access_token']}"}
     statuses = [requests.get(f"{sb.server.base_url}/api/system-data", headers=h, timeout=5) for _ in range(4)]
     assert [r.status_code for r in statuses] == [200, 200, 200, 429]
@@ -161,15 +203,25 @@ def test_throttle_gives_429_with_retry_after_and_rate_limit_headers(start_sandbo
     ],
 )
 def test_fault_injection_per_route(sb, rule, expect):
-    requests.post(f"{sb.server.base_url}/__sandbox/faults", json={"rules": [{"route": "/client-version", **rule}]}, timeout=5)
+    requests.post(
+        f"{sb.server.base_url}/__sandbox/faults",
+        json={"rules": [{"route": "/client-version", **rule}]},
+        timeout=5,
+    )
     resp = requests.get(f"{sb.server.base_url}/client-version", timeout=5)
     assert resp.status_code == expect
     if expect == 429:
         assert resp.headers["Retry-After"] == "7"
-    assert requests.get(f"{sb.server.base_url}/api/system-data", headers=JSON, timeout=5).status_code == 401, "other routes unaffected"
+    assert requests.get(f"{sb.server.base_url}/api/system-data", headers=JSON, timeout=5).status_code == 401, (
+        "other routes unaffected"
+    )
 
 
 def test_dropped_connection_fault_breaks_the_response(sb):
-    requests.post(f"{sb.server.base_url}/__sandbox/faults", json={"rules": [{"route": "/client-version", "drop_rate": 1.0}]}, timeout=5)
+    requests.post(
+        f"{sb.server.base_url}/__sandbox/faults",
+        json={"rules": [{"route": "/client-version", "drop_rate": 1.0}]},
+        timeout=5,
+    )
     with pytest.raises(requests.exceptions.RequestException):
         requests.get(f"{sb.server.base_url}/client-version", timeout=5).json()

@@ -27,7 +27,10 @@ def test_same_spec_gives_the_same_data():
 
 def test_all_four_kansactie_types_and_realistic_proportions():
     db, lk = _seed(800)
-    kinds = Counter(lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"] for q in db.tables["quotation_requests"].values())
+    kinds = Counter(
+        lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"]
+        for q in db.tables["quotation_requests"].values()
+    )
     assert set(kinds) == {"visit", "quotation-request", "subsidy-request", "redirection"}
     assert kinds["visit"] > kinds["quotation-request"] > kinds["subsidy-request"] > kinds["redirection"]
     residents = 800
@@ -60,7 +63,13 @@ def test_observer_rules_last_applicable_wins_and_only_valid_codes():
     # date_released targets under-review-occupant, which visits do not have: no change
     assert observer_status("visit", "made", {}, {"date_released": "x"}, valid_visit)[0] == "made"
     valid_qr = {"default", "approved", "not-approved", "under-review-occupant", "executed"}
-    status, extra = observer_status("quotation-request", "default", {}, {"not_approved_client": True, "date_approved_client": "d"}, valid_qr)
+    status, extra = observer_status(
+        "quotation-request",
+        "default",
+        {},
+        {"not_approved_client": True, "date_approved_client": "d"},
+        valid_qr,
+    )
     assert status == "not-approved" and extra == {"date_approved_client": None}
 
 
@@ -70,7 +79,10 @@ def test_kans_derivation_rules():
     assert derive_opportunity_status("in_progress", "visit", "done", [("quotation-request", "default")]) == "pending"
     assert derive_opportunity_status("active", "visit", "cancelled", [("visit", "cancelled")]) == "no_execution"
     assert derive_opportunity_status("pending", "quotation-request", "approved", []) == "mandate"
-    assert derive_opportunity_status("pending", "quotation-request", "approved", [("quotation-request", "under-review")]) == "pending"
+    assert (
+        derive_opportunity_status("pending", "quotation-request", "approved", [("quotation-request", "under-review")])
+        == "pending"
+    )
     assert derive_opportunity_status("x", "subsidy-request", "approved-det", []) == "subsidy-request_granted"
     assert derive_opportunity_status("x", "redirection", "handled", []) == "x"
 
@@ -78,9 +90,12 @@ def test_kans_derivation_rules():
 def test_a_write_through_the_engine_updates_kansactie_and_kans():
     db, lk = _seed(200)
     visit = next(
-        q for q in db.tables["quotation_requests"].values()
+        q
+        for q in db.tables["quotation_requests"].values()
         if lk.by_id("quotationRequestStatus", q["status_id"])["codeRef"] == "default"
         and lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"] == "visit"
     )
-    status, kans = apply_kansactie_write(db, lk, visit["id"], {"date_planned": datetime(2026, 11, 5, 10)}, datetime(2026, 11, 2))
+    status, kans = apply_kansactie_write(
+        db, lk, visit["id"], {"date_planned": datetime(2026, 11, 5, 10)}, datetime(2026, 11, 2)
+    )
     assert status == "made" and kans == "in_progress"

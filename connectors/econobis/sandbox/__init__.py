@@ -1,0 +1,1 @@
+"""A runnable simulator of an Econobis instance (read side), faithful to ../shared/contracts/econobis.md."""
