@@ -151,6 +151,12 @@ class EconobisPull:
             self.report.rows_read[entity] = self.report.rows_read.get(entity, 0) + len(page.rows)
             yield page
 
+    def _window_pages(self, entity: str, cursor: str | None) -> Iterator[Page]:
+        """Pages of a grid with a createdAt filter, oldest first, from the cursor's day on."""
+        start = _window_start(cursor)
+        filters = [{"field": "createdAtStart", "data": start}] if start else []
+        yield from self._pages(entity, filters=filters, sorts=[{"field": "createdAt", "order": "asc"}])
+
     def _rows(self, model: type[Any], entity: str, page: Page) -> tuple[list[Any], list[tuple[Any, str, Any]]]:
         """Parse a page; malformed rows come back separately (to quarantine) and never stop the good ones."""
         good: list[Any] = []
@@ -264,9 +270,7 @@ class EconobisPull:
         return max(stamps).isoformat() if stamps else cursor
 
     def _intakes(self, cursor: str | None) -> None:
-        start = _window_start(cursor)
-        filters = [{"field": "createdAtStart", "data": start}] if start else []
-        for page in self._pages("intake", filters=filters, sorts=[{"field": "createdAt", "order": "asc"}]):
+        for page in self._window_pages("intake", cursor):
             observed = utcnow()
             rows, bad = self._rows(GridIntake, "intake", page)
             statuses = {r.id: self._status("intake", r.status, "intake", r.id) for r in rows}  # may call details
@@ -325,9 +329,7 @@ class EconobisPull:
         return out
 
     def _opportunities(self, cursor: str | None) -> None:
-        start = _window_start(cursor)
-        filters = [{"field": "createdAtStart", "data": start}] if start else []
-        for page in self._pages("opportunity", filters=filters, sorts=[{"field": "createdAt", "order": "asc"}]):
+        for page in self._window_pages("opportunity", cursor):
             observed = utcnow()
             rows, bad = self._rows(GridOpportunity, "opportunity", page)
             # 1. what the store already knows (short transaction, no partner calls inside)
@@ -395,9 +397,7 @@ class EconobisPull:
                 self.names.learn("opportunity", st.name, st.code_ref)
 
     def _quotation_requests(self, cursor: str | None) -> None:
-        start = _window_start(cursor)
-        filters = [{"field": "createdAtStart", "data": start}] if start else []
-        for page in self._pages("quotation-request", filters=filters, sorts=[{"field": "createdAt", "order": "asc"}]):
+        for page in self._window_pages("quotation-request", cursor):
             observed = utcnow()
             rows, bad = self._rows(GridQuotationRequest, "quotation-request", page)
             self._learn_opportunity_names(rows)

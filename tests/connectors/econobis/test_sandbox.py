@@ -19,7 +19,7 @@ def sb(start_sandbox):
 
 
 def _login(sb) -> dict[str, str]:
-    creds = sandbox_credentials("coop-noord")
+    creds = sandbox_credentials(sb.tenant)
     resp = requests.post(
         f"{sb.server.base_url}/oauth/token",
         data={
@@ -174,19 +174,7 @@ def test_client_version_needs_no_auth(sb):
 
 def test_throttle_gives_429_with_retry_after_and_rate_limit_headers(start_sandbox):
     [sb] = start_sandbox(5, tenants=("coop-zuid",), throttle_per_minute=3)
-    creds = sandbox_credentials("coop-zuid")
-    token = requests.post(
-        f"{sb.server.base_url}/oauth/token",
-        data={
-            "grant_type": "password",
-            "username": creds["username"],
-            "password": creds["password"],
-            "client_id": "2",
-            "client_secret": creds["client_secret"],
-        },
-        timeout=5,
-    ).json()
-    h = {**JSON, "Authorization": f"Bearer {token['access_token']}"}
+    h = _login(sb)
     statuses = [requests.get(f"{sb.server.base_url}/api/system-data", headers=h, timeout=5) for _ in range(4)]
     assert [r.status_code for r in statuses] == [200, 200, 200, 429]
     assert statuses[0].headers["X-RateLimit-Limit"] == "3" and statuses[2].headers["X-RateLimit-Remaining"] == "0"
