@@ -180,22 +180,18 @@ def cmd_ui(args: argparse.Namespace) -> int:
     running = _start_default_sandboxes(args.residents, throttle=60)
     print(f"Sandboxes up; Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}). Ctrl-C stops both.")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-f",
-        "definitions.py",
-        "-h",
-        args.host,
-        "-p",
-        str(args.port),
-    ]
+    cmd = [sys.executable, "-m", "dagster", "dev", "-f", "definitions.py", "-h", args.host, "-p", str(args.port)]
+    child = subprocess.Popen(cmd, env=env)
+
+    def _stop(*_: Any) -> None:
+        child.terminate()
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
-        return subprocess.call(cmd, env=env)
+        return child.wait()
     except KeyboardInterrupt:
-        return 0
+        child.terminate()
+        return child.wait()
     finally:
         stop_sandboxes(running)
 
