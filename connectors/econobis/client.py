@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hub.config import TenantConfig
@@ -72,6 +72,7 @@ class Page:
     rows: list[dict[str, Any]]
     total: int
     offset: int
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class EconobisClient:
@@ -136,11 +137,8 @@ class EconobisClient:
         if sorts:
             params["sorts"] = json.dumps(list(sorts), separators=(",", ":"))
         body = self.http.get_json(f"/api/{entity}/grid", params=params)
-        return Page(
-            rows=list(body.get("data") or []),
-            total=int((body.get("meta") or {}).get("total", 0)),
-            offset=offset,
-        )
+        meta = body.get("meta") or {}
+        return Page(rows=list(body.get("data") or []), total=int(meta.get("total", 0)), offset=offset, meta=meta)
 
     def grid(
         self,

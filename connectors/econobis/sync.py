@@ -50,6 +50,13 @@ from hub.store import tables as t
 
 log = logging.getLogger("connectors.econobis")
 STREAMS = ("contact", "intake", "opportunity", "quotation-request", "housing-file")
+# The `meta` key under which a grid lists every id matching the filters (the housing-file grid has none).
+IDS_TOTAL = {
+    "intake": "intakeIdsTotal",
+    "opportunity": "opportunityIdsTotal",
+    "quotation-request": "quotationRequestIdsTotal",
+}
+MAX_PASSES = 3
 NAMES_CURSOR = "status-names"
 
 
@@ -62,6 +69,7 @@ class PullReport:
     rows_read: dict[str, int] = field(default_factory=dict)
     pages: int = 0
     detail_calls: int = 0
+    repaged: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     journey_events: int = 0
     dossiers_recomputed: int = 0
@@ -74,6 +82,7 @@ class PullReport:
             "rows_read": dict(self.rows_read),
             "pages": self.pages,
             "detail_calls": self.detail_calls,
+            "repaged": dict(self.repaged),
             "quarantined": self.quarantined,
             "journey_events_added": self.journey_events,
             "dossiers_recomputed": self.dossiers_recomputed,
@@ -152,10 +161,48 @@ class EconobisPull:
             yield page
 
     def _window_pages(self, entity: str, cursor: str | None) -> Iterator[Page]:
-        """Pages of a grid with a createdAt filter, oldest first, from the cursor's day on."""
+        """Pages of a grid with a createdAt filter, oldest first, from the cursor's day on — complete.
+
+        MySQL orders rows with equal createdAt arbitrarily per query, so offset paging can skip a row that
+        moved across a page boundary. Every page's meta lists ALL matching ids; rows listed there but never
+        delivered are fetched by paging again (only those rows are passed on), up to MAX_PASSES."""
         start = _window_start(cursor)
         filters = [{"field": "createdAtStart", "data": start}] if start else []
-        yield from self._pages(entity, filters=filters, sorts=[{"field": "createdAt", "order": "asc"}])
+        sorts = [{"field": "createdAt", "order": "asc"}]
+        seen: set[int] = set()
+        expected: set[int] = set()
+        for attempt in range(MAX_PASSES):
+            for n, page in enumerate(self._pages(entity, filters=filters, sorts=sorts)):
+                listed = page.meta.get(IDS_TOTAL[entity]) if n == 0 else None  # every page repeats the list
+                if isinstance(listed, list):
+                    expected.update(int(i) for i in listed)
+                rows = [r for r in page.rows if attempt == 0 or r.get("id") not in seen]
+                seen.update(int(r["id"]) for r in page.rows if isinstance(r.get("id"), int))
+                if rows:
+                    yield Page(rows, page.total, page.offset, page.meta)
+            missing = expected - seen
+            if not missing:
+                return
+            self.report.repaged[entity] = self.report.repaged.get(entity, 0) + 1
+            log_event(
+                log,
+                "grid skipped rows while paging; paging again",
+                logging.WARNING,
+                tenant=self.tenant,
+                partner=SOURCE,
+                entity=entity,
+                missing=len(missing),
+                attempt=attempt + 1,
+            )
+        with self.store.begin() as conn:
+            for ext in sorted(expected - seen):
+                self._quarantine(
+                    conn,
+                    entity,
+                    ext,
+                    f"listed in meta.{IDS_TOTAL[entity]} but never delivered in {MAX_PASSES} passes over the grid",
+                    None,
+                )
 
     def _rows(self, model: type[Any], entity: str, page: Page) -> tuple[list[Any], list[tuple[Any, str, Any]]]:
         """Parse a page; malformed rows come back separately (to quarantine) and never stop the good ones."""

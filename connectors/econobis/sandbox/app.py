@@ -7,6 +7,7 @@ sorts, 401 `{"message":"Unauthenticated."}`, 429 with Retry-After, day-long toke
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import threading
 import time
@@ -54,6 +55,8 @@ class EconobisSandbox:
     id_shift: int = 0
     throttle_per_minute: int = 60
     login_throttle_per_minute: int = 5
+    # MySQL orders rows with equal sort keys arbitrarily per query; False gives a kinder, stable order.
+    unstable_ties: bool = True
     clock: SimClock = field(default_factory=lambda: SimClock(datetime(2026, 11, 1, 12, 0, 0)))
     faults: Faults = field(default_factory=Faults)
 
@@ -222,7 +225,8 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
         if spec is None:
             return _json({"message": f"The route api/{entity}/grid could not be found."}, 404)
         try:
-            body = run_grid(sb.db, sb.lookups, spec, dict(request.query_params))
+            rng = random.Random(sb.requests_served) if sb.unstable_ties else None
+            body = run_grid(sb.db, sb.lookups, spec, dict(request.query_params), rng)
         except GridError:
             return _json({"message": "Server Error"}, 500)  # uncaught Request*Exception in Econobis
         return _json(body)

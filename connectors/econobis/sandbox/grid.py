@@ -6,6 +6,7 @@ Matching id lists are cached per (grid, filters, sorts, data version), so paging
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -136,19 +137,19 @@ def matches(kind: str, value: Any, data: Any) -> bool:
 class _Cache:
     def __init__(self, size: int = 64) -> None:
         self._lock = threading.Lock()
-        self._data: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], tuple[list[int], list[Any]]] = OrderedDict()
         self._size = size
 
-    def get(self, key: tuple[Any, ...]) -> list[int] | None:
+    def get(self, key: tuple[Any, ...]) -> tuple[list[int], list[Any]] | None:
         with self._lock:
             hit = self._data.get(key)
             if hit is not None:
                 self._data.move_to_end(key)
             return hit
 
-    def put(self, key: tuple[Any, ...], ids: list[int]) -> None:
+    def put(self, key: tuple[Any, ...], value: tuple[list[int], list[Any]]) -> None:
         with self._lock:
-            self._data[key] = ids
+            self._data[key] = value
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
 
@@ -183,7 +184,8 @@ def _php_int(raw: str | None) -> int:
 
 def query_ids(
     db: SandboxDB, lk: Lookups, spec: GridSpec, filters: list[dict[str, Any]], sorts: list[dict[str, Any]]
-) -> list[int]:
+) -> tuple[list[int], list[Any]]:
+    """Matching ids in order, and each id's full sort key (equal keys = rows the database may order freely)."""
     key = (
         spec.table,
         id(spec),
@@ -230,16 +232,56 @@ def query_ids(
             return (v is None, v if v is not None else 0)
 
         ids.sort(key=sort_key, reverse=direction == "desc")
-    _cache.put(key, ids)
-    return ids
+    keys = [tuple(_norm(spec.sorts[f](table[i], db, lk)) for f, _ in order) for i in ids] if order else list(ids)
+    _cache.put(key, (ids, keys))
+    return ids, keys
 
 
-def run_grid(db: SandboxDB, lk: Lookups, spec: GridSpec, params: dict[str, str]) -> dict[str, Any]:
+def _tie_shuffled_page(ids: list[int], keys: list[Any], offset: int, limit: int, rng: random.Random) -> list[int]:
+    """The page MySQL may return: rows with equal sort keys come in no guaranteed order, and a different
+    LIMIT/OFFSET may order them differently — so offset paging over ties can skip or repeat rows."""
+    end = min(len(ids), offset + limit)
+    if offset >= end:
+        return []
+    start_run = offset
+    while start_run > 0 and keys[start_run - 1] == keys[offset]:
+        start_run -= 1
+    end_run = end
+    while end_run < len(ids) and keys[end_run] == keys[end - 1]:
+        end_run += 1
+    region = ids[start_run:end_run]
+    region_keys = keys[start_run:end_run]
+    out: list[int] = []
+    i = 0
+    while i < len(region):
+        j = i
+        while j < len(region) and region_keys[j] == region_keys[i]:
+            j += 1
+        run = region[i:j]
+        rng.shuffle(run)
+        out += run
+        i = j
+    return out[offset - start_run : end - start_run]
+
+
+def run_grid(
+    db: SandboxDB,
+    lk: Lookups,
+    spec: GridSpec,
+    params: dict[str, str],
+    rng: random.Random | None = None,
+) -> dict[str, Any]:
+    """Answer a grid request. With `rng`, ties in the sort order are reordered per request, as MySQL may."""
     filters = _parse_json_list(params.get("filters"), "filters")
     sorts = _parse_json_list(params.get("sorts"), "sorts")
-    ids = query_ids(db, lk, spec, filters, sorts)
+    ids, keys = query_ids(db, lk, spec, filters, sorts)
     # PHP (int) casts: junk becomes 0; limit 0 means no LIMIT; offset only applies together with a limit.
     limit, offset = _php_int(params.get("limit")), _php_int(params.get("offset"))
-    page = ids[offset : offset + limit] if limit else ids
+    if not limit:
+        page = ids
+    elif rng is not None:
+        page = _tie_shuffled_page(ids, keys, offset, limit, rng)
+    else:
+        page = ids[offset : offset + limit]
     table = db.tables[spec.table]
     return {"data": [spec.row(table[i], db, lk) for i in page], "meta": spec.meta(ids, db)}
