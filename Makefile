@@ -35,6 +35,7 @@ sandbox: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/pull_econobis.py
+	$(BIN)/python bench/sync_econobis.py
 
 clean:
 	rm -rf .hub

@@ -2,17 +2,23 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from assets.econobis import econobis_pull, tenant_partitions
+from assets.econobis import econobis_pull, econobis_push, tenant_partitions
 from assets.mart import reporting_mart
 from assets.resources import EconobisResource, HubConfigResource, MartResource, StateStoreResource
 
-ALL_ASSETS = [econobis_pull, reporting_mart]
+ALL_ASSETS = [econobis_push, econobis_pull, reporting_mart]
 
 econobis_pull_job = define_asset_job(
     "econobis_pull_job",
     selection=AssetSelection.assets(econobis_pull),
     partitions_def=tenant_partitions,
     description="Incremental Econobis pull for one tenant (pick the partition).",
+)
+econobis_push_job = define_asset_job(
+    "econobis_push_job",
+    selection=AssetSelection.assets(econobis_push),
+    partitions_def=tenant_partitions,
+    description="Push due outbox items (sign-ups, kansacties) into one tenant's Econobis.",
 )
 mart_job = define_asset_job("mart_job", selection=AssetSelection.assets(reporting_mart))
 
@@ -35,6 +41,8 @@ __all__ = [
     "default_resources",
     "econobis_pull",
     "econobis_pull_job",
+    "econobis_push",
+    "econobis_push_job",
     "mart_job",
     "reporting_mart",
 ]

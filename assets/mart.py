@@ -22,11 +22,8 @@ def reporting_mart(
     state_store: StateStoreResource,
     mart: MartResource,
 ) -> MaterializeResult:
-    store = state_store.open()
-    try:
+    with state_store.session() as store:
         result = build_mart(store, hub_config.load(), Path(mart.path()))
-    finally:
-        store.dispose()
     funnel = read_funnel(result.path)
     preview = "| tenant | campaign | phase | now | reached |\n|---|---|---|---|---|\n" + "\n".join(
         f"| {t} | {c} | {p} | {n} | {r} |" for t, c, p, n, r in funnel

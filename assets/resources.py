@@ -5,9 +5,13 @@ built (see hub.config)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from dagster import ConfigurableResource
 
 from connectors.econobis.client import EconobisClient
+from connectors.econobis.push import EconobisPush
 from hub.config import HubConfig, HubPaths, load_config
 from hub.store import Store
 
@@ -31,6 +35,15 @@ class StateStoreResource(ConfigurableResource):  # type: ignore[type-arg]
         paths.ensure()
         return Store.open(self.database_url or paths.database_url())
 
+    @contextmanager
+    def session(self) -> Iterator[Store]:
+        """The store for one materialization, disposed afterwards."""
+        store = self.open()
+        try:
+            yield store
+        finally:
+            store.dispose()
+
 
 class MartResource(ConfigurableResource):  # type: ignore[type-arg]
     """Where the DuckDB mart and its Parquet copies are published (empty: $HUB_HOME/mart)."""
@@ -48,3 +61,8 @@ class EconobisResource(ConfigurableResource):  # type: ignore[type-arg]
 
     def client(self, config: HubConfig, tenant: str, store: Store) -> EconobisClient:
         return EconobisClient.for_tenant(config.tenant(tenant), store)
+
+    def pusher(self, config: HubConfig, tenant: str, store: Store) -> EconobisPush:
+        """Outbox pushes for one tenant; the webform key is a secret named in the tenants file."""
+        t = config.tenant(tenant)
+        return EconobisPush(store, self.client(config, tenant, store), tenant, t.secret("econobis", "webform_key"))

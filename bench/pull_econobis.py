@@ -16,57 +16,28 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def serve(residents: int) -> None:
-    """Child process: run one sandbox tenant and print its port; exit when stdin closes."""
-    from connectors.econobis.sandbox.server import start_sandboxes
-
-    t0 = time.monotonic()
-    [sb] = start_sandboxes(residents, tenants=("coop-noord",), throttle_per_minute=10**9)
-    print(
-        json.dumps({"port": sb.server.port, "seed_s": round(time.monotonic() - t0, 2), "counts": sb.sandbox.counts}),
-        flush=True,
-    )
-    sys.stdin.read()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, TENANT, client_for, percentiles, record_latencies, serve, with_sandbox
 
 
 def pull(port: int, page_size: int) -> None:
     """Child process: pull everything into a fresh SQLite store; print measurements as JSON."""
-    from connectors.econobis.client import EconobisClient
     from connectors.econobis.sync import EconobisPull
     from hub.store import Store
-    from tests.conftest import sandbox_hub_config
 
-    class _Running:
-        tenant = "coop-noord"
-
-        class server:
-            base_url = f"http://127.0.0.1:{port}"
-
-    config = sandbox_hub_config([_Running])
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/hub.sqlite")
-        client = EconobisClient.for_tenant(config.tenant("coop-noord"), store, timeout=(3.0, 120.0))
-        latencies: list[float] = []
-        client.http.session.hooks["response"].append(lambda r, *a, **k: latencies.append(r.elapsed.total_seconds()))
+        client, _ = client_for(port, store)
+        latencies = record_latencies(client)
         t0 = time.monotonic()
-        report = EconobisPull(store, client, "coop-noord", page_size=page_size).run()
+        report = EconobisPull(store, client, TENANT, page_size=page_size).run()
         seconds = time.monotonic() - t0
         store.dispose()
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) if latencies else 0.0
-
     rows = sum(report.rows_read.values())
     print(
         json.dumps(
@@ -77,7 +48,7 @@ def pull(port: int, page_size: int) -> None:
                 "records_per_s": round(rows / seconds, 1),
                 "http_calls": report.calls["calls"],
                 "detail_calls": report.detail_calls,
-                "page_latency_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99)},
+                "page_latency_ms": percentiles(latencies),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "quarantined": report.quarantined,
             }
@@ -87,30 +58,9 @@ def pull(port: int, page_size: int) -> None:
 
 
 def run_size(residents: int, page_size: int) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(residents)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert server.stdout is not None
-        info = json.loads(server.stdout.readline())
-        out = subprocess.run(
-            [sys.executable, __file__, "--pull", str(info["port"]), "--page-size", str(page_size)],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        )
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-    finally:
-        if server.stdin:
-            server.stdin.close()
-        server.wait(timeout=30)
-    return {"residents": residents, "page_size": page_size, "sandbox_seed_s": info["seed_s"], **result}
+    # the sandbox's throttle is lifted: this measures the hub, not Econobis' 60/min
+    result = with_sandbox(__file__, residents, 10**9, ["--page-size", str(page_size), "--pull"])
+    return {"page_size": page_size, **result}
 
 
 def main() -> None:
@@ -118,10 +68,11 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     ap.add_argument("--page-size", type=int, default=500)
     ap.add_argument("--serve", type=int)
+    ap.add_argument("--throttle", type=int, default=10**9)
     ap.add_argument("--pull", type=int)
     args = ap.parse_args()
     if args.serve:
-        serve(args.serve)
+        serve(args.serve, args.throttle)
         return
     if args.pull:
         pull(args.pull, args.page_size)

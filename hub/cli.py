@@ -57,6 +57,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from connectors.econobis.sandbox.server import stop_sandboxes
 
     running = _start_default_sandboxes(args.residents, args.throttle, args.id_shift)
+    for r in running:  # where Econobis' outbound Hoomdossier calls go (the hub, or a Hoomdossier sandbox)
+        if args.hoom_link is not None:
+            r.sandbox.cooperation.hoom_link = args.hoom_link or None
+        if args.hoom_connect_coach_link is not None:
+            r.sandbox.cooperation.hoom_connect_coach_link = args.hoom_connect_coach_link or None
     info = {r.tenant: r.describe() for r in running}
     if args.json:
         print(json.dumps(info), flush=True)
@@ -66,6 +71,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             e = d["econobis"]
             print(f"\n  {tenant}\n    Econobis   {e['base_url']}\n    login      {e['username']} / {e['password']}")
             print(f"    client     id {e['client_id']}, secret {e['client_secret']}")
+            print(f"    webform    {e['base_url']}/api/webform/external/{e['webform_key']}")
+            print(f"    outbound   register → {e['hoom_link']}, coach link → {e['hoom_connect_coach_link']}")
             print(f"    records    {e['counts']}")
         print(flush=True)
     try:
@@ -97,7 +104,7 @@ def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance, materialize
 
-    from assets import ALL_ASSETS, default_resources, econobis_pull, reporting_mart
+    from assets import ALL_ASSETS, default_resources, econobis_pull, econobis_push, reporting_mart
     from connectors.econobis.sandbox.server import stop_sandboxes
     from hub.mart import read_funnel
 
@@ -107,23 +114,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
     paths = HubPaths.from_env()
     _dagster_home(paths)
     started = time.monotonic()
+    if not os.environ.get("HUB_DATABASE_URL"):
+        # The sandboxes start fresh every time, so the demo's state store does too (cursors, xrefs and the
+        # outbox of an earlier demo would point at records the new sandboxes do not have).
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{paths.sqlite_path}{suffix}").unlink(missing_ok=True)
     print(f"Starting sandbox Econobis for {len(sandbox_config().tenants)} tenants ({args.residents} residents each)…")
     running = _start_default_sandboxes(args.residents, throttle=60)
     config = sandbox_config()
     resources = default_resources()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     try:
+        _queue_demo_signups(config, args.signups, {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in running})
         with DagsterInstance.get() as instance:
-            for tenant in config.tenants:
+
+            def run(asset: Any, node: str, partition: str) -> dict[str, Any]:
+                """Materialize one tenant's asset; its metadata as plain values."""
                 result = materialize(
-                    [econobis_pull],
-                    partition_key=tenant.id,
-                    instance=instance,
-                    resources=resources,
-                    run_config=quiet,
+                    [asset], partition_key=partition, instance=instance, resources=resources, run_config=quiet
                 )
-                mats = result.asset_materializations_for_node("econobis_pull")
-                md = {k: v.value for k, v in mats[0].metadata.items()} if mats else {}
+                mats = result.asset_materializations_for_node(node)
+                return {k: v.value for k, v in mats[0].metadata.items()} if mats else {}
+
+            for tenant in config.tenants:
+                if args.signups:
+                    md = run(econobis_push, "econobis_push", tenant.id)
+                    print(
+                        f"  pushed {md.get('sent')} web-form sign-ups into {tenant.id}'s Econobis "
+                        f"({md.get('quarantined')} quarantined, {md.get('partner_calls')} HTTP calls)"
+                    )
+                md = run(econobis_pull, "econobis_pull", tenant.id)
                 print(
                     f"  pulled {tenant.id}: {md.get('records_seen')} records over {md.get('partner_calls')} HTTP calls "
                     f"({md.get('created')} new, {md.get('unchanged')} unchanged, {md.get('quarantined')} quarantined, "
@@ -146,18 +166,98 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_FIRST_NAMES = ("Sanne", "Joost", "Fatima", "Henk", "Iris", "Ruud", "Noor", "Bram")
+
+
+def _queue_demo_signups(config: Any, per_tenant: int, campaigns: dict[str, int]) -> None:
+    """A few sign-ups per sandbox tenant, as a web form would deliver them to the hub."""
+    from connectors.econobis.push import SignUp, enqueue_signup
+
+    if per_tenant <= 0:
+        return
+    store = _open_store()
+    try:
+        for t in config.tenants:
+            for i in range(per_tenant):
+                first = DEMO_FIRST_NAMES[i % len(DEMO_FIRST_NAMES)]
+                enqueue_signup(
+                    store,
+                    t.id,
+                    SignUp(
+                        key=f"demo-{t.id}-{i:03d}",
+                        first_name=first,
+                        last_name=f"Aanmelder{i:03d}",
+                        email=f"{first.lower()}.aanmelder{i}@example.org",
+                        street="Havenkade",
+                        number=str(10 + i),
+                        postcode="1621AA" if t.id == "coop-noord" else "5281AA",
+                        city="Hoorn" if t.id == "coop-noord" else "Boxtel",
+                        campaign_id=campaigns[t.id],  # the sandbox's first campaign
+                        measures=["Vloerisolatie", "Spouwmuurisolatie"][: 1 + i % 2],
+                        sources=["Website"],
+                        consent=True,
+                    ),
+                )
+    finally:
+        store.dispose()
+
+
+def _open_store() -> Any:
+    """The state store of $HUB_HOME / $HUB_DATABASE_URL (migrated on open)."""
+    from hub.store import Store
+
+    paths = HubPaths.from_env()
+    paths.ensure()
+    return Store.open(paths.database_url())
+
+
+def _econobis_tenants(args: argparse.Namespace) -> list[Any]:
+    config = load_config(args.config)
+    return [config.tenant(args.tenant)] if args.tenant else config.tenants_with("econobis")
+
+
 def cmd_pull(args: argparse.Namespace) -> int:
     from connectors.econobis.client import EconobisClient
     from connectors.econobis.sync import EconobisPull
-    from hub.store import Store
 
-    config = load_config(args.config)
-    paths = HubPaths.from_env()
-    paths.ensure()
-    store = Store.open(paths.database_url())
-    tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("econobis")
-    for t in tenants:
+    store = _open_store()
+    for t in _econobis_tenants(args):
         report = EconobisPull(store, EconobisClient.for_tenant(t, store), t.id).run(full=args.full)
+        print(json.dumps(report.as_dict(), indent=2))
+    return 0
+
+
+def cmd_signup(args: argparse.Namespace) -> int:
+    """Queue sign-ups (JSON lines, one SignUp each) for a tenant's Econobis; pushed by `hub push`."""
+    from connectors.econobis.push import SignUp, enqueue_signup
+
+    tenant = load_config(args.config).tenant(args.tenant)
+    store = _open_store()
+    queued = bad = 0
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            signup = SignUp.model_validate_json(line)
+        except ValueError as exc:
+            bad += 1
+            print(f"line {n}: not a valid sign-up: {str(exc).splitlines()[0]}", file=sys.stderr)
+            continue
+        enqueue_signup(store, tenant.id, signup)
+        queued += 1
+    print(f"queued {queued} sign-up(s) for {tenant.id}" + (f"; {bad} line(s) refused" if bad else ""))
+    return 1 if bad else 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from connectors.econobis.client import EconobisClient
+    from connectors.econobis.push import EconobisPush
+
+    store = _open_store()
+    for t in _econobis_tenants(args):
+        client = EconobisClient.for_tenant(t, store)
+        report = EconobisPush(store, client, t.id, t.secret("econobis", "webform_key")).run()
         print(json.dumps(report.as_dict(), indent=2))
     return 0
 
@@ -197,11 +297,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from hub.store import Store
-
-    paths = HubPaths.from_env()
-    paths.ensure()
-    Store.open(paths.database_url()).dispose()
+    _open_store().dispose()
     print("state store is at the newest migration")
     return 0
 
@@ -227,16 +323,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--throttle", type=int, default=60, help="requests per minute per client (Econobis: 60)")
     s.add_argument("--id-shift", type=int, default=0, help="shift lookup ids (prove the hub keys on code_ref)")
     s.add_argument("--json", action="store_true", help="print base URLs and credentials as one JSON object")
+    s.add_argument("--hoom-link", help="URL Econobis registers residents at ('' = off; default: the .test shortcut)")
+    s.add_argument("--hoom-connect-coach-link", help="URL Econobis links coaches at (default: none)")
     s.set_defaults(fn=cmd_sandbox)
 
-    d = sub.add_parser("demo", help="sandboxes → pull through Dagster → mart → funnel")
+    d = sub.add_parser("demo", help="sandboxes → push sign-ups and pull through Dagster → mart → funnel")
     d.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
+    d.add_argument("--signups", type=int, default=8, help="web-form sign-ups pushed into each tenant first")
     d.set_defaults(fn=cmd_demo)
 
     pl = sub.add_parser("pull", help="pull Econobis for the configured tenants (no Dagster)")
     pl.add_argument("--tenant")
     pl.add_argument("--full", action="store_true", help="ignore cursors and re-read everything")
     pl.set_defaults(fn=cmd_pull)
+
+    sg = sub.add_parser("signup", help="queue sign-ups (JSON lines) for a tenant's Econobis")
+    sg.add_argument("file", help="a file of JSON lines, or - for stdin")
+    sg.add_argument("--tenant", required=True)
+    sg.set_defaults(fn=cmd_signup)
+
+    ps = sub.add_parser("push", help="push due outbox items into Econobis (no Dagster)")
+    ps.add_argument("--tenant")
+    ps.set_defaults(fn=cmd_push)
 
     m = sub.add_parser("mart", help="rebuild the DuckDB mart from the state store")
     m.set_defaults(fn=cmd_mart)

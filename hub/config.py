@@ -177,6 +177,7 @@ def sandbox_credentials(tenant_id: str) -> dict[str, str]:
         "password": f"sandbox-{tenant_id}-pw",
         "client_id": "2",
         "client_secret": f"sandbox-{tenant_id}-client-secret",
+        "webform_key": f"sandbox-{tenant_id}-webform-key",
     }
 
 
@@ -191,9 +192,17 @@ def sandbox_config(ports: Mapping[str, int] | None = None, host: str = "127.0.0.
         econobis = PartnerConfig(
             base_url=f"http://{host}:{port}",
             settings={"username": creds["username"], "client_id": creds["client_id"]},
-            secrets={"password": env_prefix + "PASSWORD", "client_secret": env_prefix + "CLIENT_SECRET"},
+            secrets={
+                "password": env_prefix + "PASSWORD",
+                "client_secret": env_prefix + "CLIENT_SECRET",
+                "webform_key": env_prefix + "WEBFORM_KEY",
+            },
             sandbox=True,
-            sandbox_secret_values={"password": creds["password"], "client_secret": creds["client_secret"]},
+            sandbox_secret_values={
+                "password": creds["password"],
+                "client_secret": creds["client_secret"],
+                "webform_key": creds["webform_key"],
+            },
         )
         tenants.append(TenantConfig(id=tid, name=name, partners={"econobis": econobis}))
     return HubConfig(tenants=tenants)

@@ -77,11 +77,16 @@ def sandbox_hub_config(running, budget_per_minute: float = 1e6, budget_burst: fl
                             "budget_per_minute": budget_per_minute,
                             "budget_burst": budget_burst,
                         },
-                        secrets={"password": "HUB_TEST_ECONOBIS_PW", "client_secret": "HUB_TEST_ECONOBIS_CS"},
+                        secrets={
+                            "password": "HUB_TEST_ECONOBIS_PW",
+                            "client_secret": "HUB_TEST_ECONOBIS_CS",
+                            "webform_key": "HUB_TEST_ECONOBIS_WEBFORM_KEY",
+                        },
                         sandbox=True,
                         sandbox_secret_values={
                             "password": creds["password"],
                             "client_secret": creds["client_secret"],
+                            "webform_key": creds["webform_key"],
                         },
                     )
                 },

@@ -163,3 +163,28 @@ class EconobisClient:
         body = self.http.get_json(f"/api/{entity}/{record_id}")
         data: dict[str, Any] = body.get("data", body)
         return data
+
+    # --- writes -------------------------------------------------------------------------------------------
+
+    def webform(self, api_key: str, fields: dict[str, Any]) -> list[str]:
+        """POST /api/webform/external/{apiKey}: NOT idempotent (kansen, kansacties and tasks are created on
+        every call), so the client never resends it blindly; answers the Dutch log lines."""
+        self.http.add_secret(api_key)  # the key is in the URL path AND echoed in the log lines
+        resp = self.http.request(
+            "POST", f"/api/webform/external/{api_key}", json=fields, idempotent=False, authenticated=False
+        )
+        body = resp.json()
+        return [str(line) for line in body] if isinstance(body, list) else []
+
+    def create_quotation_request(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /api/quotation-request (not idempotent: look up before a retry)."""
+        resp = self.http.request("POST", "/api/quotation-request", json=body, idempotent=False)
+        data: dict[str, Any] = resp.json().get("data", {})
+        return data
+
+    def update_quotation_request(self, record_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /api/quotation-request/{id}: sets every field it is sent, so the same body twice gives the
+        same state — safe to repeat."""
+        resp = self.http.request("POST", f"/api/quotation-request/{record_id}", json=body, idempotent=True)
+        data: dict[str, Any] = resp.json().get("data", {})
+        return data

@@ -124,16 +124,182 @@ class GridHousingFile(Wire):
     is_house_for_sale: Any = Field(default=None, alias="isHouseForSale")
 
 
-class FullOpportunity(Wire):
-    """GET /api/opportunity/{id}: used only when a grid cannot tell the kans' intake or status code."""
+class NamedRef(Wire):
+    id: int | str | None = None
+    name: str | None = None
+
+
+class FullAddress(Wire):
+    id: int
+    contact_id: int | None = Field(default=None, alias="contactId")
+    street: str | None = None
+    number: int | str | None = None
+    addition: str | None = None
+    postal_code: str | None = Field(default=None, alias="postalCode")
+    city: str | None = None
+    primary: bool = False
+
+
+class Channel(Wire):
+    id: int
+    email: str | None = None
+    number: str | None = None
+    primary: bool = False
+
+
+class PersonRef(Wire):
+    id: int
+
+
+class FullContact(Wire):
+    """GET /api/contact/{id}: the contact with its addresses, e-mail addresses and phone numbers."""
 
     id: int
+    number: str | None = None
+    type_id: str = Field(alias="typeId")
+    full_name: str = Field(alias="fullName")
+    status: NamedRef | None = None
+    person: PersonRef | None = None
+    addresses: list[FullAddress] = Field(default_factory=list)
+    email_addresses: list[Channel] = Field(default_factory=list, alias="emailAddresses")
+    phone_numbers: list[Channel] = Field(default_factory=list, alias="phoneNumbers")
+    created_at: datetime = Field(alias="createdAt")
+
+    def to_grid(self) -> GridContact:
+        """The same facts as a contact grid row carries (primary address, e-mail and phone)."""
+        address = next((a for a in self.addresses if a.primary), self.addresses[0] if self.addresses else None)
+        email = next((e for e in self.email_addresses if e.primary), None)
+        phone = next((p for p in self.phone_numbers if p.primary), None)
+        street = None
+        if address is not None and address.street:
+            street = f"{address.street} {address.number}" + (f"-{address.addition}" if address.addition else "")
+        return GridContact.model_validate(
+            {
+                "id": self.id,
+                "number": self.number,
+                "typeId": self.type_id,
+                "fullName": self.full_name,
+                "streetAndNumber": street,
+                "postalCode": address.postal_code if address else None,
+                "city": address.city if address else None,
+                "emailAddress": email.email if email else None,
+                "phoneNumber": phone.number if phone else None,
+                "statusName": self.status.name if self.status else None,
+                "createdAt": self.created_at,
+            }
+        )
+
+
+class OpportunityIntake(Wire):
+    id: int
+    contact: ContactRef | None = None
+    campaign: NamedRef | None = None
+
+
+class MeasureCategoryRaw(Wire):
+    id: int | None = None
+    name: str
+
+
+class FullOpportunity(Wire):
+    """GET /api/opportunity/{id}: status with codeRef, and the intake it belongs to."""
+
+    id: int
+    number: str | None = None
     status: GenericStatus
-    intake: IntakeRef | None = None
+    intake: OpportunityIntake | None = None
+    measure_category: MeasureCategoryRaw | None = Field(default=None, alias="measureCategory")
+    measures: list[Measure] = Field(default_factory=list)
+    desired_date: str | None = Field(default=None, alias="desiredDate")
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+
+    def to_grid(self) -> GridOpportunity:
+        return GridOpportunity.model_validate(
+            {
+                "id": self.id,
+                "number": self.number,
+                "createdAt": self.created_at,
+                "desiredDate": self.desired_date,
+                "measureCategoryName": self.measure_category.name if self.measure_category else "",
+                "measures": [m.model_dump() for m in self.measures],
+                "campaignName": self.intake.campaign.name if self.intake and self.intake.campaign else None,
+                "statusName": self.status.name,
+                "contactId": self.intake.contact.id if self.intake and self.intake.contact else None,
+            }
+        )
 
 
 class FullIntake(Wire):
-    """GET /api/intake/{id}: used only to learn the code_ref of an intake status name."""
+    """GET /api/intake/{id}: the status with its codeRef, sources, interests, contact and address."""
 
     id: int
     status: GenericStatus | None = None
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+    full_address: str | None = Field(default=None, alias="fullAddress")
+    campaign: IdName | None = None
+    sources: list[NamedRef] = Field(default_factory=list)
+    measures_requested: list[NamedRef] = Field(default_factory=list, alias="measuresRequested")
+    contact: FullContact | None = None
+    address: FullAddress | None = None
+
+    def to_grid(self) -> GridIntake:
+        return GridIntake.model_validate(
+            {
+                "id": self.id,
+                "createdAt": self.created_at,
+                "fullAddress": self.full_address,
+                "campaign": self.campaign.model_dump() if self.campaign else None,
+                "measuresRequestedNames": [m.name for m in self.measures_requested if m.name],
+                "sourcesNames": [x.name for x in self.sources if x.name],
+                "status": self.status.name if self.status else None,
+                "contactId": self.contact.id if self.contact else None,
+            }
+        )
+
+
+class HousingFileAddress(Wire):
+    id: int | None = None
+    contact: FullContact | None = None
+
+
+class FullHousingFile(Wire):
+    """GET /api/housing-file/{id}."""
+
+    id: int
+    created_at: datetime = Field(alias="createdAt")
+    full_address: str | None = Field(default=None, alias="fullAddress")
+    postal_code: str | None = Field(default=None, alias="postalCode")
+    city: str | None = None
+    address: HousingFileAddress | None = None
+    building_type: NamedRef | None = Field(default=None, alias="buildingType")
+    energy_label: NamedRef | None = Field(default=None, alias="energyLabel")
+    build_year: int | None = Field(default=None, alias="buildYear")
+    is_house_for_sale: Any = Field(default=None, alias="isHouseForSale")
+
+    def to_grid(self) -> GridHousingFile:
+        return GridHousingFile.model_validate(
+            {
+                "id": self.id,
+                "createdAt": self.created_at,
+                "fullAddress": self.full_address,
+                "postalCode": self.postal_code,
+                "city": self.city,
+                "fullName": self.address.contact.full_name if self.address and self.address.contact else None,
+                "buildingType": self.building_type.name if self.building_type else None,
+                "energyLabel": self.energy_label.name if self.energy_label else None,
+                "buildYear": self.build_year,
+                "isHouseForSale": self.is_house_for_sale,
+            }
+        )
+
+
+class AuditRow(Wire):
+    """A row of GET /api/audit-trail/grid (GridAuditTrail): one changed column of one model."""
+
+    id: int
+    model: str
+    revisionable_id: int = Field(alias="revisionableId")
+    field: str
+    old_value: str | None = Field(default=None, alias="oldValue")
+    new_value: str | None = Field(default=None, alias="newValue")
+    changed_at: datetime = Field(alias="changedAt")

@@ -94,23 +94,7 @@ class Store:
         found = self.lookup_ids(conn, system, tenant, entity, wanted)
         missing = [e for e in wanted if e not in found]
         if missing:
-            now = utcnow()
-            rows = [
-                {
-                    "system": system,
-                    "tenant": tenant,
-                    "entity": entity,
-                    "external_id": e,
-                    "canonical_id": str(uuid.uuid4()),
-                    "first_seen_at": now,
-                }
-                for e in missing
-            ]
-            for chunk in _chunks(rows):
-                stmt = _insert(conn, t.xref).on_conflict_do_nothing(
-                    index_elements=["system", "tenant", "entity", "external_id"]
-                )
-                conn.execute(stmt, list(chunk))
+            self.link_ids(conn, system, tenant, entity, {e: str(uuid.uuid4()) for e in missing})
             # Re-read: a concurrent writer may have won the race for some ids.
             found.update(self.lookup_ids(conn, system, tenant, entity, missing))
         return found
@@ -118,19 +102,102 @@ class Store:
     def lookup_ids(
         self, conn: Connection, system: str, tenant: str, entity: str, external_ids: Iterable[str]
     ) -> dict[str, str]:
-        ids = [str(e) for e in external_ids]
+        """external id → canonical id, for the ids that have one."""
+        return self._xref_map(conn, system, tenant, entity, t.xref.c.external_id, t.xref.c.canonical_id, external_ids)
+
+    def external_ids(
+        self, conn: Connection, system: str, tenant: str, entity: str, canonical_ids: Iterable[str]
+    ) -> dict[str, str]:
+        """canonical id → external id (the reverse of lookup_ids)."""
+        return self._xref_map(conn, system, tenant, entity, t.xref.c.canonical_id, t.xref.c.external_id, canonical_ids)
+
+    def _xref_map(
+        self, conn: Connection, system: str, tenant: str, entity: str, key: Any, value: Any, keys: Iterable[str]
+    ) -> dict[str, str]:
         out: dict[str, str] = {}
-        for chunk in _chunks(ids):
+        for chunk in _chunks([str(k) for k in keys]):
             rows = conn.execute(
-                select(t.xref.c.external_id, t.xref.c.canonical_id).where(
+                select(key, value).where(
                     t.xref.c.system == system,
                     t.xref.c.tenant == tenant,
                     t.xref.c.entity == entity,
-                    t.xref.c.external_id.in_(chunk),
+                    key.in_(chunk),
                 )
             )
-            out.update({r.external_id: r.canonical_id for r in rows})
+            out.update({r[0]: r[1] for r in rows})
         return out
+
+    def link_ids(self, conn: Connection, system: str, tenant: str, entity: str, links: dict[str, str]) -> None:
+        """Record external id → canonical id where the external id has none yet (first writer wins)."""
+        if not links:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "system": system,
+                "tenant": tenant,
+                "entity": entity,
+                "external_id": str(e),
+                "canonical_id": c,
+                "first_seen_at": now,
+            }
+            for e, c in sorted(links.items())
+        ]
+        stmt = _insert(conn, t.xref).on_conflict_do_nothing(
+            index_elements=["system", "tenant", "entity", "external_id"]
+        )
+        for chunk in _chunks(rows):
+            conn.execute(stmt, list(chunk))
+
+    def live_external_ids(self, conn: Connection, system: str, tenant: str, entity: str, kind: str) -> dict[str, str]:
+        """external id → canonical id for every xref of `entity` whose canonical `kind` entity is not deleted."""
+        q = self._live_xref(system, tenant, entity, kind, t.xref.c.external_id, t.xref.c.canonical_id)
+        return {r.external_id: r.canonical_id for r in conn.execute(q)}
+
+    def count_live_external_ids(self, conn: Connection, system: str, tenant: str, entity: str, kind: str) -> int:
+        q = self._live_xref(system, tenant, entity, kind, func.count())
+        return int(conn.execute(q).scalar_one())
+
+    @staticmethod
+    def _live_xref(system: str, tenant: str, entity: str, kind: str, *columns: Any) -> Any:
+        return (
+            select(*columns)
+            .select_from(t.xref)
+            .join(t.entities, t.entities.c.canonical_id == t.xref.c.canonical_id)
+            .where(
+                t.xref.c.system == system,
+                t.xref.c.tenant == tenant,
+                t.xref.c.entity == entity,
+                t.entities.c.entity == kind,
+                t.entities.c.deleted_at.is_(None),
+            )
+        )
+
+    def mark_deleted(self, conn: Connection, canonical_ids: Iterable[str]) -> dict[str, str]:
+        """Soft-delete canonical entities (kept, with deleted_at): returns id → entity type of those that were
+        live. The content hash records the deletion, so a later identical observation restores the entity."""
+        ids = [str(c) for c in canonical_ids]
+        marked: dict[str, str] = {}
+        now = utcnow()
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(t.entities.c.canonical_id, t.entities.c.entity, t.entities.c.data).where(
+                    t.entities.c.canonical_id.in_(chunk), t.entities.c.deleted_at.is_(None)
+                )
+            ).all()
+            for r in rows:
+                conn.execute(
+                    update(t.entities)
+                    .where(t.entities.c.canonical_id == r.canonical_id)
+                    .values(
+                        deleted_at=now,
+                        updated_at=now,
+                        version=t.entities.c.version + 1,
+                        data_hash=stable_hash([r.data, True]),
+                    )
+                )
+                marked[r.canonical_id] = r.entity
+        return marked
 
     # --- entities and provenance -------------------------------------------------------------------------
 
@@ -312,6 +379,49 @@ class Store:
         created = conn.execute(stmt).rowcount == 1
         row_id = conn.execute(select(t.outbox.c.id).where(t.outbox.c.idempotency_key == idempotency_key)).scalar_one()
         return QueuedItem(id=row_id, created=created)
+
+    def outbox_claim(
+        self, tenant: str, partner: str, limit: int = 100, lease_seconds: float = 300.0, now: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Due items (pending, to retry or of unknown outcome), oldest first, each leased to this caller: its
+        next_attempt_at moves past the lease, so an overlapping run does not send it too. Optimistic per row:
+        an item another run claimed first is skipped. A crashed run's items come back when the lease ends."""
+        now = now or utcnow()
+        until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
+        claimed: list[dict[str, Any]] = []
+        with self.begin() as conn:
+            rows = conn.execute(
+                select(t.outbox)
+                .where(
+                    t.outbox.c.tenant == tenant,
+                    t.outbox.c.partner == partner,
+                    t.outbox.c.status.in_(("pending", "retry", "uncertain")),
+                    t.outbox.c.next_attempt_at <= now,
+                )
+                .order_by(t.outbox.c.id)
+                .limit(limit)
+            ).all()
+        for r in rows:
+            with self.begin() as conn:
+                won = conn.execute(
+                    update(t.outbox)
+                    .where(t.outbox.c.id == r.id, t.outbox.c.next_attempt_at == r.next_attempt_at)
+                    .values(next_attempt_at=until, updated_at=now)
+                ).rowcount
+            if won == 1:
+                claimed.append(dict(r._mapping))
+        return claimed
+
+    def outbox_update(self, conn: Connection, item_id: int, **values: Any) -> None:
+        conn.execute(update(t.outbox).where(t.outbox.c.id == item_id).values(updated_at=utcnow(), **values))
+
+    def outbox_counts(self, conn: Connection, tenant: str, partner: str) -> dict[str, int]:
+        rows = conn.execute(
+            select(t.outbox.c.status, func.count())
+            .where(t.outbox.c.tenant == tenant, t.outbox.c.partner == partner)
+            .group_by(t.outbox.c.status)
+        )
+        return {r[0]: int(r[1]) for r in rows}
 
     def quarantine_put(
         self,

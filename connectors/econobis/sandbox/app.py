@@ -8,29 +8,36 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
-from connectors.econobis.sandbox import resources
-from connectors.econobis.sandbox.db import SandboxDB
+from connectors.econobis.sandbox import resources, spa
+from connectors.econobis.sandbox.db import REVISIONABLE, SandboxDB
 from connectors.econobis.sandbox.grid import GridError, run_grid
+from connectors.econobis.sandbox.hoom_inbound import ENDPOINTS, run_hoom_endpoint, seed_hoom_links
 from connectors.econobis.sandbox.lookups import Lookups
+from connectors.econobis.sandbox.outbound import Cooperation
 from connectors.econobis.sandbox.runtime import FaultMiddleware, Faults, LaravelThrottle, SimClock
-from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec
+from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec, apply_kansactie_write, person_full_name
+from connectors.econobis.sandbox.webform import run_webform
+from connectors.econobis.sandbox.webforms import webform_row
 
 ECONOBIS_VERSION = "5.4.1.2"
 TOKEN_TTL = timedelta(days=1)
 REFRESH_TTL = timedelta(days=90)
 ADMIN = "/__sandbox"
+NO_AUTH = re.compile(r"^/api/(webform/external/[^/]+|[^/]+/hoomdossier/[^/]+)$")
 
 
 @dataclass
@@ -60,12 +67,29 @@ class EconobisSandbox:
     clock: SimClock = field(default_factory=lambda: SimClock(datetime(2026, 11, 1, 12, 0, 0)))
     faults: Faults = field(default_factory=Faults)
 
+    webform_key: str = ""
+    webform_max_per_minute: int = 60
+
     def __post_init__(self) -> None:
         self.lookups = Lookups(id_shift=self.id_shift)
-        self.db = SandboxDB()
+        self.db = SandboxDB(now=self.clock.now)
         self.counts = SeedBuilder(
             SeedSpec(self.tenant, self.residents, self.seed, self.clock.now()), self.lookups, self.db
         ).build()
+        self.rng = random.Random(self.seed)
+        self.write_lock = threading.RLock()
+        first_campaign = self.db.ids["campaigns"][0]
+        self.cooperation = Cooperation(hoom_campaigns=[(first_campaign, None)])
+        seed_hoom_links(self)
+        self.webform_key = self.webform_key or f"sandbox-webform-{self.tenant}"
+        # One webform row serves the webform API and the Hoomdossier endpoints (§1.11).
+        self.db.insert(
+            "webforms",
+            webform_row(
+                "Aanmelding hub", self.webform_key, self.clock.now(), max_per_minute=self.webform_max_per_minute
+            ),
+        )
+        self.db.record_revisions = True  # from here on, edits are changes the audit trail shows
         self.users = {self.username: SandboxUser(1, self.username, self.password)}
         self.tokens: dict[str, tuple[int, datetime]] = {}
         self.refresh_tokens: dict[str, tuple[int, datetime]] = {}
@@ -106,6 +130,62 @@ class EconobisSandbox:
             return None
         return entry[0]
 
+    def edit(self, table: str, row_id: int, change: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+        """Change a record as a coordinator in the UI would (a kansactie goes through the status engine)."""
+        values = _from_json(change)
+        with self.write_lock:
+            self.db.acting_user = 1
+            if raw:
+                self.db.raw_update(table, row_id, values)
+            elif table == "quotation_requests":
+                apply_kansactie_write(self.db, self.lookups, row_id, values)
+            else:
+                if table not in REVISIONABLE:
+                    raise KeyError(table)
+                self.db.update(table, row_id, values)
+            return _plain(self.db.tables[table][row_id])
+
+    def coordinators_edit(self, fraction: float, seed: int) -> dict[str, int]:
+        rng = random.Random(seed)
+        db, lk = self.db, self.lookups
+        residents = [c for c in db.where("contacts", type_id="person") if not c.get("inspection_person_type_id")]
+        chosen = rng.sample(residents, max(1, int(len(residents) * fraction)))
+        intakes_by_contact: dict[int, list[dict[str, Any]]] = {}
+        for i in db.tables["intakes"].values():
+            if i.get("deleted_at") is None:
+                intakes_by_contact.setdefault(i["contact_id"], []).append(i)
+        opportunities_by_intake: dict[int, list[dict[str, Any]]] = {}
+        for o in db.tables["opportunities"].values():
+            if o.get("deleted_at") is None:
+                opportunities_by_intake.setdefault(o["intake_id"], []).append(o)
+        statuses = [r["id"] for r in lk.tables["intakeStatuses"]]
+        visit = lk.action_id("visit")
+        done = {"contacts": 0, "intakes": 0, "quotation_requests": 0}
+        with self.write_lock:
+            self.db.acting_user = 1
+            for c in chosen:
+                first = rng.choice(["Anna", "Bas", "Cor", "Dewi", "Eef"])
+                self.db.update(
+                    "contacts",
+                    c["id"],
+                    {
+                        "first_name": first,
+                        "full_name": person_full_name(first, c.get("last_name_prefix"), c.get("last_name")),
+                    },
+                )
+                done["contacts"] += 1
+                for intake in intakes_by_contact.get(c["id"], [])[:1]:
+                    self.db.update("intakes", intake["id"], {"intake_status_id": rng.choice(statuses)})
+                    done["intakes"] += 1
+                    for opp in opportunities_by_intake.get(intake["id"], [])[:1]:
+                        for q in db.kansacties_of(opp["id"]):
+                            if q["opportunity_action_id"] == visit and not q.get("date_planned"):
+                                when = self.clock.now() + timedelta(days=rng.randint(1, 20))
+                                apply_kansactie_write(db, lk, q["id"], {"date_planned": when})
+                                done["quotation_requests"] += 1
+                                break
+        return done
+
     def expected(self) -> dict[str, list[int]]:
         """Ids of every live record per table (what a complete pull must end with)."""
         return {
@@ -119,6 +199,42 @@ class EconobisSandbox:
                 "campaigns",
             )
         }
+
+
+async def _body_fields(request: Request) -> dict[str, Any]:
+    """Laravel's input(): a JSON object body, or a form body; anything else reads as no input."""
+    raw = await request.body()
+    if not raw:
+        return {}
+    ctype = request.headers.get("content-type", "")
+    try:
+        if "json" in ctype:
+            value = json.loads(raw)
+            return value if isinstance(value, dict) else {}
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v.isoformat() if isinstance(v, date) else v)
+        for k, v in row.items()
+    }
+
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?$")
+
+
+def _from_json(change: dict[str, Any]) -> dict[str, Any]:
+    """Admin-API values: "YYYY-MM-DD[ HH:MM[:SS]]" strings in date columns become dates/datetimes."""
+    out: dict[str, Any] = {}
+    for key, value in change.items():
+        if isinstance(value, str) and DATE_RE.match(value) and (key.startswith("date") or key.endswith("_at")):
+            out[key] = datetime.fromisoformat(value) if " " in value else date.fromisoformat(value)
+        else:
+            out[key] = value
+    return out
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -151,6 +267,7 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
         # else by client IP.
         user_id = sb.user_for(request.headers.get("authorization"))
         key = f"user:{user_id}" if user_id is not None else f"ip:{request.client.host if request.client else '?'}"
+        public = NO_AUTH.match(path) is not None  # webform + Hoomdossier routes: throttle only, no auth:api
         allowed, remaining, retry_after = sb.throttle.hit(key)
         limit_headers = {"X-RateLimit-Limit": str(sb.throttle.limit), "X-RateLimit-Remaining": str(remaining)}
         if not allowed:
@@ -163,7 +280,7 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
                     "X-RateLimit-Reset": str(int(time.time()) + retry_after),
                 },
             )
-        if user_id is None:
+        if user_id is None and not public:
             if "json" not in request.headers.get("accept", ""):
                 return Response(status_code=302, headers={"Location": "/login"})
             return _json(UNAUTHENTICATED, 401, limit_headers)
@@ -218,6 +335,52 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
     @app.get("/api/system-data")
     async def system_data() -> Response:
         return _json(resources.system_data(sb.lookups))
+
+    @app.post("/api/webform/external/{api_key}")
+    async def webform(api_key: str, request: Request) -> Response:
+        fields: dict[str, Any] = dict(request.query_params)
+        fields.update(await _body_fields(request))
+        outcome = await run_in_threadpool(run_webform, sb, api_key, fields)
+        return _json(outcome.body if outcome.body is not None else outcome.logs, outcome.status)
+
+    @app.post("/api/{api_key}/hoomdossier/{endpoint}")
+    async def hoomdossier(api_key: str, endpoint: str, request: Request) -> Response:
+        if endpoint not in ENDPOINTS:
+            return _json({"message": f"The route api/{api_key}/hoomdossier/{endpoint} could not be found."}, 404)
+        raw = await request.body()
+        status, logs = await run_in_threadpool(run_hoom_endpoint, sb, api_key, endpoint, raw)
+        return _json(logs, status)
+
+    def _answer(answer: spa.Answer) -> Response:
+        if isinstance(answer.body, str):
+            return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+        return _json(answer.body, answer.status)
+
+    @app.post("/api/quotation-request")
+    async def create_quotation_request(request: Request) -> Response:
+        user = sb.user_for(request.headers.get("authorization")) or 0
+        body = await _body_fields(request)
+        return _answer(await run_in_threadpool(spa.create_quotation_request, sb, body, user))
+
+    @app.post("/api/quotation-request/{qid}")
+    async def update_quotation_request(qid: int, request: Request) -> Response:
+        user = sb.user_for(request.headers.get("authorization")) or 0
+        body = await _body_fields(request)
+        return _answer(await run_in_threadpool(spa.update_quotation_request, sb, qid, body, user))
+
+    @app.post("/api/housing-file/{housing_file_id}/campaign/{campaign_id}/create-opportunities")
+    async def create_opportunities(housing_file_id: int, campaign_id: int, request: Request) -> Response:
+        user = sb.user_for(request.headers.get("authorization")) or 0
+        body = await _body_fields(request)
+        ids = [int(i) for i in body.get("ids", [])]
+        return _answer(
+            await run_in_threadpool(spa.create_opportunities_from_specs, sb, housing_file_id, campaign_id, ids, user)
+        )
+
+    @app.get("/api/contact/{contact_id}/make-hoomdossier")
+    async def make_hoomdossier(contact_id: int, request: Request) -> Response:
+        user = sb.user_for(request.headers.get("authorization")) or 0
+        return _answer(await run_in_threadpool(spa.make_hoomdossier, sb, contact_id, user))
 
     @app.get("/api/{entity}/grid")
     async def grid(entity: str, request: Request) -> Response:
@@ -280,6 +443,70 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
         if "advance_seconds" in body:
             sb.clock.advance(float(body["advance_seconds"]))
         return _json({"now": sb.clock.now().isoformat(sep=" ")})
+
+    @app.post(f"{ADMIN}/edit")
+    async def edit(request: Request) -> Response:
+        """A coordinator edits a record in the UI (Eloquent: observers + revisions), or — with "raw": true —
+        someone changes it outside Eloquent (no revision: only a reconcile can see it)."""
+        body = await request.json()
+        return _json(sb.edit(body["table"], int(body["id"]), body.get("change", {}), raw=bool(body.get("raw"))))
+
+    @app.post(f"{ADMIN}/scenario/coordinators-edit")
+    async def coordinators_edit(request: Request) -> Response:
+        """Coordinators edit a random `fraction` of residents in the UI: per resident a name change (Person →
+        Contact.full_name), its intake's status, and its first visit planned (status engine → kans)."""
+        body = await request.json()
+        return _json(
+            await run_in_threadpool(sb.coordinators_edit, float(body.get("fraction", 0.01)), int(body.get("seed", 1)))
+        )
+
+    @app.post(f"{ADMIN}/delete")
+    async def delete(request: Request) -> Response:
+        body = await request.json()
+        with sb.write_lock:
+            sb.db.acting_user = int(body.get("user_id", 1))
+            sb.db.soft_delete(body["table"], int(body["id"]))
+        return _json({"ok": True})
+
+    @app.get(f"{ADMIN}/records/{{table}}")
+    async def records(table: str, request: Request) -> Response:
+        if table not in sb.db.tables:
+            return _json({"message": f"unknown table {table}"}, 404)
+        where = dict(request.query_params)
+        rows = [
+            r
+            for r in sb.db.tables[table].values()
+            if all(str(r.get(k)) == v for k, v in where.items() if k != "with_deleted")
+            and (where.get("with_deleted") or r.get("deleted_at") is None)
+        ]
+        return _json([_plain(r) for r in rows])
+
+    @app.post(f"{ADMIN}/cooperation")
+    async def cooperation(request: Request) -> Response:
+        body = await request.json()
+        coop = sb.cooperation
+        for key in ("hoom_link", "hoom_connect_coach_link", "hoom_key"):
+            if key in body:
+                setattr(coop, key, body[key])
+        if "hoom_campaigns" in body:
+            coop.hoom_campaigns = [(int(c["campaign_id"]), c.get("measure_id")) for c in body["hoom_campaigns"]]
+        return _json(coop.describe())
+
+    @app.post(f"{ADMIN}/webforms")
+    async def add_webform(request: Request) -> Response:
+        body = await request.json()
+        with sb.write_lock:
+            row = webform_row(
+                body.get("name", "Extra webformulier"),
+                body["api_key"],
+                sb.clock.now(),
+                max_per_minute=int(body.get("max_requests_per_minute", 60)),
+                date_start=date.fromisoformat(body["date_start"]) if body.get("date_start") else None,
+                date_end=date.fromisoformat(body["date_end"]) if body.get("date_end") else None,
+                responsible_user_id=body.get("responsible_user_id", 1),
+            )
+            wid = sb.db.insert("webforms", row)
+        return _json({"id": wid})
 
     @app.post(f"{ADMIN}/throttle/reset")
     async def throttle_reset() -> Response:

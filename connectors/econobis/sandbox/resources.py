@@ -297,7 +297,7 @@ def grid_quotation_request(q: Row, db: SandboxDB, lk: Lookups) -> Row:
         "datePlanned": raw_datetime(q.get("date_planned")),
         "dateRecorded": raw_datetime(q.get("date_recorded")),
         "dateReleased": raw_datetime(q.get("date_released")),
-        "quotationText": None,
+        "quotationText": q.get("quotation_text"),
         "organisationOrCoach": full_contact(db.get("contacts", q["contact_id"]), db) if q.get("contact_id") else None,
         "opportunity": opportunity_nested(opp, db, lk) if opp else None,
         "status": qr_status_generic(lk, q["status_id"]),
@@ -354,6 +354,14 @@ def full_quotation_request(q: Row, db: SandboxDB, lk: Lookups) -> Row:
         {
             "name": f"Offerteverzoek {q['id']}",
             "organisationOrCoachId": q.get("contact_id"),
+            "datePlannedAttempt1": raw_date(q.get("date_planned_attempt1")),
+            "datePlannedAttempt2": raw_date(q.get("date_planned_attempt2")),
+            "datePlannedAttempt3": raw_date(q.get("date_planned_attempt3")),
+            "dateApprovedProjectManager": raw_date(q.get("date_approved_project_manager")),
+            "notApprovedProjectManager": bool(q.get("not_approved_project_manager")),
+            "dateApprovedExternal": raw_date(q.get("date_approved_external")),
+            "notApprovedExternal": bool(q.get("not_approved_external")),
+            "coachOrOrganisationNote": q.get("coach_or_organisation_note"),
             "dateApprovedClient": raw_date(q.get("date_approved_client")),
             "notApprovedClient": bool(q.get("not_approved_client")),
             "dateUnderReview": raw_date(q.get("date_under_review")),
@@ -416,7 +424,20 @@ def detail(entity: str, row: Row, db: SandboxDB, lk: Lookups) -> Row | None:
     if entity == "intake":
         return full_intake(row, db, lk)
     if entity == "opportunity":
-        return opportunity_nested(row, db, lk)
+        out = opportunity_nested(row, db, lk)
+        out["quotationRequests"] = [
+            {
+                "id": q["id"],
+                "quotationText": q.get("quotation_text"),
+                "organisationOrCoach": {"id": q["contact_id"]} if q.get("contact_id") else None,
+                "status": qr_status_generic(lk, q["status_id"]),
+                "opportunityAction": dict(lk.by_id("opportunityActions", q["opportunity_action_id"])),
+                "createdAt": iso(q["created_at"]),
+            }
+            for q in db.kansacties_of(row["id"])
+            if q.get("deleted_at") is None
+        ]
+        return out
     if entity == "quotation-request":
         return full_quotation_request(row, db, lk)
     return full_housing_file(row, db, lk)
@@ -471,6 +492,22 @@ def system_data(lk: Lookups) -> Row:
 
 def client_version(version: str) -> Row:
     return {"version": version}
+
+
+def grid_audit_trail(r: Row, db: SandboxDB, lk: Lookups) -> Row:
+    """GridAuditTrail: `model` is the class's last segment; `changedAt` is revisions.updated_at."""
+    user = r.get("user_id")
+    return {
+        "id": r["id"],
+        "model": r["revisionable_type"].rsplit("\\", 1)[-1],
+        "revisionableId": r["revisionable_id"],
+        "field": r["key"],
+        "oldValue": r["old_value"],
+        "newValue": r["new_value"],
+        "valueChanged": r["old_value"] != r["new_value"],
+        "changedBy": {"id": user, "fullName": f"Gebruiker {user}"} if user is not None else None,
+        "changedAt": iso(r["updated_at"]),
+    }
 
 
 # --- grid specs (filters/sorts Econobis accepts per grid) ---------------------------------------------------
@@ -570,6 +607,29 @@ GRIDS: dict[str, GridSpec] = {
         sorts={"createdAt": _created, "buildYear": lambda r, db, lk: r.get("build_year")},
         default_sort=(("createdAt", "desc"),),
         row=grid_housing_file,
+        meta=lambda ids, db: {"total": len(ids)},
+    ),
+    # RequestQuery: the request's sorts, then ORDER BY updated_at DESC. Filter default type is `ct` except
+    # model/changedById (eq); `model` compares the full class name; changedById inner-joins users.
+    "audit-trail": GridSpec(
+        table="revisions",
+        filters={
+            "model": (lambda r, db, lk: r["revisionable_type"], None, "eq"),
+            "revisionableId": (lambda r, db, lk: r["revisionable_id"], None, "ct"),
+            "field": (lambda r, db, lk: r["key"], None, "ct"),
+            "oldValue": (lambda r, db, lk: r["old_value"], None, "ct"),
+            "newValue": (lambda r, db, lk: r["new_value"], None, "ct"),
+            "changedById": (lambda r, db, lk: r["user_id"], None, "eq"),
+            "updatedAt": (lambda r, db, lk: r["updated_at"], None, "ct"),
+        },
+        sorts={
+            "model": lambda r, db, lk: r["revisionable_type"],
+            "revisionableId": lambda r, db, lk: r["revisionable_id"],
+            "field": lambda r, db, lk: r["key"],
+            "updatedAt": lambda r, db, lk: r["updated_at"],
+        },
+        default_sort=(("updatedAt", "desc"),),
+        row=grid_audit_trail,
         meta=lambda ids, db: {"total": len(ids)},
     ),
 }

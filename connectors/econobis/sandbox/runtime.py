@@ -21,16 +21,26 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 
 class SimClock:
-    """Wall-clock time as the partner sees it (naive Europe/Amsterdam, like Econobis), movable by tests."""
+    """Wall-clock time as the partner sees it (naive Europe/Amsterdam, like Econobis), movable by tests.
 
-    def __init__(self, start: datetime | None = None) -> None:
+    Starts at `start` (the seed's "now") and runs on in real time from there — sliding windows such as the
+    webform's per-minute limit depend on it — unless `frozen`; `advance` and `set` move it."""
+
+    def __init__(self, start: datetime | None = None, frozen: bool = False) -> None:
         self._lock = threading.Lock()
         self._offset = timedelta(0)
-        self._frozen: datetime | None = start
+        self._base: datetime | None = start
+        self._t0 = time.monotonic()
+        self.frozen = frozen
 
     def now(self) -> datetime:
         with self._lock:
-            base = self._frozen if self._frozen is not None else datetime.now(AMS).replace(tzinfo=None)
+            if self._base is None:
+                base = datetime.now(AMS).replace(tzinfo=None)
+            elif self.frozen:
+                base = self._base
+            else:
+                base = self._base + timedelta(seconds=time.monotonic() - self._t0)
             return (base + self._offset).replace(microsecond=0)
 
     def advance(self, seconds: float) -> datetime:
@@ -40,7 +50,7 @@ class SimClock:
 
     def set(self, when: datetime) -> datetime:
         with self._lock:
-            self._frozen, self._offset = when, timedelta(0)
+            self._base, self._offset, self._t0 = when, timedelta(0), time.monotonic()
         return self.now()
 
 
@@ -124,13 +134,15 @@ class Faults:
             }
 
     def decide(self, method: str, path: str) -> tuple[str | None, FaultRule | None, float]:
-        """(fault kind or None, rule, latency seconds) for one request."""
+        """(fault kind or None, rule, latency seconds) for one request. Matching rules roll in order; the
+        first that yields a fault decides, so rules can combine (e.g. 5xx before and timeouts after commit)."""
+        latency = 0.0
         with self._lock:
             for rule in self.rules:
                 if not rule.matches(method, path):
                     continue
                 rule._seen += 1
-                latency = rule.latency_ms / 1000.0
+                latency += rule.latency_ms / 1000.0
                 kind: str | None = None
                 if rule.burst_every and (rule._seen - 1) % rule.burst_every < rule.burst_length:
                     kind = "burst"
@@ -148,8 +160,9 @@ class Faults:
                         roll -= rate
                 if kind:
                     self.injected[kind] = self.injected.get(kind, 0) + 1
-                return kind, rule, latency
-        return None, None, 0.0
+                    return kind, rule, latency
+                # no fault from this rule: the next matching rule gets its own roll
+        return None, None, latency
 
 
 class FaultMiddleware:

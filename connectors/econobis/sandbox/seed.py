@@ -132,6 +132,11 @@ class SeedSpec:
     now: datetime = datetime(2026, 11, 1, 12, 0, 0)
 
 
+def person_full_name(first: str | None, prefix: str | None, last: str | None) -> str:
+    """contacts.full_name of a person as Econobis' PersonObserver writes it: "Last, First prefix"."""
+    return f"{last or ''}, {first or ''} {prefix or ''}".strip().rstrip(",")
+
+
 def _rng(spec: SeedSpec, salt: str) -> random.Random:
     return random.Random(zlib.crc32(f"{spec.tenant}|{spec.seed}|{salt}".encode()))
 
@@ -197,7 +202,7 @@ class SeedBuilder:
             {
                 "type_id": kind,
                 "status_id": status or r.choice(["interested"] * 5 + ["member"] * 3 + ["webform"] * 2),
-                "full_name": org_name or f"{last}, {first} {prefix}".strip(),
+                "full_name": org_name or person_full_name(first, prefix, last),
                 "first_name": None if kind == "organisation" else first,
                 "last_name_prefix": None if kind == "organisation" else prefix,
                 "last_name": None if kind == "organisation" else last,
@@ -256,6 +261,8 @@ class SeedBuilder:
         orgs = [self._contact(self._time(0.0), kind="organisation", status="none") for _ in range(max(3, n // 250))]
         for i, c in enumerate(coaches):
             self.db_update("contacts", c, {"hoom_account_id": 900000 + i})
+        for camp in campaigns:  # campaign_coach / campaign_organisation pivots
+            self.db_update("campaigns", camp, {"coach_ids": list(coaches), "organisation_ids": list(orgs)})
 
         measures_by_cat: dict[int, list[dict[str, Any]]] = {}
         for m in lk.tables["measures"]:
@@ -381,7 +388,7 @@ class SeedBuilder:
                 "deleted_at": None,
             },
         )
-        self.write_kansactie(qid, {}, at=created)  # the create itself sets the kans status (e.g. pending)
+        apply_kansactie_write(self.db, self.lk, qid, {}, created, created=True)  # the create sets the kans status
         t = created
         steps: list[dict[str, Any]] = []
         if action == "visit":
@@ -418,7 +425,7 @@ class SeedBuilder:
             steps.append({"status": "handled"})
         for change in steps:
             at = next((v for v in change.values() if isinstance(v, datetime)), None)
-            self.write_kansactie(qid, change, at=min(at or t, self.spec.now))
+            apply_kansactie_write(self.db, self.lk, qid, change, min(at or t, self.spec.now))
 
     def _housing_file(self, address_id: int, after: datetime) -> None:
         r, _lk, s = self.rng, self.lk, self.lk.id_shift
@@ -446,9 +453,6 @@ class SeedBuilder:
             },
         )
 
-    def write_kansactie(self, qid: int, change: dict[str, Any], at: datetime) -> None:
-        apply_kansactie_write(self.db, self.lk, qid, change, at)
-
     def db_update(self, table: str, row_id: int, change: dict[str, Any]) -> None:
         self.db.tables[table][row_id].update(change)
 
@@ -457,46 +461,69 @@ class SeedBuilder:
 
 
 def apply_kansactie_write(
-    db: SandboxDB, lk: Lookups, qid: int, change: dict[str, Any], at: datetime
+    db: SandboxDB,
+    lk: Lookups,
+    qid: int,
+    change: dict[str, Any],
+    at: datetime | None = None,
+    *,
+    created: bool = False,
+    updated_with: str = "econobis",
 ) -> tuple[str, str]:
-    """Apply a field change to a kansactie as Econobis does on save; returns (kansactie status, kans status).
+    """Save a kansactie as Econobis does, whatever route wrote it; returns (kansactie status, kans status).
 
-    An explicit `status` in `change` is set first; the date rules may then override it (Econobis' observer
-    runs after the controller sets the status)."""
-    row = db.tables["quotation_requests"][qid]
-    db.version += 1
-    action = lk.by_id("opportunityActions", row["opportunity_action_id"])["codeRef"]
-    status = lk.by_id("quotationRequestStatus", row["status_id"])["codeRef"]
-    before = dict(row)
-    fields = {k: v for k, v in change.items() if k != "status"}
-    row.update(fields)
-    valid = lk.qr_status_codes(action)
-    if "status" in change and change["status"] in valid:
-        status = change["status"]
-    new_status, extra = observer_status(action, status, before, row, valid)
-    row.update(extra)
-    old_status = lk.by_id("quotationRequestStatus", before["status_id"])["codeRef"]
-    status_row = lk.qr_status(action, new_status)
-    assert status_row is not None
-    row["status_id"] = status_row["id"]
-    row["updated_at"] = at
-    opp = db.tables["opportunities"][row["opportunity_id"]]
-    opp_status = lk.by_id("opportunityStatus", opp["status_id"])["codeRef"]
-    if new_status != old_status or not change:
-        others = [
-            (
-                lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"],
-                lk.by_id("quotationRequestStatus", q["status_id"])["codeRef"],
-            )
-            for q in db.kansacties_of(row["opportunity_id"])
-            if q["id"] != qid and q.get("deleted_at") is None
-        ]
-        derived = derive_opportunity_status(opp_status, action, new_status, others)
-        if derived != opp_status:
-            opp["status_id"] = lk.by_code("opportunityStatus", derived)["id"]
-            opp["updated_at"] = at
-            opp_status = derived
-    return new_status, opp_status
+    An explicit `status` (a code_ref valid for the action type) is set first, as the controllers do; the
+    QuotationRequestObserver's date rules then run and may override it (§1.8). If the status changed (or the
+    kansactie was just created), an actions-log row is written and the kans status is recomputed
+    (OpportunityHelper). Runs in one transaction."""
+    at = at or db.now()
+    with db.transaction():
+        row = db.tables["quotation_requests"][qid]
+        action = lk.by_id("opportunityActions", row["opportunity_action_id"])["codeRef"]
+        old_status = lk.by_id("quotationRequestStatus", row["status_id"])["codeRef"]
+        status = old_status
+        fields = {k: v for k, v in change.items() if k != "status"}
+        before = dict(row)
+        after = {**row, **fields}
+        valid = lk.qr_status_codes(action)
+        if change.get("status") in valid:
+            status = change["status"]
+        new_status, extra = observer_status(action, status, before, after, valid)
+        status_row = lk.qr_status(action, new_status)
+        assert status_row is not None
+        db.update("quotation_requests", qid, {**fields, **extra, "status_id": status_row["id"], "updated_at": at})
+        opp = db.tables["opportunities"][row["opportunity_id"]]
+        opp_status = lk.by_id("opportunityStatus", opp["status_id"])["codeRef"]
+        if new_status != old_status or created:
+            if new_status != old_status:
+                db.insert(
+                    "quotation_request_actions_log",
+                    {
+                        "quotation_request_id": qid,
+                        "old_status_id": before["status_id"],
+                        "new_status_id": status_row["id"],
+                        "user_id": db.acting_user,
+                        "updated_with": updated_with,
+                        "created_at": at,
+                    },
+                )
+            others = [
+                (
+                    lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"],
+                    lk.by_id("quotationRequestStatus", q["status_id"])["codeRef"],
+                )
+                for q in db.kansacties_of(row["opportunity_id"])
+                if q["id"] != qid and q.get("deleted_at") is None
+            ]
+            derived = derive_opportunity_status(opp_status, action, new_status, others)
+            if derived != opp_status:
+                db.update(
+                    "opportunities",
+                    opp["id"],
+                    {"status_id": lk.by_code("opportunityStatus", derived)["id"], "updated_at": at},
+                )
+                opp_status = derived
+        return new_status, opp_status
 
 
 def date_to_str(value: date | datetime | None) -> str | None:

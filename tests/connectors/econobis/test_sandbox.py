@@ -8,8 +8,7 @@ import pytest
 import requests
 
 from hub.config import sandbox_credentials
-
-JSON = {"Accept": "application/json"}
+from tests.connectors.econobis.sandbox_helpers import JSON, bearer, password_grant
 
 
 @pytest.fixture
@@ -19,22 +18,11 @@ def sb(start_sandbox):
 
 
 def _login(sb) -> dict[str, str]:
-    creds = sandbox_credentials(sb.tenant)
-    resp = requests.post(
-        f"{sb.server.base_url}/oauth/token",
-        data={
-            "grant_type": "password",
-            "username": creds["username"],
-            "password": creds["password"],
-            "client_id": creds["client_id"],
-            "client_secret": creds["client_secret"],
-        },
-        timeout=5,
-    )
+    resp = password_grant(sb)
     assert resp.status_code == 200
     body = resp.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 86400 and body["refresh_token"]
-    return {**JSON, "Authorization": f"Bearer {body['access_token']}"}
+    return bearer(body["access_token"])
 
 
 def _get(sb, path, headers, **params):
