@@ -28,10 +28,10 @@ from connectors.econobis.sandbox.grid import GridError, run_grid
 from connectors.econobis.sandbox.hoom_inbound import ENDPOINTS, run_hoom_endpoint, seed_hoom_links
 from connectors.econobis.sandbox.lookups import Lookups
 from connectors.econobis.sandbox.outbound import Cooperation
-from connectors.econobis.sandbox.runtime import FaultMiddleware, Faults, LaravelThrottle, SimClock
 from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec, apply_kansactie_write, person_full_name
 from connectors.econobis.sandbox.webform import run_webform
 from connectors.econobis.sandbox.webforms import webform_row
+from hub.sandbox.runtime import FaultMiddleware, Faults, LaravelThrottle, SimClock
 
 ECONOBIS_VERSION = "5.4.1.2"
 TOKEN_TTL = timedelta(days=1)

@@ -11,7 +11,7 @@ from typing import Any
 from connectors.econobis.sandbox.db import SandboxDB
 from connectors.econobis.sandbox.grid import GridSpec
 from connectors.econobis.sandbox.lookups import Lookups
-from connectors.econobis.sandbox.runtime import AMS
+from hub.sandbox.runtime import AMS
 
 Row = dict[str, Any]
 

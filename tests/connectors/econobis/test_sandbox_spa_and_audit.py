@@ -11,7 +11,7 @@ import requests
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from connectors.econobis.sandbox.server import ThreadedServer
+from hub.sandbox.server import ThreadedServer
 from tests.connectors.econobis.sandbox_helpers import delete, edit, login, person, records, status_code, webform
 
 

@@ -1,0 +1,1 @@
+"""Partner-agnostic sandbox runtime: simulated clock, Laravel-style throttle, fault injection, threaded server."""
