@@ -181,9 +181,39 @@ def sandbox_credentials(tenant_id: str) -> dict[str, str]:
     }
 
 
-def sandbox_config(ports: Mapping[str, int] | None = None, host: str = "127.0.0.1") -> HubConfig:
-    """Config pointing at sandboxes on loopback (ports default to HUB_SANDBOX_PORT_BASE + 1, + 2, …)."""
+def sandbox_hoomdossier_credentials(tenant_id: str) -> dict[str, str]:
+    """The demo secrets of the Hoomdossier coupling of a sandbox tenant; deterministic, not secret.
+
+    `token`: the Sanctum token the hub uses at Hoomdossier (ability access:{slug}); `inbound_key`: the key
+    Hoomdossier puts in the path when it posts to the hub (its "Econobis API key"); `inbound_token`: the
+    Bearer that Econobis sends to the hub's register proxy (its `hoom_key`)."""
+    index = 1 + [t for t, _ in SANDBOX_TENANTS].index(tenant_id) if tenant_id in dict(SANDBOX_TENANTS) else 1
+    return {
+        "token": f"{index}|sandbox-hoom-token-{tenant_id}",
+        "inbound_key": f"sandbox-{tenant_id}-hub-inbound-key",
+        "inbound_token": f"sandbox-{tenant_id}-hub-inbound-token",
+    }
+
+
+def receiver_port() -> int:
+    """The port `hub serve` / `hub sandbox` use for the receiver by default (HUB_RECEIVER_PORT)."""
+    raw = os.environ.get("HUB_RECEIVER_PORT", str(sandbox_port_base()))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"HUB_RECEIVER_PORT must be a port number, got {raw!r}") from None
+
+
+HOOMDOSSIER_PORT_OFFSET = 10
+
+
+def sandbox_config(
+    ports: Mapping[str, int] | None = None, host: str = "127.0.0.1", hoomdossier_port: int | None = None
+) -> HubConfig:
+    """Config pointing at sandboxes on loopback: Econobis per tenant on HUB_SANDBOX_PORT_BASE + 1, + 2, …;
+    one Hoomdossier (all cooperations, by slug) on + 10; the hub's receiver on the base port itself."""
     base = sandbox_port_base()
+    hoom_port = hoomdossier_port or base + HOOMDOSSIER_PORT_OFFSET
     tenants = []
     for i, (tid, name) in enumerate(SANDBOX_TENANTS, start=1):
         port = (ports or {}).get(tid, base + i)
@@ -196,15 +226,29 @@ def sandbox_config(ports: Mapping[str, int] | None = None, host: str = "127.0.0.
                 "password": env_prefix + "PASSWORD",
                 "client_secret": env_prefix + "CLIENT_SECRET",
                 "webform_key": env_prefix + "WEBFORM_KEY",
+                # the key of the webform row whose Hoomdossier endpoints the hub forwards to (§3 of the
+                # Econobis contract); in the sandbox the sign-up webform row serves both
+                "hoom_endpoint_key": env_prefix + "HOOM_ENDPOINT_KEY",
             },
             sandbox=True,
             sandbox_secret_values={
                 "password": creds["password"],
                 "client_secret": creds["client_secret"],
                 "webform_key": creds["webform_key"],
+                "hoom_endpoint_key": creds["webform_key"],
             },
         )
-        tenants.append(TenantConfig(id=tid, name=name, partners={"econobis": econobis}))
+        hoom_creds = sandbox_hoomdossier_credentials(tid)
+        hoom_prefix = "HUB_" + tid.upper().replace("-", "_") + "_HOOMDOSSIER_"
+        hoomdossier = PartnerConfig(
+            base_url=f"http://{host}:{hoom_port}",
+            # the sandbox Econobis' Hoom campaign; only intakes from the seed's "now" on are registered
+            settings={"slug": tid, "campaign_ids": [11], "register_from": "2026-11-01"},
+            secrets={name: hoom_prefix + name.upper() for name in hoom_creds},
+            sandbox=True,
+            sandbox_secret_values=hoom_creds,
+        )
+        tenants.append(TenantConfig(id=tid, name=name, partners={"econobis": econobis, "hoomdossier": hoomdossier}))
     return HubConfig(tenants=tenants)
 
 

@@ -48,8 +48,12 @@ def dossier_evidence(
     opportunities: list[dict[str, Any]],
     actions: list[dict[str, Any]],
     resident: dict[str, Any] | None = None,
+    dwelling_files: list[dict[str, Any]] | None = None,
 ) -> dict[Phase, datetime | None]:
-    """Which phases this dossier has reached, each with when (None when no partner date says)."""
+    """Which phases this dossier has reached, each with when (None when no partner date says).
+
+    `dwelling_files` carry what Hoomdossier reported for the resident's dwelling: `_appointments`,
+    `_advices` and `scans` (an appointment, a woonplan or scan progress is advice, as a planned visit is)."""
     ev: dict[Phase, datetime | None] = {Phase.INTEREST: _dt(intake.get("created_at"))}
     live_opps = [o for o in opportunities if not o.get("_deleted")]
     opp_status = [o.get("status") for o in live_opps]
@@ -58,6 +62,12 @@ def dossier_evidence(
     visits = [a for a in actions if a["kind"] == "visit" and a.get("status") in VISIT_ADVICE]
     if visits:
         ev[Phase.ADVICE] = _earliest(*(a.get("date_planned") or a.get("date_recorded") for a in visits))
+    files = dwelling_files or []
+    planned = [a for f in files for a in f.get("_appointments", []) if a.get("planned_at")]
+    if Phase.ADVICE not in ev and (
+        planned or any(f.get("_advices") for f in files) or any(any((f.get("scans") or {}).values()) for f in files)
+    ):
+        ev[Phase.ADVICE] = None
     subsidies = [a for a in actions if a["kind"] == "subsidy-request" and a.get("status") not in SUBSIDY_REJECTED]
     if subsidies or any(s in OPP_FINANCING for s in opp_status):
         ev[Phase.FINANCING] = _earliest(*(a.get("created_at") for a in subsidies))
@@ -116,6 +126,30 @@ def _load(
     return out
 
 
+def _dwelling_files(conn: Connection, resident_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """resident id → its dwellings' files, each with its live `_appointments` and `_advices`."""
+    if not resident_ids:
+        return {}
+    dwellings = [d for d in _load(conn, "dwelling", parents=resident_ids) if not d["_deleted"]]
+    files = [f for f in _load(conn, "dwelling_file", parents=[d["_id"] for d in dwellings]) if not f["_deleted"]]
+    if not files:
+        return {}
+    file_ids = [f["_id"] for f in files]
+    children: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for entity in ("appointment", "advice"):
+        for c in _load(conn, entity, parents=file_ids):
+            if not c["_deleted"]:
+                children.setdefault(c["_parent"], {}).setdefault(entity, []).append(c)
+    owner = {d["_id"]: d["_parent"] for d in dwellings}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in files:
+        kids = children.get(f["_id"], {})
+        out.setdefault(owner[f["_parent"]], []).append(
+            {**f, "_appointments": kids.get("appointment", []), "_advices": kids.get("advice", [])}
+        )
+    return out
+
+
 def recompute_dossiers(
     store: Store,
     conn: Connection,
@@ -133,10 +167,9 @@ def recompute_dossiers(
         intakes = [x for x in _load(conn, "intake", ids=chunk) if not x["_deleted"]]
         opps = _load(conn, "opportunity", parents=[x["_id"] for x in intakes])
         actions = _load(conn, "action", parents=[o["_id"] for o in opps])
-        residents = {
-            r["_id"]: r
-            for r in _load(conn, "resident", ids=[x["resident_id"] for x in intakes if x.get("resident_id")])
-        }
+        resident_ids = [x["resident_id"] for x in intakes if x.get("resident_id")]
+        residents = {r["_id"]: r for r in _load(conn, "resident", ids=resident_ids)}
+        files_by_resident = _dwelling_files(conn, resident_ids)
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:
             opps_by_intake.setdefault(o["_parent"], []).append(o)
@@ -150,7 +183,8 @@ def recompute_dossiers(
         for intake in intakes:
             my_opps = opps_by_intake.get(intake["_id"], [])
             my_actions = [a for o in my_opps for a in actions_by_opp.get(o["_id"], [])]
-            ev = dossier_evidence(intake, my_opps, my_actions, residents.get(intake.get("resident_id") or ""))
+            rid = intake.get("resident_id") or ""
+            ev = dossier_evidence(intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid))
             phase = current_phase(ev)
             did = dossier_ids[intake["_id"]]
             items.append(

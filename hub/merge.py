@@ -27,6 +27,8 @@ class Incoming:
     observed_at: datetime
     natural_key: str | None = None
     deleted: bool = False
+    # Only these fields are merged (a partial observation, e.g. one field a message carries); None = all.
+    fields: frozenset[str] | None = None
 
 
 @dataclass
@@ -72,6 +74,8 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
         data: dict[str, Any] = dict(current["data"]) if current else {}
         owners = provenance.setdefault(m.id, {})
         for fname, value in incoming.items():
+            if item.fields is not None and fname not in item.fields:
+                continue
             cur_prov = owners.get(fname)
             cur_obs = (
                 Observation(cur_prov["source"], cur_prov["source_ref"], cur_prov["observed_at"]) if cur_prov else None
@@ -98,7 +102,8 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
             "canonical_id": m.id,
             "tenant": m.tenant,
             "entity": entity,
-            "parent_id": m.parent_id,
+            # from the merged data: a partial observation must not clear the parent another source set
+            "parent_id": data.get(m.parent_field) if m.parent_field else None,
             "natural_key": item.natural_key,
             "data": data,
             "data_hash": data_hash,

@@ -188,3 +188,9 @@ class EconobisClient:
         resp = self.http.request("POST", f"/api/quotation-request/{record_id}", json=body, idempotent=True)
         data: dict[str, Any] = resp.json().get("data", {})
         return data
+
+    def make_hoomdossier(self, contact_id: int) -> Any:
+        """GET /api/contact/{id}/make-hoomdossier: Econobis registers the contact at its `hoom_link` and stores
+        the account id. Not safe to repeat blindly (a register behind it); answers the account id."""
+        resp = self.http.request("GET", f"/api/contact/{contact_id}/make-hoomdossier", idempotent=False)
+        return resp.json()

@@ -72,6 +72,8 @@ class SignUp(BaseModel):
     sources: list[str] = Field(default_factory=list)  # intake source names
     consent: bool = False
     note: str | None = None
+    # a visit kansactie with this coach (an Econobis contact id that is a coach of the campaign)
+    visit_coach_id: int | None = None
 
 
 class KansactieCreate(BaseModel):
@@ -83,6 +85,14 @@ class KansactieCreate(BaseModel):
     status: str = "default"
     coach_id: int | None = None
     text: str = ""
+
+
+class MakeHoomdossier(BaseModel):
+    """Register a resident in Hoomdossier through Econobis' own `make-hoomdossier` (contracts/econobis.md §2.1),
+    so Econobis stores the account id its Hoomdossier endpoints check. Pointed at the hub's register proxy,
+    the register call behind it is idempotent too."""
+
+    contact_id: int
 
 
 class KansactieUpdate(BaseModel):
@@ -101,6 +111,19 @@ def enqueue_signup(store: Store, tenant: str, signup: SignUp) -> int:
             conn, tenant, PARTNER, "webform-signup", f"econobis:webform:{signup.key}", signup.model_dump()
         )
     return item.id
+
+
+def enqueue_make_hoomdossier(store: Store, conn: Any, tenant: str, contact_id: int) -> bool:
+    """Queue a registration in the caller's transaction (once per contact); True when newly queued."""
+    item = store.outbox_enqueue(
+        conn,
+        tenant,
+        PARTNER,
+        "make-hoomdossier",
+        f"econobis:make-hoomdossier:{tenant}:{contact_id}",
+        MakeHoomdossier(contact_id=contact_id).model_dump(),
+    )
+    return item.created
 
 
 def enqueue_kansactie(store: Store, tenant: str, request: KansactieCreate | KansactieUpdate) -> int:
@@ -131,11 +154,14 @@ class PushReport:
 class _Retry(Exception):
     """Try again later: after `delay` seconds exactly (the partner said so) or backing off from it."""
 
-    def __init__(self, reason: str, delay: float, uncertain: bool = False, exact: bool = False) -> None:
+    def __init__(
+        self, reason: str, delay: float, uncertain: bool = False, exact: bool = False, count: bool = True
+    ) -> None:
         super().__init__(reason)
         self.delay = delay
         self.uncertain = uncertain
         self.exact = exact
+        self.count = count  # False: waiting for a condition (consent), not a failed attempt
 
 
 class _Quarantine(Exception):
@@ -189,6 +215,7 @@ class EconobisPush:
             "webform-signup": self._signup,
             "kansactie-create": self._kansactie_create,
             "kansactie-update": self._kansactie_update,
+            "make-hoomdossier": self._make_hoomdossier,
         }[op]
         try:
             result = handler(item)
@@ -196,6 +223,8 @@ class EconobisPush:
             self._park(item, attempts, str(exc), exc.detail)
             return
         except _Retry as exc:
+            if not exc.count:
+                attempts -= 1
             if attempts >= MAX_ATTEMPTS:
                 self._park(item, attempts, f"gave up after {attempts} attempts: {exc}", None)
                 return
@@ -329,6 +358,9 @@ class EconobisPush:
             ),
             "contact_opmerkingen": s.note or "",
         }
+        if s.visit_coach_id is not None:
+            fields["kansactie_aanmaken"] = "visit"
+            fields["kansactie_org_of_coach"] = str(s.visit_coach_id)
         return fields
 
     def _signup(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -469,6 +501,33 @@ class EconobisPush:
         except PartnerError as exc:
             raise self._classify(exc, outcome_unknown_possible=False) from None
         return {"quotation_request_id": updated.get("id"), "status": (updated.get("status") or {}).get("codeRef")}
+
+    # --- Hoomdossier registration -------------------------------------------------------------------------
+
+    def _make_hoomdossier(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Look first (the contact's `hoomAccountId`), then ask Econobis to register; a repeat after a lost
+        answer is harmless: Econobis refuses a contact that has an account, and the hub's register proxy
+        answers a register it has seen with the stored ids."""
+        m = MakeHoomdossier.model_validate(item["payload"])
+        try:
+            contact = self.client.detail("contact", m.contact_id)
+        except PartnerNotFound:
+            raise _Quarantine(f"contact {m.contact_id} does not exist (any more) in Econobis") from None
+        except PartnerError as exc:
+            raise self._classify(exc, outcome_unknown_possible=False) from None
+        if contact.get("hoomAccountId"):
+            self.report.found_by_lookup += 1
+            return {"account_id": contact["hoomAccountId"], "via": "lookup"}
+        if not contact.get("didAgreeAvg"):
+            raise _Retry("waiting for the resident's consent (akkoord privacybeleid)", 86400.0, exact=True, count=False)
+        try:
+            answer = self.client.make_hoomdossier(m.contact_id)
+        except PartnerError as exc:
+            err = self._classify(exc, outcome_unknown_possible=True)
+            if isinstance(err, _Quarantine) and exc.body:
+                err = _Quarantine(f"Econobis/Hoomdossier refused ({exc.status}): {exc.body[:1000]}", exc.body)
+            raise err from None
+        return {"account_id": answer}
 
 
 def _spa_body(opportunity_id: Any, status_id: Any, action_id: Any, coach_id: Any, text: Any) -> dict[str, Any]:

@@ -101,6 +101,9 @@ class DwellingFile(CanonicalModel):
     owner_occupied: bool | None = None
     residents: int | None = None
     hoomdossier_building_id: int | None = None
+    # Hoomdossier's building status short (active, in_progress, executed, …) and scan progress per scan
+    hoomdossier_status: str | None = None
+    scans: dict[str, bool] = Field(default_factory=dict)
     created_at: datetime | None = None
 
 
@@ -155,28 +158,47 @@ class Action(CanonicalModel):
 
 
 class Appointment(CanonicalModel):
-    """A planned coach visit (afspraak)."""
+    """The coach's visit appointment for a dwelling file (afspraak); `planned_at` is naive local time
+    (Europe/Amsterdam), as the partners send it. Cleared in the partner → status `cleared`."""
 
     entity: ClassVar[str] = "appointment"
-    parent_field: ClassVar[str | None] = "dossier_id"
-    dossier_id: str | None
-    coach_id: str | None = None
-    planned_at: datetime
+    parent_field: ClassVar[str | None] = "dwelling_file_id"
+    dwelling_file_id: str | None = None
+    resident_id: str | None = None
+    coach_ids: list[str] = Field(default_factory=list)
+    planned_at: datetime | None = None
     status: str = "planned"
 
 
 class Advice(CanonicalModel):
-    """An advised measure from the woonplan, with its savings."""
+    """An advised measure from the woonplan, with its savings (Hoomdossier sends no costs)."""
 
     entity: ClassVar[str] = "advice"
     parent_field: ClassVar[str | None] = "dwelling_file_id"
     dwelling_file_id: str
     measure: str
     name: str | None = None
+    category: str | None = None
     execute_self: bool | None = None
+    quantity: float | None = None
+    quantity_unit: str | None = None
     savings_gas_m3: float | None = None
     savings_electricity_kwh: float | None = None
     savings_co2_kg: float | None = None
+
+
+class Document(CanonicalModel):
+    """A document a partner produced (e.g. Hoomdossier's PDF report): a reference, not the bytes. The bytes
+    stay in the message that carried them (`inbox_id`)."""
+
+    entity: ClassVar[str] = "document"
+    parent_field: ClassVar[str | None] = "dwelling_file_id"
+    dwelling_file_id: str | None
+    kind: str
+    sha256: str | None = None
+    size_bytes: int | None = None
+    inbox_id: int | None = None
+    received_at: datetime | None = None
 
 
 class EnergyCertificate(CanonicalModel):
@@ -235,6 +257,7 @@ ENTITY_MODELS: dict[str, type[CanonicalModel]] = {
         Action,
         Appointment,
         Advice,
+        Document,
         EnergyCertificate,
         PremiumApplication,
         Dossier,

@@ -216,7 +216,10 @@ class PartnerClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         authenticated: bool = True,
+        return_statuses: frozenset[int] = frozenset(),
     ) -> requests.Response:
+        """`return_statuses`: error statuses handed back as the response instead of raised (for a proxy that
+        passes the partner's own answer through)."""
         method = method.upper()
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         url = self.url(path)
@@ -250,7 +253,7 @@ class PartnerClient:
                     raise _Retry(self._error(PartnerUnavailable, method, endpoint, None, exc, attempt_no)) from None
                 raise self._error(OutcomeUnknown, method, endpoint, None, exc, attempt_no) from None
             self.stats.by_status[str(resp.status_code)] = self.stats.by_status.get(str(resp.status_code), 0) + 1
-            if resp.status_code < 400:
+            if resp.status_code < 400 or resp.status_code in return_statuses:
                 return resp
             return self._on_error_status(resp, method, endpoint, safe, attempt_no, reauthed, mark_reauth)
 

@@ -127,6 +127,20 @@ class Store:
             out.update({r[0]: r[1] for r in rows})
         return out
 
+    def external_ids_of(self, conn: Connection, system: str, tenant: str, entity: str, canonical_id: str) -> list[str]:
+        """Every external id of `system`/`entity` that maps to one canonical id (e.g. a resident's accounts)."""
+        rows = conn.execute(
+            select(t.xref.c.external_id)
+            .where(
+                t.xref.c.system == system,
+                t.xref.c.tenant == tenant,
+                t.xref.c.entity == entity,
+                t.xref.c.canonical_id == canonical_id,
+            )
+            .order_by(t.xref.c.id)
+        )
+        return [r[0] for r in rows]
+
     def link_ids(self, conn: Connection, system: str, tenant: str, entity: str, links: dict[str, str]) -> None:
         """Record external id → canonical id where the external id has none yet (first writer wins)."""
         if not links:
@@ -207,6 +221,21 @@ class Store:
         for chunk in _chunks(ids):
             for r in conn.execute(select(t.entities).where(t.entities.c.canonical_id.in_(chunk))).mappings():
                 out[r["canonical_id"]] = dict(r)
+        return out
+
+    def child_ids(
+        self, conn: Connection, entity: str, parent_ids: Iterable[str], *, live: bool = True
+    ) -> dict[str, list[str]]:
+        """parent id → canonical ids of its `entity` children (oldest first), e.g. a resident's dwellings."""
+        out: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted({str(p) for p in parent_ids})):
+            q = select(t.entities.c.parent_id, t.entities.c.canonical_id).where(
+                t.entities.c.entity == entity, t.entities.c.parent_id.in_(chunk)
+            )
+            if live:
+                q = q.where(t.entities.c.deleted_at.is_(None))
+            for r in conn.execute(q.order_by(t.entities.c.created_at, t.entities.c.canonical_id)):
+                out.setdefault(r.parent_id, []).append(r.canonical_id)
         return out
 
     def upsert_entities(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -348,6 +377,169 @@ class Store:
             )
         ).scalar_one()
         return QueuedItem(id=row_id, created=created)
+
+    def inbox_receive(
+        self, conn: Connection, source: str, tenant: str, stream: str, payload: str, meta: dict[str, Any]
+    ) -> QueuedItem:
+        """Store a pushed message of `stream` before it is acknowledged. A message whose content equals the
+        newest message of the same stream is a repeat (a sender's retry, or a resend of unchanged state) and
+        is not stored again; the same content after a different one (A → B → A) is a new message. Two
+        identical concurrent deliveries compute the same message id, so the unique constraint keeps one."""
+        content_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        latest = conn.execute(
+            select(t.inbox.c.id, t.inbox.c.content_hash)
+            .where(t.inbox.c.tenant == tenant, t.inbox.c.source == source, t.inbox.c.stream == stream)
+            .order_by(t.inbox.c.id.desc())
+            .limit(1)
+        ).first()
+        if latest is not None and latest.content_hash == content_hash:
+            return QueuedItem(id=int(latest.id), created=False)
+        mid = f"{content_hash[:40]}:{latest.id if latest is not None else 0}:{stream}"[:128]
+        stmt = (
+            _insert(conn, t.inbox)
+            .values(
+                source=source,
+                tenant=tenant,
+                message_id=mid,
+                content_hash=content_hash,
+                payload=payload,
+                meta=meta,
+                status="received",
+                attempts=0,
+                received_at=utcnow(),
+                stream=stream,
+            )
+            .on_conflict_do_nothing(index_elements=["source", "tenant", "message_id"])
+        )
+        created = conn.execute(stmt).rowcount == 1
+        row_id = conn.execute(
+            select(t.inbox.c.id).where(
+                t.inbox.c.source == source, t.inbox.c.tenant == tenant, t.inbox.c.message_id == mid
+            )
+        ).scalar_one()
+        return QueuedItem(id=int(row_id), created=created)
+
+    def inbox_open(self, tenant: str, source: str, limit: int = 5000) -> list[dict[str, Any]]:
+        """Messages not yet forwarded or given up on (received / retry), oldest first."""
+        with self.begin() as conn:
+            rows = conn.execute(
+                select(t.inbox)
+                .where(
+                    t.inbox.c.tenant == tenant,
+                    t.inbox.c.source == source,
+                    t.inbox.c.status.in_(("received", "retry")),
+                )
+                .order_by(t.inbox.c.id)
+                .limit(limit)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def inbox_unapplied(self, tenant: str, source: str, limit: int = 5000) -> list[dict[str, Any]]:
+        """Messages not yet applied to the canonical model, oldest first."""
+        with self.begin() as conn:
+            rows = conn.execute(
+                select(t.inbox)
+                .where(t.inbox.c.tenant == tenant, t.inbox.c.source == source, t.inbox.c.applied_at.is_(None))
+                .order_by(t.inbox.c.id)
+                .limit(limit)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def inbox_lease(self, item: dict[str, Any], lease_seconds: float = 300.0, now: datetime | None = None) -> bool:
+        """Lease one message to this caller (optimistic: False when an overlapping run took it first)."""
+        now = now or utcnow()
+        until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
+        old = item.get("next_attempt_at")
+        cond = t.inbox.c.next_attempt_at.is_(None) if old is None else t.inbox.c.next_attempt_at == old
+        with self.begin() as conn:
+            won = conn.execute(
+                update(t.inbox)
+                .where(t.inbox.c.id == item["id"], t.inbox.c.status == item["status"], cond)
+                .values(next_attempt_at=until)
+            ).rowcount
+        if won == 1:
+            item["next_attempt_at"] = until
+        return bool(won == 1)
+
+    def inbox_update(self, conn: Connection, item_id: int, **values: Any) -> None:
+        conn.execute(update(t.inbox).where(t.inbox.c.id == item_id).values(**values))
+
+    def inbox_counts(self, tenant: str, source: str) -> dict[str, int]:
+        with self.begin() as conn:
+            rows = conn.execute(
+                select(t.inbox.c.status, func.count())
+                .where(t.inbox.c.tenant == tenant, t.inbox.c.source == source)
+                .group_by(t.inbox.c.status)
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+    # --- idempotency records (synchronous proxies) -----------------------------------------------------------
+
+    def idempotency_begin(
+        self, tenant: str, scope: str, key: str, request_hash: str, stale_after: float = 120.0
+    ) -> dict[str, Any]:
+        """Claim (tenant, scope, key) for one upstream call. Returns the record: `claimed` True when this
+        caller must make the call; otherwise the record holds the stored answer (`done`) or another caller's
+        call in flight (`in_flight`, newer than `stale_after` seconds). A stale in-flight claim is taken
+        over (its caller died or timed out) and counts as an attempt whose outcome is unknown."""
+        now = utcnow()
+        r = t.idempotency_records
+        with self.begin() as conn:
+            conn.execute(
+                _insert(conn, r)
+                .values(
+                    tenant=tenant,
+                    scope=scope,
+                    key=key,
+                    request_hash=request_hash,
+                    status="in_flight",
+                    attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["tenant", "scope", "key"])
+            )
+            row = dict(
+                conn.execute(select(r).where(r.c.tenant == tenant, r.c.scope == scope, r.c.key == key)).mappings().one()
+            )
+            fresh = row["attempts"] == 0 and row["status"] == "in_flight"
+            stale = row["status"] in ("in_flight", "open") and (
+                row["status"] == "open" or (now - (as_utc(row["updated_at"]) or now)).total_seconds() > stale_after
+            )
+            if fresh or stale:
+                won = conn.execute(
+                    update(r)
+                    .where(r.c.id == row["id"], r.c.attempts == row["attempts"], r.c.status == row["status"])
+                    .values(status="in_flight", attempts=row["attempts"] + 1, updated_at=now, request_hash=request_hash)
+                ).rowcount
+                if won == 1:
+                    row.update(status="in_flight", attempts=row["attempts"] + 1, updated_at=now)
+                    return {**row, "claimed": True, "earlier_attempts": row["attempts"] - 1}
+            return {**row, "claimed": False}
+
+    def idempotency_finish(
+        self, record_id: int, status: str, response_status: int | None = None, response_body: Any = None
+    ) -> None:
+        """`done` keeps the answer for repeats; `open` releases the claim (the next caller calls again)."""
+        r = t.idempotency_records
+        with self.begin() as conn:
+            conn.execute(
+                update(r)
+                .where(r.c.id == record_id)
+                .values(
+                    status=status, response_status=response_status, response_body=response_body, updated_at=utcnow()
+                )
+            )
+
+    def idempotency_get(self, tenant: str, scope: str, key: str) -> dict[str, Any] | None:
+        r = t.idempotency_records
+        with self.begin() as conn:
+            row = (
+                conn.execute(select(r).where(r.c.tenant == tenant, r.c.scope == scope, r.c.key == key))
+                .mappings()
+                .first()
+            )
+            return dict(row) if row else None
 
     def outbox_enqueue(
         self,

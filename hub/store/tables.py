@@ -115,8 +115,15 @@ inbox = Table(
     Column("received_at", TS, nullable=False),
     Column("processed_at", TS),
     Column("last_error", Text),
+    # Messages of one stream (e.g. one Hoomdossier building) are processed in the order they arrived.
+    Column("stream", String(128)),
+    Column("next_attempt_at", TS),
+    Column("forwarded_at", TS),
+    Column("applied_at", TS),
+    Column("result", JSON),
     UniqueConstraint("source", "tenant", "message_id", name="uq_inbox_message"),
     Index("ix_inbox_status", "status", "received_at"),
+    Index("ix_inbox_stream", "tenant", "source", "stream", "id"),
 )
 
 outbox = Table(
@@ -155,6 +162,25 @@ quarantine = Table(
     Column("last_seen_at", TS, nullable=False),
     Column("resolved_at", TS),
     UniqueConstraint("tenant", "source", "entity", "external_id", name="uq_quarantine_record"),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    metadata,
+    # A synchronous call the hub proxies (e.g. Hoomdossier register): claimed before it is forwarded, its
+    # answer kept, so a repeat of the same request gets the same answer instead of a second upstream call.
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("scope", String(64), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response_status", Integer),
+    Column("response_body", JSON),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    UniqueConstraint("tenant", "scope", "key", name="uq_idempotency_records_key"),
 )
 
 request_budgets = Table(
