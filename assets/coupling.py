@@ -115,9 +115,7 @@ def plan_hoomdossier(store: Store, tenant: TenantConfig) -> dict[str, int]:
             if enqueue_make_hoomdossier(store, conn, tenant.id, int(contacts[rid])):
                 out["registrations_queued"] += 1
         opps = store.child_ids(conn, "opportunity", [r["canonical_id"] for r in intakes])
-        opp_to_resident = {
-            o: r["data"]["resident_id"] for r in intakes for o in opps.get(r["canonical_id"], [])
-        }
+        opp_to_resident = {o: r["data"]["resident_id"] for r in intakes for o in opps.get(r["canonical_id"], [])}
         actions = store.child_ids(conn, "action", list(opp_to_resident))
         action_rows = store.load_entities(conn, [a for ids in actions.values() for a in ids])
         coach_ids = {
@@ -139,7 +137,9 @@ def plan_hoomdossier(store: Store, tenant: TenantConfig) -> dict[str, int]:
     return out
 
 
-def push_hoomdossier(store: Store, tenant: TenantConfig, client: HoomdossierClient | None = None) -> HoomdossierPushReport:
+def push_hoomdossier(
+    store: Store, tenant: TenantConfig, client: HoomdossierClient | None = None
+) -> HoomdossierPushReport:
     client = client or HoomdossierClient.for_tenant(tenant, store)
     return HoomdossierPush(store, client, tenant.id).run()
 

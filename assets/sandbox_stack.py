@@ -13,11 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.hoomdossier.sandbox.app import CooperationConfig, HoomdossierSandbox
+from connectors.hoomdossier.sandbox.server import RunningHoomdossier, start_hoomdossier
+
 from connectors.econobis.routes import hoomdossier_endpoints
 from connectors.econobis.sandbox.server import RunningSandbox, start_sandboxes, stop_sandboxes
 from connectors.hoomdossier.routes import hoomdossier_api
-from connectors.hoomdossier.sandbox.app import CooperationConfig, HoomdossierSandbox
-from connectors.hoomdossier.sandbox.server import RunningHoomdossier, start_hoomdossier
 from hub.config import HubConfig, sandbox_config, sandbox_hoomdossier_credentials
 from hub.receiver import create_receiver
 from hub.sandbox.server import ThreadedServer
@@ -100,6 +101,7 @@ def start_stack(
     econobis_ports: dict[str, int] | None = None,
     hoomdossier_port: int = 0,
     receiver_port: int = 0,
+    extra_settings: dict[str, Any] | None = None,
     **econobis_kwargs: Any,
 ) -> SandboxStack:
     """Start everything on loopback (port 0 = any free port). Without a store, no receiver is started."""
@@ -118,7 +120,8 @@ def start_stack(
         raise
     ports = {r.tenant: r.server.port for r in econobis}
     hoom_port = int(running_hoom.base_url.rsplit(":", 1)[1])
-    stack = SandboxStack(sandbox_config(ports=ports, hoomdossier_port=hoom_port), econobis, running_hoom)
+    config = sandbox_config(ports=ports, hoomdossier_port=hoom_port, extra_settings=extra_settings)
+    stack = SandboxStack(config, econobis, running_hoom)
     if store is not None:
         try:
             stack.start_receiver(store, receiver_port)

@@ -54,19 +54,43 @@ def _wait_for_signal() -> None:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from connectors.econobis.sandbox.server import stop_sandboxes
+    """Econobis per tenant + Hoomdossier + (unless --no-receiver) the hub's receiver between them."""
+    from assets.sandbox_stack import start_stack
+    from hub.config import receiver_port
 
-    running = _start_default_sandboxes(args.residents, args.throttle, args.id_shift)
-    for r in running:  # where Econobis' outbound Hoomdossier calls go (the hub, or a Hoomdossier sandbox)
+    store = None if args.no_receiver else _open_store()
+    base = sandbox_port_base()
+    config = sandbox_config()
+    ports = {t.id: int(t.partner("econobis").base_url.rsplit(":", 1)[1]) for t in config.tenants}
+    hoom_port = int(config.tenants[0].partner("hoomdossier").base_url.rsplit(":", 1)[1])
+    try:
+        stack = start_stack(
+            args.residents,
+            store=store,
+            throttle=args.throttle,
+            econobis_ports=ports,
+            hoomdossier_port=hoom_port,
+            receiver_port=receiver_port(),
+            id_shift=args.id_shift,
+        )
+    except RuntimeError as exc:
+        raise SystemExit(
+            f"{exc}\nAnother `hub sandbox` may be running; stop it or set HUB_SANDBOX_PORT_BASE (now {base})."
+        ) from None
+    for r in stack.econobis:  # explicit overrides of where Econobis' outbound Hoomdossier calls go
         if args.hoom_link is not None:
             r.sandbox.cooperation.hoom_link = args.hoom_link or None
         if args.hoom_connect_coach_link is not None:
             r.sandbox.cooperation.hoom_connect_coach_link = args.hoom_connect_coach_link or None
-    info = {r.tenant: r.describe() for r in running}
+    info = {r.tenant: r.describe() for r in stack.econobis}
+    hoom = {"base_url": stack.hoomdossier.base_url}
+    receiver = stack.receiver.base_url if stack.receiver else None
     if args.json:
-        print(json.dumps(info), flush=True)
+        print(json.dumps({"tenants": info, "hoomdossier": hoom, "receiver": receiver}), flush=True)
     else:
         print(f"Sandboxes ready ({args.residents} residents per tenant). Ctrl-C stops them.")
+        print(f"\n  Hoomdossier {hoom['base_url']} (cooperation by X-Cooperation-Slug = tenant id)")
+        print(f"  receiver    {receiver or '(not started: --no-receiver)'}")
         for tenant, d in info.items():
             e = d["econobis"]
             print(f"\n  {tenant}\n    Econobis   {e['base_url']}\n    login      {e['username']} / {e['password']}")
@@ -78,7 +102,48 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     try:
         _wait_for_signal()
     finally:
-        stop_sandboxes(running)
+        stack.stop()
+        if store is not None:
+            store.dispose()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The receiver alone (production): partner-compatible routes in front of the state store."""
+    import uvicorn
+
+    from connectors.econobis.routes import hoomdossier_endpoints
+    from connectors.hoomdossier.routes import hoomdossier_api
+    from hub.config import receiver_port
+    from hub.receiver import create_receiver
+
+    config = load_config(args.config)
+    store = _open_store()
+    app = create_receiver(config, store, [hoomdossier_endpoints(config, store), hoomdossier_api(config, store)])
+    port = args.port if args.port is not None else receiver_port()
+    print(f"hub receiver on http://{args.host}:{port} for {', '.join(t.id for t in config.tenants)}", flush=True)
+    uvicorn.run(app, host=args.host, port=port, log_level="warning", access_log=False, workers=1)
+    return 0
+
+
+def cmd_hoomdossier(args: argparse.Namespace) -> int:
+    """One pass of the Hoomdossier coupling without Dagster: apply and forward received messages, plan and
+    push registrations and coach links."""
+    from assets.coupling import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
+    from connectors.econobis.client import EconobisClient
+    from connectors.econobis.push import EconobisPush
+
+    store = _open_store()
+    config = load_config(args.config)
+    tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
+    for t in tenants:
+        out: dict[str, Any] = {"tenant": t.id, "applied": apply_hoomdossier_inbox(store, t.id)}
+        out["forwarded"] = forward_hoomdossier_inbox(store, t).as_dict()
+        out["planned"] = plan_hoomdossier(store, t)
+        client = EconobisClient.for_tenant(t, store)
+        out["econobis_push"] = EconobisPush(store, client, t.id, t.secret("econobis", "webform_key")).run().as_dict()
+        out["hoomdossier_push"] = push_hoomdossier(store, t).as_dict()
+        print(json.dumps(out, indent=2, default=str))
     return 0
 
 
@@ -323,9 +388,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--throttle", type=int, default=60, help="requests per minute per client (Econobis: 60)")
     s.add_argument("--id-shift", type=int, default=0, help="shift lookup ids (prove the hub keys on code_ref)")
     s.add_argument("--json", action="store_true", help="print base URLs and credentials as one JSON object")
-    s.add_argument("--hoom-link", help="URL Econobis registers residents at ('' = off; default: the .test shortcut)")
-    s.add_argument("--hoom-connect-coach-link", help="URL Econobis links coaches at (default: none)")
+    s.add_argument("--hoom-link", help="URL Econobis registers residents at (default: the hub's receiver)")
+    s.add_argument("--hoom-connect-coach-link", help="URL Econobis links coaches at (default: the hub's receiver)")
+    s.add_argument("--no-receiver", action="store_true", help="do not start the hub's receiver between them")
     s.set_defaults(fn=cmd_sandbox)
+
+    sv = sub.add_parser("serve", help="run the receiver (Econobis- and Hoomdossier-compatible routes)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=None, help="default: $HUB_RECEIVER_PORT or HUB_SANDBOX_PORT_BASE")
+    sv.set_defaults(fn=cmd_serve)
+
+    hd = sub.add_parser("hoomdossier", help="one pass of the Hoomdossier coupling (no Dagster)")
+    hd.add_argument("--tenant")
+    hd.set_defaults(fn=cmd_hoomdossier)
 
     d = sub.add_parser("demo", help="sandboxes → push sign-ups and pull through Dagster → mart → funnel")
     d.add_argument("--residents", type=int, default=DEMO_RESIDENTS)

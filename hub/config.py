@@ -208,7 +208,10 @@ HOOMDOSSIER_PORT_OFFSET = 10
 
 
 def sandbox_config(
-    ports: Mapping[str, int] | None = None, host: str = "127.0.0.1", hoomdossier_port: int | None = None
+    ports: Mapping[str, int] | None = None,
+    host: str = "127.0.0.1",
+    hoomdossier_port: int | None = None,
+    extra_settings: Mapping[str, Any] | None = None,
 ) -> HubConfig:
     """Config pointing at sandboxes on loopback: Econobis per tenant on HUB_SANDBOX_PORT_BASE + 1, + 2, …;
     one Hoomdossier (all cooperations, by slug) on + 10; the hub's receiver on the base port itself."""
@@ -221,7 +224,7 @@ def sandbox_config(
         env_prefix = "HUB_" + tid.upper().replace("-", "_") + "_ECONOBIS_"
         econobis = PartnerConfig(
             base_url=f"http://{host}:{port}",
-            settings={"username": creds["username"], "client_id": creds["client_id"]},
+            settings={"username": creds["username"], "client_id": creds["client_id"], **(extra_settings or {})},
             secrets={
                 "password": env_prefix + "PASSWORD",
                 "client_secret": env_prefix + "CLIENT_SECRET",
@@ -243,7 +246,7 @@ def sandbox_config(
         hoomdossier = PartnerConfig(
             base_url=f"http://{host}:{hoom_port}",
             # the sandbox Econobis' Hoom campaign; only intakes from the seed's "now" on are registered
-            settings={"slug": tid, "campaign_ids": [11], "register_from": "2026-11-01"},
+            settings={"slug": tid, "campaign_ids": [11], "register_from": "2026-11-01", **(extra_settings or {})},
             secrets={name: hoom_prefix + name.upper() for name in hoom_creds},
             sandbox=True,
             sandbox_secret_values=hoom_creds,

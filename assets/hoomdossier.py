@@ -1,0 +1,100 @@
+"""The Hoomdossier coupling as Dagster assets, one partition per tenant: received messages applied to the
+canonical model and forwarded to Econobis; registrations and coach links planned and pushed."""
+
+from typing import Any
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, StaticPartitionsDefinition, asset
+
+from assets.coupling import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
+from assets.econobis import econobis_pull
+from assets.resources import EconobisResource, HubConfigResource, StateStoreResource
+from connectors.econobis.routes import INBOX_SOURCE
+from hub.config import load_config
+
+
+def hoomdossier_tenants() -> list[str]:
+    return [t.id for t in load_config().tenants_with("hoomdossier")]
+
+
+hoomdossier_partitions = StaticPartitionsDefinition(hoomdossier_tenants())
+PER_TENANT: dict[str, Any] = {
+    "partitions_def": hoomdossier_partitions,
+    "group_name": "hoomdossier",
+    "kinds": {"python"},
+}
+
+
+@asset(
+    **PER_TENANT,
+    description=(
+        "Messages Hoomdossier posted to the hub's receiver (afspraak, woning-status, scan-status, gebruik, "
+        "woonplan, pdf, delete): applied to the canonical model in the order received (appointment, building "
+        "status, scans, dwelling-file facts, advices, report reference), then forwarded to the tenant's "
+        "Econobis per building in order, newest state winning, retried until Econobis takes them."
+    ),
+)
+def hoomdossier_inbox(
+    context: AssetExecutionContext,
+    hub_config: HubConfigResource,
+    state_store: StateStoreResource,
+    econobis: EconobisResource,
+) -> MaterializeResult:
+    tenant = context.partition_key
+    config = hub_config.load()
+    with state_store.session() as store:
+        applied = apply_hoomdossier_inbox(store, tenant)
+        report = forward_hoomdossier_inbox(store, config.tenant(tenant), econobis.client(config, tenant, store))
+        counts = store.inbox_counts(tenant, INBOX_SOURCE)
+    d = report.as_dict()
+    return MaterializeResult(
+        metadata={
+            "applied": applied["applied"],
+            "quarantined_on_apply": applied["quarantined"],
+            "journey_events_added": applied["journey_events_added"],
+            "forwarded": report.forwarded,
+            "superseded": report.superseded,
+            "retry_later": report.retry_later,
+            "waiting_behind_a_retry": report.waiting_behind,
+            "quarantined_on_forward": report.quarantined,
+            "partner_calls": d["calls"].get("calls", 0),
+            "partner_retries": d["calls"].get("retries", 0),
+            "by_endpoint": MetadataValue.json(d["by_endpoint"]),
+            "inbox_now": MetadataValue.json(counts),
+            "entities": MetadataValue.json(applied["entities"]),
+        }
+    )
+
+
+@asset(
+    **PER_TENANT,
+    deps=[econobis_pull],
+    description=(
+        "What Hoomdossier needs, planned from the canonical model and pushed: a registration (through Econobis' "
+        "make-hoomdossier, via the hub's idempotent register proxy) for each consenting resident in a "
+        "Hoomdossier campaign, and a coach link for each visit kansactie with a coach — also visits created "
+        "through the webform, which Econobis never links. Registrations go out with econobis_push."
+    ),
+)
+def hoomdossier_push(
+    context: AssetExecutionContext, hub_config: HubConfigResource, state_store: StateStoreResource
+) -> MaterializeResult:
+    tenant = context.partition_key
+    config = hub_config.load()
+    with state_store.session() as store:
+        planned = plan_hoomdossier(store, config.tenant(tenant))
+        report = push_hoomdossier(store, config.tenant(tenant))
+        with store.begin() as conn:
+            outbox = store.outbox_counts(conn, tenant, "hoomdossier")
+    d = report.as_dict()
+    return MaterializeResult(
+        metadata={
+            **planned,
+            "sent": report.sent,
+            "found_by_lookup": report.found_by_lookup,
+            "waiting_for_registration": report.waiting,
+            "retry_later": report.retry_later,
+            "quarantined": report.quarantined,
+            "partner_calls": d["calls"].get("calls", 0),
+            "outbox_now": MetadataValue.json(outbox),
+        }
+    )
