@@ -36,6 +36,7 @@ sandbox: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/pull_econobis.py
 	$(BIN)/python bench/sync_econobis.py
+	$(BIN)/python bench/receiver.py
 
 clean:
 	rm -rf .hub
