@@ -66,7 +66,9 @@ class SandboxStack:
             coop.hoom_link = f"{url}/api/v1/register"
             coop.hoom_connect_coach_link = f"{url}/api/v1/building-coach-status"
             coop.hoom_key = creds["inbound_token"]
-            self.hoomdossier.sandbox.set_econobis_link(r.tenant, url, creds["inbound_key"])
+            self.hoomdossier.sandbox.set_cooperation(
+                r.tenant, econobis_base_url=url, econobis_api_key=creds["inbound_key"]
+            )
 
     def stop(self) -> None:
         self.stop_receiver()

@@ -374,7 +374,9 @@ class HoomCall:
             if not isinstance(advice, dict) or "measure_id" not in advice:
                 raise PhpError('Undefined array key "measure_id"')
             measure = next(
-                (m for m in self.lk.tables["measures"] if m["externalHoomId"] == advice["measure_id"]), other
+                # PHP `==`: the string "4" equals the number 4
+                (m for m in self.lk.tables["measures"] if str(m["externalHoomId"]) == str(advice["measure_id"])),
+                other,
             )
             answer = advice.get("surface") if advice.get("surface") is not None else advice.get("count")
             values = {

@@ -108,15 +108,16 @@ MEASURE_CATEGORIES = [
     (18, "Energiebespaaradvies"),
     (19, "Energiebespaarcoaching"),
 ]
-# (fresh id, name, category id, external_hoom_id)
+# (fresh id, name, category id, external_hoom_id): real instances mix legacy numeric Hoom ids (Hoomdossier's
+# measure_applications ids, which its woonplan sends) with slugs, which never match a numeric measure_id
 MEASURES = [
     (1, "Vloerisolatie", 1, "floor-insulation"),
     (2, "Bodemisolatie", 1, "floor-insulation-research"),
-    (3, "Spouwmuurisolatie", 2, "cavity-wall-insulation"),
+    (3, "Spouwmuurisolatie", 2, "4"),
     (4, "Binnengevelisolatie", 2, "inner-wall-insulation"),
     (5, "Dakisolatie hellend dak", 3, "roof-insulation-pitched-inside"),
     (6, "Dakisolatie plat dak", 3, "roof-insulation-flat-current"),
-    (7, "HR++ glas", 4, "hrpp-glass-only"),
+    (7, "HR++ glas", 4, "8"),
     (8, "Triple glas", 4, "glass-in-lead"),
     (9, "Kierdichting", 5, "crack-sealing"),
     (10, "Ventilatie", 6, "ventilation"),
