@@ -37,7 +37,7 @@ class PasswordGrantAuth:
             "scope": "use-app",
         }
         self._token: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         client.add_secret(password)
         client.add_secret(client_secret)
 

@@ -255,7 +255,10 @@ class PartnerClient:
             self.stats.by_status[str(resp.status_code)] = self.stats.by_status.get(str(resp.status_code), 0) + 1
             if resp.status_code < 400 or resp.status_code in return_statuses:
                 return resp
-            return self._on_error_status(resp, method, endpoint, safe, attempt_no, reauthed, mark_reauth)
+            # a call made without the auth provider (the login itself) never triggers a re-login
+            return self._on_error_status(
+                resp, method, endpoint, safe, attempt_no, reauthed or not authenticated, mark_reauth
+            )
 
         def mark_reauth() -> None:
             nonlocal reauthed

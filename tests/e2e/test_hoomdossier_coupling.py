@@ -49,11 +49,15 @@ class Hub:
         self.stack = stack
         self.store = store
         self.tenant = stack.config.tenant(TENANT)
+        self._econobis: EconobisClient | None = None
 
     def econobis(self) -> EconobisClient:
-        client = EconobisClient.for_tenant(self.tenant, self.store, policy=FAST, timeout=(3.0, 4.0))
-        client.http.sleep = lambda s: time.sleep(min(s, 0.02))
-        return client
+        """One client (one login) for the whole journey: Econobis blocks a user after 5 logins a minute."""
+        if self._econobis is None:
+            client = EconobisClient.for_tenant(self.tenant, self.store, policy=FAST, timeout=(3.0, 4.0))
+            client.http.sleep = lambda s: time.sleep(min(s, 0.02))
+            self._econobis = client
+        return self._econobis
 
     def push_econobis(self) -> None:
         for _ in range(25):
@@ -188,7 +192,13 @@ def journey(stack: SandboxStack, store: Store, *, faults: bool) -> dict[str, Any
         hoom(stack, "scenario/status", slug=TENANT, contact_id=cid, status="executed")
     hub.process_inbox(expect_total=4 * RESIDENTS)
     hub.pull()
-    return {**final_state(stack, store, econobis, contacts), "after_appointment": after_appointment}
+    injected = {
+        "econobis": dict(econobis.sandbox.faults.injected),
+        "hoomdossier": dict(stack.hoomdossier.sandbox.faults.injected),
+        "receiver": dict(RECEIVER_FAULTS.injected) if faults else {},
+        "receiver_restarted": faults,
+    }
+    return {**final_state(stack, store, econobis, contacts), "after_appointment": after_appointment, "injected": injected}
 
 
 def econobis_state(econobis: Any, cid: int) -> dict[str, Any]:
@@ -206,12 +216,15 @@ def econobis_state(econobis: Any, cid: int) -> dict[str, Any]:
     }
 
 
+RECEIVER_FAULTS = Faults(seed=11)
+
+
 def receiver_faults(app: Any) -> Any:
     """20 % faults between the partners and the receiver. Econobis → hub (register, coach link): 5xx before
     anything is done (Econobis aborts; the hub's push retries) and answers lost afterwards. Hoomdossier → hub:
     answers lost after the message was stored. Not 5xx or timeouts before storing: Hoomdossier drops every
     message that does not get a 2xx (it never retries, see the sandbox), so no receiver could recover those."""
-    faults = Faults(seed=11)
+    faults = RECEIVER_FAULTS
     faults.set(
         [
             {"route": "/api/v1/*", "error_rate": 0.10, "error_status": 503},
@@ -367,3 +380,9 @@ def test_journey_clean_and_under_faults_end_in_the_same_state(run_journey):
     assert list(faulty["canonical"].values()) == list(clean["canonical"].values())
     assert list(faulty["after_appointment"].values()) == list(clean["after_appointment"].values())
     assert faulty["quarantine"] == []
+    print("faults injected:", faulty["injected"])  # shown with -s
+    # the faults did happen, on every hop
+    injected = faulty["injected"]
+    assert sum(injected["econobis"].values()) >= 3, injected
+    assert sum(injected["hoomdossier"].values()) >= 1, injected
+    assert sum(injected["receiver"].values()) >= 3, injected
