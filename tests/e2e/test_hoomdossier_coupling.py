@@ -33,7 +33,7 @@ TENANT = "coop-noord"
 CAMPAIGN = 11  # the sandbox's Hoomdossier campaign
 COACH = 1001  # a coach of that campaign (also a coach user in the Hoomdossier sandbox)
 FAST = RetryPolicy(max_attempts=8, backoff_initial=0.01, backoff_max=0.05, jitter=0.5, max_total_seconds=60)
-RESIDENTS = 3  # sign-ups that go the whole way
+RESIDENTS = 8  # sign-ups that go the whole way
 
 
 def hoom(stack: SandboxStack, path: str, **body: Any) -> Any:
