@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.hoomdossier.sandbox.app import CooperationConfig, HoomdossierSandbox
-from connectors.hoomdossier.sandbox.server import RunningHoomdossier, start_hoomdossier
-
 from connectors.econobis.routes import hoomdossier_endpoints
 from connectors.econobis.sandbox.server import RunningSandbox, start_sandboxes, stop_sandboxes
 from connectors.hoomdossier.routes import hoomdossier_api
+from connectors.hoomdossier.sandbox.app import CooperationConfig, HoomdossierSandbox
+from connectors.hoomdossier.sandbox.server import RunningHoomdossier, start_hoomdossier
 from hub.config import HubConfig, sandbox_config, sandbox_hoomdossier_credentials
 from hub.receiver import create_receiver
 from hub.sandbox.server import ThreadedServer

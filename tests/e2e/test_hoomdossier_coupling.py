@@ -198,7 +198,11 @@ def journey(stack: SandboxStack, store: Store, *, faults: bool) -> dict[str, Any
         "receiver": dict(RECEIVER_FAULTS.injected) if faults else {},
         "receiver_restarted": faults,
     }
-    return {**final_state(stack, store, econobis, contacts), "after_appointment": after_appointment, "injected": injected}
+    return {
+        **final_state(stack, store, econobis, contacts),
+        "after_appointment": after_appointment,
+        "injected": injected,
+    }
 
 
 def econobis_state(econobis: Any, cid: int) -> dict[str, Any]:
@@ -237,9 +241,7 @@ def receiver_faults(app: Any) -> Any:
 def contact_ids(econobis: Any) -> list[int]:
     db = econobis.sandbox.db
     return sorted(
-        c["contact_id"]
-        for c in db.tables["intakes"].values()
-        if str(c.get("external_code") or "").startswith("e2e-")
+        c["contact_id"] for c in db.tables["intakes"].values() if str(c.get("external_code") or "").startswith("e2e-")
     )
 
 
