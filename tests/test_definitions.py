@@ -12,7 +12,9 @@ def test_definitions_load_with_tenant_partitions():
 
     graph = definitions.defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"econobis_push", "econobis_pull", "reporting_mart"}
+    assert keys == {"econobis_push", "econobis_pull", "hoomdossier_inbox", "hoomdossier_push", "reporting_mart"}
+    hoom = definitions.defs.resolve_job_def("hoomdossier_job")
+    assert set(hoom.partitions_def.get_partition_keys()) == {"coop-noord", "coop-zuid"}
     job = definitions.defs.resolve_job_def("econobis_pull_job")
     assert set(job.partitions_def.get_partition_keys()) == {"coop-noord", "coop-zuid"}
 
@@ -63,3 +65,100 @@ def test_materialize_pull_and_mart_against_the_sandboxes(start_sandbox, tmp_path
         res = materialize(ALL_ASSETS, selection=[reporting_mart], instance=instance, resources=resources)
         assert res.success
     assert (tmp_path / "home" / "mart" / "hub.duckdb").exists()
+
+
+def test_materialize_the_hoomdossier_coupling_against_both_sandboxes(tmp_path, monkeypatch):
+    """econobis_push → econobis_pull → hoomdossier_push (plans the registration) → econobis_push (registers
+    through the receiver) → hoomdossier_push (links the coach) → an appointment in Hoomdossier →
+    hoomdossier_inbox (applies and forwards it)."""
+    import time
+
+    import requests
+    import yaml
+
+    from assets import (
+        HubConfigResource,
+        default_resources,
+        econobis_pull,
+        econobis_push,
+        hoomdossier_inbox,
+        hoomdossier_push,
+    )
+    from assets.sandbox_stack import start_stack
+    from connectors.econobis.push import SignUp, enqueue_signup
+    from hub.config import HubPaths
+    from hub.store import Store
+
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
+    paths = HubPaths.from_env()
+    paths.ensure()
+    store = Store.open(paths.database_url())
+    stack = start_stack(10, store=store, throttle=100000, tenants=("coop-noord",))
+    try:
+        cfg_file = tmp_path / "hub.yaml"
+        tenants = [t.model_dump() for t in stack.config.tenants if t.id == "coop-noord"]
+        cfg_file.write_text(yaml.safe_dump({"tenants": tenants}), encoding="utf-8")
+        resources = default_resources()
+        resources["hub_config"] = HubConfigResource(config_path=str(cfg_file))
+        enqueue_signup(
+            store,
+            "coop-noord",
+            SignUp(
+                key="dagster-hoom-1",
+                first_name="Iris",
+                last_name="Dagster",
+                email="iris@example.org",
+                street="Havenkade",
+                number="3",
+                postcode="1621AA",
+                city="Hoorn",
+                campaign_id=11,
+                measures=["Vloerisolatie"],
+                consent=True,
+                visit_coach_id=1001,
+            ),
+        )
+
+        def run(asset):
+            with DagsterInstance.ephemeral() as instance:
+                res = materialize([asset], partition_key="coop-noord", instance=instance, resources=resources)
+                assert res.success
+                return {
+                    k: v.value for k, v in res.asset_materializations_for_node(asset.key.path[-1])[0].metadata.items()
+                }
+
+        assert run(econobis_push)["sent"] == 1
+        run(econobis_pull)
+        planned = run(hoomdossier_push)
+        assert planned["registrations_queued"] == 1 and planned["coach_links_queued"] == 1
+        assert planned["waiting_for_registration"] == 1
+        assert run(econobis_push)["sent"] == 1  # make-hoomdossier, through the hub's register proxy
+        # the coach link waited for the registration (5 minutes): time passes
+        with store.begin() as conn:
+            from sqlalchemy import update
+
+            from hub.store import tables as t
+            from hub.store import utcnow
+
+            conn.execute(update(t.outbox).values(next_attempt_at=utcnow()))
+        linked = run(hoomdossier_push)
+        assert linked["sent"] == 1, linked
+        contact = next(
+            i["contact_id"]
+            for i in stack.econobis[0].sandbox.db.tables["intakes"].values()
+            if i.get("external_code") == "dagster-hoom-1"
+        )
+        hoom = stack.hoomdossier.base_url
+        body = {"slug": "coop-noord", "contact_id": contact, "appointment_date": "2026-11-20 10:00:00"}
+        assert requests.post(f"{hoom}/__sandbox/scenario/appointment", json=body, timeout=10).status_code == 200
+        deadline = time.monotonic() + 20
+        while store.count(t.inbox) < 1:
+            assert time.monotonic() < deadline
+            requests.post(f"{hoom}/__sandbox/jobs/run", timeout=10)
+            time.sleep(0.1)
+        md = run(hoomdossier_inbox)
+        assert md["applied"] == 1 and md["forwarded"] == 1 and md["quarantined_on_forward"] == 0, md
+    finally:
+        stack.stop()
+        store.dispose()
