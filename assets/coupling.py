@@ -12,6 +12,7 @@ Composition lives here because it joins two partners; each connector only knows 
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime
 from typing import Any
@@ -71,8 +72,6 @@ def apply_hoomdossier_inbox(store: Store, tenant: str) -> dict[str, Any]:
 
 
 def _json(payload: str) -> dict[str, Any]:
-    import json
-
     value = json.loads(payload)
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")

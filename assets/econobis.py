@@ -6,27 +6,15 @@ from dagster import (
     AssetExecutionContext,
     MaterializeResult,
     MetadataValue,
-    StaticPartitionsDefinition,
     asset,
 )
 
-from assets.resources import EconobisResource, HubConfigResource, StateStoreResource
+from assets.resources import EconobisResource, HubConfigResource, StateStoreResource, per_tenant
 from connectors.econobis.sync import EconobisPull
-from hub.config import load_config
 
-
-def econobis_tenants() -> list[str]:
-    """Tenants with Econobis in the tenants config (read when definitions load)."""
-    return [t.id for t in load_config().tenants_with("econobis")]
-
-
-tenant_partitions = StaticPartitionsDefinition(econobis_tenants())
 # What every Econobis asset shares: one partition per tenant, in the econobis group.
-PER_TENANT: dict[str, Any] = {
-    "partitions_def": tenant_partitions,
-    "group_name": "econobis",
-    "kinds": {"python", "sqlite"},
-}
+PER_TENANT: dict[str, Any] = per_tenant("econobis", {"python", "sqlite"})
+tenant_partitions = PER_TENANT["partitions_def"]
 
 
 @asset(

@@ -3,25 +3,15 @@ canonical model and forwarded to Econobis; registrations and coach links planned
 
 from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, StaticPartitionsDefinition, asset
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.coupling import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
 from assets.econobis import econobis_pull
-from assets.resources import EconobisResource, HubConfigResource, StateStoreResource
+from assets.resources import EconobisResource, HubConfigResource, StateStoreResource, per_tenant
 from connectors.econobis.routes import INBOX_SOURCE
-from hub.config import load_config
 
-
-def hoomdossier_tenants() -> list[str]:
-    return [t.id for t in load_config().tenants_with("hoomdossier")]
-
-
-hoomdossier_partitions = StaticPartitionsDefinition(hoomdossier_tenants())
-PER_TENANT: dict[str, Any] = {
-    "partitions_def": hoomdossier_partitions,
-    "group_name": "hoomdossier",
-    "kinds": {"python"},
-}
+PER_TENANT: dict[str, Any] = per_tenant("hoomdossier", {"python"})
+hoomdossier_partitions = PER_TENANT["partitions_def"]
 
 
 @asset(

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, StaticPartitionsDefinition
 
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.push import EconobisPush
@@ -66,3 +67,10 @@ class EconobisResource(ConfigurableResource):  # type: ignore[type-arg]
         """Outbox pushes for one tenant; the webform key is a secret named in the tenants file."""
         t = config.tenant(tenant)
         return EconobisPush(store, self.client(config, tenant, store), tenant, t.secret("econobis", "webform_key"))
+
+
+def per_tenant(partner: str, kinds: set[str]) -> dict[str, Any]:
+    """What every asset of one partner shares: a partition per tenant that has the partner in the tenants
+    config (read when the definitions load), and the partner's group in the UI."""
+    tenants = [t.id for t in load_config().tenants_with(partner)]
+    return {"partitions_def": StaticPartitionsDefinition(tenants), "group_name": partner, "kinds": kinds}

@@ -94,12 +94,8 @@ class EconobisClient:
         settings = pc.settings
         budget = None
         if store is not None:
-            budget = StoreBudget(
-                store,
-                PARTNER,
-                tenant.id,
-                per_minute=float(settings.get("budget_per_minute", DEFAULT_BUDGET_PER_MINUTE)),
-                burst=float(settings.get("budget_burst", DEFAULT_BUDGET_BURST)),
+            budget = StoreBudget.from_settings(
+                store, PARTNER, tenant.id, settings, DEFAULT_BUDGET_PER_MINUTE, DEFAULT_BUDGET_BURST
             )
         http = PartnerClient(PARTNER, tenant.id, pc.base_url, timeout=timeout, policy=policy, budget=budget)
         http.auth = PasswordGrantAuth(

@@ -40,6 +40,7 @@ from hub.http import (
     PartnerUnavailable,
 )
 from hub.logs import log_event
+from hub.reports import RunReport
 from hub.store import Store, as_utc, utcnow
 
 log = logging.getLogger("connectors.econobis.forward")
@@ -52,7 +53,7 @@ ENDPOINT_NOT_FOUND = "Endpoint not found"
 
 
 @dataclass
-class ForwardReport:
+class ForwardReport(RunReport):
     tenant: str
     open: int = 0
     forwarded: int = 0
@@ -64,9 +65,6 @@ class ForwardReport:
     seconds: float = 0.0
     by_endpoint: dict[str, int] = field(default_factory=dict)
     calls: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
 
 
 def _logs(body: str | None) -> list[str]:

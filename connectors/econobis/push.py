@@ -40,6 +40,7 @@ from hub.http import (
     PartnerUnavailable,
 )
 from hub.logs import log_event
+from hub.reports import RunReport
 from hub.store import Store, utcnow
 
 log = logging.getLogger("connectors.econobis.push")
@@ -134,7 +135,7 @@ def enqueue_kansactie(store: Store, tenant: str, request: KansactieCreate | Kans
 
 
 @dataclass
-class PushReport:
+class PushReport(RunReport):
     tenant: str
     claimed: int = 0
     sent: int = 0
@@ -146,9 +147,6 @@ class PushReport:
     seconds: float = 0.0
     by_operation: dict[str, int] = field(default_factory=dict)
     calls: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
 
 
 class _Retry(Exception):
@@ -252,18 +250,8 @@ class EconobisPush:
         self.report.sent += 1
 
     def _park(self, item: dict[str, Any], attempts: int, reason: str, detail: Any) -> None:
-        reason = self.client.http.redactor.text(reason)
         with self.store.begin() as conn:
-            self.store.outbox_update(conn, item["id"], status="failed", attempts=attempts, last_error=reason[:4000])
-            self.store.quarantine_put(
-                conn,
-                self.tenant,
-                f"outbox:{PARTNER}",
-                item["operation"],
-                item["idempotency_key"],
-                reason,
-                {"payload": item["payload"], "partner_answer": detail},
-            )
+            self.store.outbox_park(conn, item, attempts, self.client.http.redactor.text(reason), detail)
         self.report.quarantined += 1
 
     def _link(self, conn: Any, item: dict[str, Any], result: dict[str, Any]) -> None:
@@ -296,6 +284,15 @@ class EconobisPush:
             reason = " | ".join(line for line in logs if line.startswith("Fout opgetreden")) or str(exc)
             return _Quarantine(f"Econobis refused ({exc.status}): {reason}", logs or exc.body)
         return _Quarantine(f"Econobis refused ({exc.status}): {exc}", exc.body)
+
+    def _detail(self, entity: str, record_id: int, label: str) -> dict[str, Any]:
+        """A record's detail, read before a write: gone → quarantine, other failures → retry later."""
+        try:
+            return self.client.detail(entity, record_id)
+        except PartnerNotFound:
+            raise _Quarantine(f"{label} {record_id} does not exist (any more) in Econobis") from None
+        except PartnerError as exc:
+            raise self._classify(exc, outcome_unknown_possible=False) from None
 
     # --- sign-ups -----------------------------------------------------------------------------------------
 
@@ -418,12 +415,7 @@ class EconobisPush:
     def _kansactie_create(self, item: dict[str, Any]) -> dict[str, Any]:
         k = KansactieCreate.model_validate(item["payload"])
         marker = f"[hub:{k.key}]"
-        try:
-            opp = self.client.detail("opportunity", k.opportunity_id)
-        except PartnerNotFound:
-            raise _Quarantine(f"kans {k.opportunity_id} does not exist (any more) in Econobis") from None
-        except PartnerError as exc:
-            raise self._classify(exc, outcome_unknown_possible=False) from None
+        opp = self._detail("opportunity", k.opportunity_id, "kans")
         for q in opp.get("quotationRequests", []):
             if (
                 marker in str(q.get("quotationText") or "")
@@ -446,12 +438,7 @@ class EconobisPush:
 
     def _kansactie_update(self, item: dict[str, Any]) -> dict[str, Any]:
         u = KansactieUpdate.model_validate(item["payload"])
-        try:
-            current = self.client.detail("quotation-request", u.quotation_request_id)
-        except PartnerNotFound:
-            raise _Quarantine(f"kansactie {u.quotation_request_id} does not exist (any more) in Econobis") from None
-        except PartnerError as exc:
-            raise self._classify(exc, outcome_unknown_possible=False) from None
+        current = self._detail("quotation-request", u.quotation_request_id, "kansactie")
         action_id = (current.get("opportunityAction") or {}).get("id")
         status_id = (current.get("status") or {}).get("id")
         if u.status is not None:
@@ -509,12 +496,7 @@ class EconobisPush:
         answer is harmless: Econobis refuses a contact that has an account, and the hub's register proxy
         answers a register it has seen with the stored ids."""
         m = MakeHoomdossier.model_validate(item["payload"])
-        try:
-            contact = self.client.detail("contact", m.contact_id)
-        except PartnerNotFound:
-            raise _Quarantine(f"contact {m.contact_id} does not exist (any more) in Econobis") from None
-        except PartnerError as exc:
-            raise self._classify(exc, outcome_unknown_possible=False) from None
+        contact = self._detail("contact", m.contact_id, "contact")
         if contact.get("hoomAccountId"):
             self.report.found_by_lookup += 1
             return {"account_id": contact["hoomAccountId"], "via": "lookup"}

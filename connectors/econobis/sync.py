@@ -807,33 +807,21 @@ class EconobisPull:
             with self.store.begin() as conn:
                 self.store.set_cursor(conn, SOURCE, self.tenant, "housing-file", newest)
 
-    def _attach_new_files(
-        self, conn: Connection, rows: list[GridHousingFile], keys: dict[int, str | None], dwellings: dict[str, str]
-    ) -> None:
-        """A housing file the hub has not seen joins the dwelling's existing dossier file when another system
-        (Hoomdossier, whose first message makes Econobis create the housing file) created it first and no
-        other Econobis housing file holds it."""
-        known = self.store.lookup_ids(conn, SOURCE, self.tenant, "housing-file", [str(r.id) for r in rows])
-        new = {r.id: dwellings[keys[r.id] or ""] for r in rows if str(r.id) not in known and keys[r.id] in dwellings}
-        if not new:
-            return
-        files = self.store.child_ids(conn, "dwelling_file", set(new.values()))
-        taken = self.store.external_ids(
-            conn, SOURCE, self.tenant, "housing-file", [f for v in files.values() for f in v]
-        )
-        for rid, dwelling in new.items():
-            free = [f for f in files.get(dwelling, []) if f not in taken]
-            if free:
-                self.store.link_ids(conn, SOURCE, self.tenant, "housing-file", {str(rid): free[0]})
-                taken[free[0]] = str(rid)
-
     def _apply_housing_files(self, rows: list[GridHousingFile], bad: list[tuple[Any, str, Any]]) -> None:
         observed = utcnow()
         with self.store.begin() as conn:
             self._quarantine_bad(conn, "housing-file", bad)
             keys = {r.id: dwelling_key_for(r.postal_code, r.full_address) for r in rows}
             dwellings = self.store.resolve_ids(conn, "hub", self.tenant, "dwelling", [k for k in keys.values() if k])
-            self._attach_new_files(conn, rows, keys, dwellings)
+            # a housing file joins the dossier file Hoomdossier created first (its first message makes Econobis
+            # create the housing file)
+            self.store.join_dwelling_files(
+                conn,
+                SOURCE,
+                self.tenant,
+                "housing-file",
+                {str(r.id): [dwellings[keys[r.id] or ""]] for r in rows if keys[r.id] in dwellings},
+            )
             file_ids = self._ids(conn, "housing-file", [r.id for r in rows])
             items = [
                 Incoming(

@@ -78,12 +78,8 @@ class HoomdossierClient:
         budget = None
         if store is not None:
             # keyed by base URL, not tenant: Hoomdossier's throttle key is the caller's IP
-            budget = StoreBudget(
-                store,
-                PARTNER,
-                pc.base_url[-64:],
-                per_minute=float(pc.settings.get("budget_per_minute", DEFAULT_BUDGET_PER_MINUTE)),
-                burst=float(pc.settings.get("budget_burst", DEFAULT_BUDGET_BURST)),
+            budget = StoreBudget.from_settings(
+                store, PARTNER, pc.base_url[-64:], pc.settings, DEFAULT_BUDGET_PER_MINUTE, DEFAULT_BUDGET_BURST
             )
         token = tenant.secret(PARTNER, "token")
         http = PartnerClient(

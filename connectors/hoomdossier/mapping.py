@@ -154,7 +154,7 @@ class HoomdossierApply:
                 if doc is not None:
                     add(doc)
             elif isinstance(msg, Delete):
-                items.extend(self._forget(conn, file_id, ref, received_at))
+                items.extend(self._advices_gone(conn, file_id, set(), ref, received_at))
         if isinstance(msg, Delete) and resident_id:
             # the owning source clears its own value: the account is gone
             add(Resident(id=resident_id, tenant=self.tenant, hoomdossier_account_id=None), {"hoomdossier_account_id"})
@@ -187,13 +187,8 @@ class HoomdossierApply:
         """(dwelling file id, the resident's dwelling id when known)."""
         key = str(building_id)
         dwellings = self.store.child_ids(conn, "dwelling", [resident_id]).get(resident_id, []) if resident_id else []
-        found = self.store.lookup_ids(conn, SOURCE, self.tenant, "building", [key]).get(key)
-        if found is None and dwellings:
-            # the same dossier as the resident's dwelling file from Econobis, when there is one
-            files = self.store.child_ids(conn, "dwelling_file", dwellings)
-            existing = next((f for d in dwellings for f in files.get(d, [])), None)
-            if existing:
-                self.store.link_ids(conn, SOURCE, self.tenant, "building", {key: existing})
+        # the same dossier as the resident's dwelling file from Econobis, when there is one
+        self.store.join_dwelling_files(conn, SOURCE, self.tenant, "building", {key: dwellings})
         file_id = self.store.resolve_ids(conn, SOURCE, self.tenant, "building", [key])[key]
         return file_id, (dwellings[0] if dwellings else None)
 
@@ -252,18 +247,17 @@ class HoomdossierApply:
                     at,
                 )
             )
-        keep = set(ids.values())
-        for gone in self.store.child_ids(conn, "advice", [file_id]).get(file_id, []):
-            if gone not in keep:
-                out.extend(self._deleted(conn, gone, ref, at))
-        return out
+        return out + self._advices_gone(conn, file_id, set(ids.values()), ref, at)
 
-    def _deleted(self, conn: Connection, canonical_id: str, ref: str, at: datetime) -> list[Incoming]:
-        stored = self.store.load_entities(conn, [canonical_id]).get(canonical_id)
-        if stored is None:
-            return []
-        model = Advice(id=canonical_id, tenant=self.tenant, **stored["data"])
-        return [Incoming(model, SOURCE, ref, at, deleted=True)]
+    def _advices_gone(self, conn: Connection, file_id: str, keep: set[str], ref: str, at: datetime) -> list[Incoming]:
+        """The file's stored advices outside `keep`, as deletions."""
+        gone = [a for a in self.store.child_ids(conn, "advice", [file_id]).get(file_id, []) if a not in keep]
+        stored = self.store.load_entities(conn, gone)
+        return [
+            Incoming(Advice(id=a, tenant=self.tenant, **stored[a]["data"]), SOURCE, ref, at, deleted=True)
+            for a in gone
+            if a in stored
+        ]
 
     def _document(
         self, conn: Connection, msg: Pdf, file_id: str, building_id: int | None, inbox_id: int, at: datetime
@@ -288,9 +282,3 @@ class HoomdossierApply:
             inbox_id=inbox_id,
             received_at=at,
         )
-
-    def _forget(self, conn: Connection, file_id: str, ref: str, at: datetime) -> list[Incoming]:
-        out: list[Incoming] = []
-        for gone in self.store.child_ids(conn, "advice", [file_id]).get(file_id, []):
-            out.extend(self._deleted(conn, gone, ref, at))
-        return out

@@ -22,6 +22,7 @@ from connectors.hoomdossier.client import HoomdossierClient
 from connectors.hoomdossier.routes import coach_link_known, only_already_linked, record_coach_link
 from hub.http import OutcomeUnknown, PartnerError, PartnerRateLimited
 from hub.logs import log_event
+from hub.reports import RunReport
 from hub.store import Store, utcnow
 
 log = logging.getLogger("connectors.hoomdossier.push")
@@ -48,7 +49,7 @@ def enqueue_coach_link(store: Store, conn: Connection, tenant: str, coach: int, 
 
 
 @dataclass
-class HoomdossierPushReport:
+class HoomdossierPushReport(RunReport):
     tenant: str
     claimed: int = 0
     sent: int = 0
@@ -58,9 +59,6 @@ class HoomdossierPushReport:
     quarantined: int = 0
     seconds: float = 0.0
     calls: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
 
 
 class HoomdossierPush:
@@ -142,18 +140,8 @@ class HoomdossierPush:
 
     def _retry(self, item: dict[str, Any], attempts: int, reason: str, answer: Any) -> None:
         if attempts >= MAX_ATTEMPTS:
-            reason = self.client.http.redactor.text(reason)
             with self.store.begin() as conn:
-                self.store.outbox_update(conn, item["id"], status="failed", attempts=attempts, last_error=reason[:4000])
-                self.store.quarantine_put(
-                    conn,
-                    self.tenant,
-                    f"outbox:{PARTNER}",
-                    item["operation"],
-                    item["idempotency_key"],
-                    reason,
-                    {"payload": item["payload"], "partner_answer": answer},
-                )
+                self.store.outbox_park(conn, item, attempts, self.client.http.redactor.text(reason), answer)
             self.report.quarantined += 1
             return
         self._later(item, attempts, reason, self.backoff * 2 ** min(attempts - 1, 6))

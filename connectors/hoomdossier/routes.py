@@ -48,11 +48,16 @@ def _unauthenticated() -> Response:
     return JSONResponse({"error": "Unauthenticated."}, status_code=401)
 
 
+def contact_of(body: dict[str, Any]) -> str:
+    """The Econobis contact id a register body carries in `extra.contact_id` ("" when none)."""
+    extra = body.get("extra")
+    contact = extra.get("contact_id") if isinstance(extra, dict) else None
+    return "" if contact in (None, "") else str(contact)
+
+
 def register_key(body: dict[str, Any]) -> str | None:
     """What makes two register calls the same registration: the Econobis contact id, else the e-mail."""
-    extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
-    contact = extra.get("contact_id") if extra else None
-    if contact not in (None, ""):
+    if contact := contact_of(body):
         return f"contact:{contact}"
     email = str(body.get("email") or "").strip().lower()
     return f"email:{email}" if email else None
@@ -160,8 +165,7 @@ class Proxy:
         self, tenant: TenantConfig, body: dict[str, Any], ids: dict[str, Any], rec: dict[str, Any] | None
     ) -> None:
         """Store the ids in xref and the record before the caller hears of them."""
-        extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
-        contact = str((extra or {}).get("contact_id") or "")
+        contact = contact_of(body)
         with self.store.begin() as conn:
             if contact:
                 rid = self.store.resolve_ids(conn, "econobis", tenant.id, "contact", [contact])[contact]
@@ -179,8 +183,7 @@ class Proxy:
 
     def _recover(self, tenant: TenantConfig, body: dict[str, Any]) -> dict[str, Any] | None:
         """The ids of a registration whose answer was lost, if a Hoomdossier message has shown them since."""
-        extra = body.get("extra") if isinstance(body.get("extra"), dict) else {}
-        contact = str((extra or {}).get("contact_id") or "")
+        contact = contact_of(body)
         if not contact:
             return None
         with self.store.begin() as conn:
@@ -276,28 +279,26 @@ def hoomdossier_api(config: HubConfig, store: Store) -> APIRouter:
         tenant = authorise(request)
         return tenant if isinstance(tenant, Response) else JSONResponse([])
 
-    @router.post("/api/v1/register")
-    async def register(request: Request) -> Response:
+    async def forward(request: Request, call: Any, event: str, not_an_object: Response | None) -> Response:
         tenant = authorise(request)
         if isinstance(tenant, Response):
             return tenant
         body = await _json_body(request)
         if not isinstance(body, dict):
-            return JSONResponse({"email": ["Het E-mailadres veld is verplicht."]}, status_code=422)
-        status, answer, headers = await run_in_threadpool(proxy.register, tenant, body)
-        log_event(log, "register proxied", tenant=tenant.id, status=status)
+            if not_an_object is not None:
+                return not_an_object
+            body = {}
+        status, answer, headers = await run_in_threadpool(call, tenant, body)
+        log_event(log, event, tenant=tenant.id, status=status)
         return JSONResponse(answer, status_code=status, headers=headers)
+
+    @router.post("/api/v1/register")
+    async def register(request: Request) -> Response:
+        required = JSONResponse({"email": ["Het E-mailadres veld is verplicht."]}, status_code=422)
+        return await forward(request, proxy.register, "register proxied", required)
 
     @router.post("/api/v1/building-coach-status")
     async def coach_status(request: Request) -> Response:
-        tenant = authorise(request)
-        if isinstance(tenant, Response):
-            return tenant
-        body = await _json_body(request)
-        status, answer, headers = await run_in_threadpool(
-            proxy.link_coach, tenant, body if isinstance(body, dict) else {}
-        )
-        log_event(log, "coach link proxied", tenant=tenant.id, status=status)
-        return JSONResponse(answer, status_code=status, headers=headers)
+        return await forward(request, proxy.link_coach, "coach link proxied", None)
 
     return router

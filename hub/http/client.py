@@ -85,6 +85,20 @@ class StoreBudget:
         self.rate = per_minute / 60.0
         self.sleep = sleep
 
+    @classmethod
+    def from_settings(
+        cls, store: Any, partner: str, key: str, settings: Mapping[str, Any], per_minute: float, burst: float
+    ) -> StoreBudget:
+        """The budget a tenant's partner settings ask for (`budget_per_minute`, `budget_burst`), else the
+        partner's defaults; `key` is what shares one bucket (a tenant, or a base URL)."""
+        return cls(
+            store,
+            partner,
+            key,
+            per_minute=float(settings.get("budget_per_minute", per_minute)),
+            burst=float(settings.get("budget_burst", burst)),
+        )
+
     def acquire(self) -> float:
         waited = 0.0
         while True:

@@ -238,6 +238,24 @@ class Store:
                 out.setdefault(r.parent_id, []).append(r.canonical_id)
         return out
 
+    def join_dwelling_files(
+        self, conn: Connection, system: str, tenant: str, entity: str, candidates: dict[str, list[str]]
+    ) -> None:
+        """One dossier file per dwelling across systems: each external id of `system`/`entity` that has no xref
+        yet is linked to the first live dwelling file of its candidate dwellings (in order) that no other id
+        of the same `system`/`entity` holds. The rest get their own canonical id later (resolve_ids)."""
+        known = self.lookup_ids(conn, system, tenant, entity, candidates)
+        new = {e: ds for e, ds in candidates.items() if e not in known and ds}
+        if not new:
+            return
+        files = self.child_ids(conn, "dwelling_file", {d for ds in new.values() for d in ds})
+        taken = self.external_ids(conn, system, tenant, entity, [f for v in files.values() for f in v])
+        for ext, dwellings in new.items():
+            free = [f for d in dwellings for f in files.get(d, []) if f not in taken]
+            if free:
+                self.link_ids(conn, system, tenant, entity, {ext: free[0]})
+                taken[free[0]] = ext
+
     def upsert_entities(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Insert or update entities; an update only lands when the content hash differs (no-op replays)."""
         if not rows:
@@ -355,28 +373,43 @@ class Store:
         """Store a received message durably; a repeat (same message id, else same content) is not stored twice."""
         content_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
         mid = message_id or f"sha256:{content_hash}"
+        return self._inbox_insert(conn, source, tenant, mid, content_hash, payload, meta)
+
+    def _inbox_insert(
+        self,
+        conn: Connection,
+        source: str,
+        tenant: str,
+        message_id: str,
+        content_hash: str,
+        payload: str,
+        meta: dict[str, Any],
+        stream: str | None = None,
+    ) -> QueuedItem:
+        """Insert unless (source, tenant, message id) is stored already; the row's id either way."""
         stmt = (
             _insert(conn, t.inbox)
             .values(
                 source=source,
                 tenant=tenant,
-                message_id=mid,
+                message_id=message_id,
                 content_hash=content_hash,
                 payload=payload,
                 meta=meta,
                 status="received",
                 attempts=0,
                 received_at=utcnow(),
+                stream=stream,
             )
             .on_conflict_do_nothing(index_elements=["source", "tenant", "message_id"])
         )
         created = conn.execute(stmt).rowcount == 1
         row_id = conn.execute(
             select(t.inbox.c.id).where(
-                t.inbox.c.source == source, t.inbox.c.tenant == tenant, t.inbox.c.message_id == mid
+                t.inbox.c.source == source, t.inbox.c.tenant == tenant, t.inbox.c.message_id == message_id
             )
         ).scalar_one()
-        return QueuedItem(id=row_id, created=created)
+        return QueuedItem(id=int(row_id), created=created)
 
     def inbox_receive(
         self, conn: Connection, source: str, tenant: str, stream: str, payload: str, meta: dict[str, Any]
@@ -395,29 +428,7 @@ class Store:
         if latest is not None and latest.content_hash == content_hash:
             return QueuedItem(id=int(latest.id), created=False)
         mid = f"{content_hash[:40]}:{latest.id if latest is not None else 0}:{stream}"[:128]
-        stmt = (
-            _insert(conn, t.inbox)
-            .values(
-                source=source,
-                tenant=tenant,
-                message_id=mid,
-                content_hash=content_hash,
-                payload=payload,
-                meta=meta,
-                status="received",
-                attempts=0,
-                received_at=utcnow(),
-                stream=stream,
-            )
-            .on_conflict_do_nothing(index_elements=["source", "tenant", "message_id"])
-        )
-        created = conn.execute(stmt).rowcount == 1
-        row_id = conn.execute(
-            select(t.inbox.c.id).where(
-                t.inbox.c.source == source, t.inbox.c.tenant == tenant, t.inbox.c.message_id == mid
-            )
-        ).scalar_one()
-        return QueuedItem(id=int(row_id), created=created)
+        return self._inbox_insert(conn, source, tenant, mid, content_hash, payload, meta, stream)
 
     def inbox_open(self, tenant: str, source: str, limit: int = 5000) -> list[dict[str, Any]]:
         """Messages not yet forwarded or given up on (received / retry), oldest first."""
@@ -606,6 +617,22 @@ class Store:
 
     def outbox_update(self, conn: Connection, item_id: int, **values: Any) -> None:
         conn.execute(update(t.outbox).where(t.outbox.c.id == item_id).values(updated_at=utcnow(), **values))
+
+    def outbox_park(
+        self, conn: Connection, item: dict[str, Any], attempts: int, reason: str, partner_answer: Any = None
+    ) -> None:
+        """Give up on an outbox item: `failed`, and into quarantine (source `outbox:<partner>`) with its payload
+        and the partner's answer, so a coordinator sees why and can replay it."""
+        self.outbox_update(conn, item["id"], status="failed", attempts=attempts, last_error=reason[:4000])
+        self.quarantine_put(
+            conn,
+            item["tenant"],
+            f"outbox:{item['partner']}",
+            item["operation"],
+            item["idempotency_key"],
+            reason,
+            {"payload": item["payload"], "partner_answer": partner_answer},
+        )
 
     def outbox_counts(self, conn: Connection, tenant: str, partner: str) -> dict[str, int]:
         rows = conn.execute(
