@@ -130,8 +130,17 @@ def _dwelling_files(conn: Connection, resident_ids: list[str]) -> dict[str, list
     """resident id → its dwellings' files, each with its live `_appointments` and `_advices`."""
     if not resident_ids:
         return {}
-    dwellings = [d for d in _load(conn, "dwelling", parents=resident_ids) if not d["_deleted"]]
-    files = [f for f in _load(conn, "dwelling_file", parents=[d["_id"] for d in dwellings]) if not f["_deleted"]]
+    owner: dict[str, str] = {}  # dwelling → resident: ids only, the dwellings' data is not needed here
+    for i in range(0, len(resident_ids), 500):
+        rows = conn.execute(
+            select(t.entities.c.canonical_id, t.entities.c.parent_id).where(
+                t.entities.c.entity == "dwelling",
+                t.entities.c.parent_id.in_(resident_ids[i : i + 500]),
+                t.entities.c.deleted_at.is_(None),
+            )
+        )
+        owner.update({r.canonical_id: r.parent_id for r in rows})
+    files = [f for f in _load(conn, "dwelling_file", parents=list(owner)) if not f["_deleted"]]
     if not files:
         return {}
     file_ids = [f["_id"] for f in files]
@@ -140,7 +149,6 @@ def _dwelling_files(conn: Connection, resident_ids: list[str]) -> dict[str, list
         for c in _load(conn, entity, parents=file_ids):
             if not c["_deleted"]:
                 children.setdefault(c["_parent"], {}).setdefault(entity, []).append(c)
-    owner = {d["_id"]: d["_parent"] for d in dwellings}
     out: dict[str, list[dict[str, Any]]] = {}
     for f in files:
         kids = children.get(f["_id"], {})
