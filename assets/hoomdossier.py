@@ -1,21 +1,29 @@
 """The Hoomdossier coupling as Dagster assets, one partition per tenant: received messages applied to the
 canonical model and forwarded to Econobis; registrations and coach links planned and pushed."""
 
-from typing import Any
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.coupling import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
-from assets.econobis import econobis_pull
-from assets.resources import EconobisResource, HubConfigResource, StateStoreResource, per_tenant
+from assets.econobis import PARTNER_RETRY, econobis_pull, skipped
+from assets.resources import (
+    POOL_ECONOBIS,
+    POOL_HOOMDOSSIER,
+    EconobisResource,
+    HoomdossierResource,
+    HubConfigResource,
+    StateStoreResource,
+    per_tenant,
+)
 from connectors.econobis.routes import INBOX_SOURCE
 
-PER_TENANT: dict[str, Any] = per_tenant("hoomdossier", {"python"})
-hoomdossier_partitions = PER_TENANT["partitions_def"]
+PARTNER = "hoomdossier"
 
 
 @asset(
-    **PER_TENANT,
+    # it applies to the canonical model and forwards to Econobis: Econobis' pool
+    **per_tenant(PARTNER, {"python"}, POOL_ECONOBIS),
+    retry_policy=PARTNER_RETRY,
     description=(
         "Messages Hoomdossier posted to the hub's receiver (afspraak, woning-status, scan-status, gebruik, "
         "woonplan, pdf, delete): applied to the canonical model in the order received (appointment, building "
@@ -31,6 +39,8 @@ def hoomdossier_inbox(
 ) -> MaterializeResult:
     tenant = context.partition_key
     config = hub_config.load()
+    if PARTNER not in config.tenant(tenant).partners or "econobis" not in config.tenant(tenant).partners:
+        return skipped(f"tenant {tenant} has no Hoomdossier coupling")
     with state_store.session() as store:
         applied = apply_hoomdossier_inbox(store, tenant)
         report = forward_hoomdossier_inbox(store, config.tenant(tenant), econobis.client(config, tenant, store))
@@ -47,6 +57,7 @@ def hoomdossier_inbox(
             "waiting_behind_a_retry": report.waiting_behind,
             "quarantined_on_forward": report.quarantined,
             "partner_calls": d["calls"].get("calls", 0),
+            "partner_writes": d["calls"].get("writes", 0),
             "partner_retries": d["calls"].get("retries", 0),
             "by_endpoint": MetadataValue.json(d["by_endpoint"]),
             "inbox_now": MetadataValue.json(counts),
@@ -56,7 +67,8 @@ def hoomdossier_inbox(
 
 
 @asset(
-    **PER_TENANT,
+    **per_tenant(PARTNER, {"python"}, POOL_HOOMDOSSIER),
+    retry_policy=PARTNER_RETRY,
     deps=[econobis_pull],
     description=(
         "What Hoomdossier needs, planned from the canonical model and pushed: a registration (through Econobis' "
@@ -66,13 +78,18 @@ def hoomdossier_inbox(
     ),
 )
 def hoomdossier_push(
-    context: AssetExecutionContext, hub_config: HubConfigResource, state_store: StateStoreResource
+    context: AssetExecutionContext,
+    hub_config: HubConfigResource,
+    state_store: StateStoreResource,
+    hoomdossier: HoomdossierResource,
 ) -> MaterializeResult:
     tenant = context.partition_key
     config = hub_config.load()
+    if PARTNER not in config.tenant(tenant).partners or "econobis" not in config.tenant(tenant).partners:
+        return skipped(f"tenant {tenant} has no Hoomdossier coupling")
     with state_store.session() as store:
         planned = plan_hoomdossier(store, config.tenant(tenant))
-        report = push_hoomdossier(store, config.tenant(tenant))
+        report = push_hoomdossier(store, config.tenant(tenant), hoomdossier.client(config, tenant, store))
         with store.begin() as conn:
             outbox = store.outbox_counts(conn, tenant, "hoomdossier")
     d = report.as_dict()
@@ -85,6 +102,7 @@ def hoomdossier_push(
             "retry_later": report.retry_later,
             "quarantined": report.quarantined,
             "partner_calls": d["calls"].get("calls", 0),
+            "partner_writes": d["calls"].get("writes", 0),
             "outbox_now": MetadataValue.json(outbox),
         }
     )

@@ -1,16 +1,96 @@
-"""The reporting mart (DuckDB + Parquet) that PowerBI reads."""
+"""The reporting mart (DuckDB + Parquet) that PowerBI reads, behind a freshness gate: the mart does not
+publish while any tenant's last successful sync is older than that tenant's `fresh_within_hours`."""
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+    asset_check,
+)
 
-from assets.econobis import econobis_pull
+from assets.canonical import canonical_model
 from assets.resources import HubConfigResource, MartResource, StateStoreResource
+from hub.config import HubConfig
 from hub.mart import build_mart, read_funnel
+from hub.store import Store, utcnow
+from hub.work import last_success
+
+
+def tenant_freshness(store: Store, config: HubConfig, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per tenant with Econobis: when it last synced successfully, how long ago, and whether that is fresh."""
+    now = now or utcnow()
+    out = []
+    for tenant in config.tenants_with("econobis"):
+        last = last_success(store, tenant.id, "sync:econobis")
+        age = (now - last).total_seconds() / 3600 if last else None
+        out.append(
+            {
+                "tenant": tenant.id,
+                "last_sync": last.isoformat(timespec="seconds") if last else None,
+                "age_hours": round(age, 2) if age is not None else None,
+                "limit_hours": tenant.fresh_within_hours,
+                "fresh": age is not None and age <= tenant.fresh_within_hours,
+            }
+        )
+    return out
 
 
 @asset(
-    deps=[econobis_pull],
+    group_name="mart",
+    kinds={"python"},
+    description=(
+        "When each tenant last synced successfully (written by econobis_pull). Its blocking check "
+        "`tenants_fresh` keeps the mart from publishing stale figures."
+    ),
+)
+def hub_freshness(hub_config: HubConfigResource, state_store: StateStoreResource) -> MaterializeResult:
+    with state_store.session() as store:
+        rows = tenant_freshness(store, hub_config.load())
+    return MaterializeResult(
+        metadata={
+            "tenants": len(rows),
+            "stale": sum(1 for r in rows if not r["fresh"]),
+            "by_tenant": MetadataValue.md(_table(rows)),
+        }
+    )
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    return "| tenant | last sync | age (h) | limit (h) | fresh |\n|---|---|---|---|---|\n" + "\n".join(
+        f"| {r['tenant']} | {r['last_sync'] or 'never'} | {r['age_hours']} | {r['limit_hours']} | {r['fresh']} |"
+        for r in rows
+    )
+
+
+@asset_check(
+    asset=hub_freshness,
+    blocking=True,
+    description=(
+        "Every tenant synced successfully within its `fresh_within_hours`. Blocking: when it fails, the mart in "
+        "the same run is not rebuilt and PowerBI keeps the last good file."
+    ),
+)
+def tenants_fresh(hub_config: HubConfigResource, state_store: StateStoreResource) -> AssetCheckResult:
+    with state_store.session() as store:
+        rows = tenant_freshness(store, hub_config.load())
+    stale = [r["tenant"] for r in rows if not r["fresh"]]
+    return AssetCheckResult(
+        passed=not stale,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"stale_tenants": MetadataValue.json(stale), "by_tenant": MetadataValue.md(_table(rows))},
+        description=f"stale: {', '.join(stale)}" if stale else None,
+    )
+
+
+@asset(
+    deps=[hub_freshness, canonical_model],
     group_name="mart",
     kinds={"duckdb", "parquet"},
     description="Dossiers by phase per tenant and campaign, journey events and campaigns; rebuilt into a fresh "

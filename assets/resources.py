@@ -1,7 +1,15 @@
-"""Dagster resources: the tenants config, the state store and the Econobis partner (one client per tenant).
+"""Dagster resources and the partitions every asset shares.
 
-Secrets never sit in run config: the tenants file names environment variables, resolved when a client is
-built (see hub.config)."""
+- `HubConfigResource`: the tenants file. `StateStoreResource`: the state store (its URL, which may carry a
+  password, comes through `EnvVar("HUB_DATABASE_URL")` when set, so the UI never shows it).
+- One resource per partner (`EconobisResource`, `HoomdossierResource`) built on the hub's partner client.
+  Secrets are per tenant: the tenants file names the environment variable of each, and the resource reads
+  it only when a run builds the tenant's client, so no secret is resolved at load time or shown in the UI.
+- `MartResource`: where the DuckDB mart is published.
+
+Partitions: one static partition per tenant of the tenants file (read when the definitions load), and for the
+date-range backfill a tenant × day (Europe/Amsterdam) grid. Concurrency pools per partner (`econobis`,
+`hoomdossier`) bound how many steps talk to one partner at once, whatever mix of runs overlaps."""
 
 from __future__ import annotations
 
@@ -9,12 +17,31 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dagster import ConfigurableResource, StaticPartitionsDefinition
+from dagster import (
+    ConfigurableResource,
+    DailyPartitionsDefinition,
+    MultiPartitionsDefinition,
+    StaticPartitionsDefinition,
+)
 
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.push import EconobisPush
+from connectors.hoomdossier.client import HoomdossierClient
 from hub.config import HubConfig, HubPaths, load_config
 from hub.store import Store
+
+TENANT_IDS = [t.id for t in load_config().tenants]
+tenant_partitions = StaticPartitionsDefinition(TENANT_IDS)
+# The first day a coordinator can backfill: Econobis instances of the cooperations go back to about then.
+WINDOW_START = "2024-01-01"
+window_partitions = MultiPartitionsDefinition(
+    {
+        "tenant": tenant_partitions,
+        "day": DailyPartitionsDefinition(start_date=WINDOW_START, timezone="Europe/Amsterdam", end_offset=1),
+    }
+)
+POOL_ECONOBIS = "econobis"
+POOL_HOOMDOSSIER = "hoomdossier"
 
 
 class HubConfigResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -59,9 +86,11 @@ class EconobisResource(ConfigurableResource):  # type: ignore[type-arg]
     """Econobis access per tenant, built on the hub's partner client (budget shared through the store)."""
 
     page_size: int = 500
+    # one login per process and tenant (Econobis blocks the sixth login attempt within a minute)
+    share_login: bool = True
 
     def client(self, config: HubConfig, tenant: str, store: Store) -> EconobisClient:
-        return EconobisClient.for_tenant(config.tenant(tenant), store)
+        return EconobisClient.for_tenant(config.tenant(tenant), store, share_login=self.share_login)
 
     def pusher(self, config: HubConfig, tenant: str, store: Store) -> EconobisPush:
         """Outbox pushes for one tenant; the webform key is a secret named in the tenants file."""
@@ -69,8 +98,17 @@ class EconobisResource(ConfigurableResource):  # type: ignore[type-arg]
         return EconobisPush(store, self.client(config, tenant, store), tenant, t.secret("econobis", "webform_key"))
 
 
-def per_tenant(partner: str, kinds: set[str]) -> dict[str, Any]:
-    """What every asset of one partner shares: a partition per tenant that has the partner in the tenants
-    config (read when the definitions load), and the partner's group in the UI."""
-    tenants = [t.id for t in load_config().tenants_with(partner)]
-    return {"partitions_def": StaticPartitionsDefinition(tenants), "group_name": partner, "kinds": kinds}
+class HoomdossierResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Hoomdossier access per tenant (one Hoomdossier serves many cooperations, told apart by slug)."""
+
+    def client(self, config: HubConfig, tenant: str, store: Store) -> HoomdossierClient:
+        return HoomdossierClient.for_tenant(config.tenant(tenant), store)
+
+
+def per_tenant(group: str, kinds: set[str], pool: str | None = None) -> dict[str, Any]:
+    """What every per-tenant asset of a stage shares: the tenant partitions, its group in the UI, the kinds
+    shown on it, and the partner's concurrency pool when it calls one."""
+    out: dict[str, Any] = {"partitions_def": tenant_partitions, "group_name": group, "kinds": kinds}
+    if pool:
+        out["pool"] = pool
+    return out

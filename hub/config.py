@@ -73,6 +73,38 @@ class PartnerConfig(BaseModel):
         return self
 
 
+# The journey phases a dossier can stall in (done and stopped are terminal).
+FOLLOW_UP_PHASES = ("interest", "contact", "advice", "financing", "quotation", "execution")
+
+
+class FollowUpConfig(BaseModel):
+    """When a stalled dossier gets a follow-up kansactie for the coordinator in Econobis ("als na 1 week niets
+    gebeurt", DOMAIN.md). A dossier is stalled when its latest journey event is older than `after_days` and it
+    is in one of `phases`; one follow-up per dossier and phase, ever. Stalls older than `look_back_days` are
+    not followed up (at go-live the hub does not flood a campaign's backlog of long-cold dossiers; the mart
+    lists them). The default kansactie is a Doorverwijzing "Nog doorverwijzen": the one type that does not
+    change the kans status (contracts/econobis.md §1.8), with three call-attempt dates for the coordinator."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    after_days: int = Field(default=7, ge=1, le=365)
+    look_back_days: int = Field(default=28, ge=1, le=3650)
+    phases: tuple[str, ...] = ("interest", "contact", "advice", "financing", "quotation")
+    action: str = "redirection"
+    status: str = "still_refer"
+    max_per_run: int = Field(default=200, ge=1, le=10000)
+
+    @model_validator(mode="after")
+    def _window(self) -> FollowUpConfig:
+        if self.look_back_days <= self.after_days:
+            raise ValueError("look_back_days must be larger than after_days")
+        unknown = sorted(set(self.phases) - set(FOLLOW_UP_PHASES))
+        if unknown:
+            raise ValueError(f"phases {unknown} cannot stall; choose from {list(FOLLOW_UP_PHASES)}")
+        return self
+
+
 class TenantConfig(BaseModel):
     """A cooperation or municipality: its partners and reporting preferences."""
 
@@ -85,6 +117,9 @@ class TenantConfig(BaseModel):
     partners: dict[str, PartnerConfig]
     # Personal data in the mart is pseudonymised unless the tenant opts in.
     mart_personal_data: bool = False
+    follow_up: FollowUpConfig = Field(default_factory=FollowUpConfig)
+    # The mart does not publish while a tenant's last successful sync is older than this (blocking check).
+    fresh_within_hours: float = Field(default=3.0, gt=0)
 
     @field_validator("id")
     @classmethod

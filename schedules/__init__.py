@@ -1,7 +1,212 @@
-"""Schedules and sensors. The foundation ships none: the 15-minute sync, nightly reconcile and the inbox,
-outbox and stalled-dossier sensors belong to the orchestration issue."""
+"""Schedules and sensors.
 
-from dagster import ScheduleDefinition, SensorDefinition
+Sensors only DETECT work in the state store and request runs; they never call a partner and never write.
+The store is authoritative: the inbox, the outbox and the stalled dossiers are what there is to do, and each
+run key is a fingerprint of that work and its version (hub/work.py). So
+- a duplicate tick, or a tick after the sensor's cursor was reset, asks for the same keys: Dagster launches
+  no second run for a key it has seen;
+- new or changed work (a new message, a retry falling due, a lease ending after a crash) gets a new key and
+  a run, so nothing is dropped because a key was used before;
+- the Dagster cursor is only a hint for people (newest id seen per tenant), never what decides the work.
+Schedules: incremental sync of every tenant every 15 minutes, the full reconcile at night and the mart after
+it, in Europe/Amsterdam time. Set HUB_AUTOMATION=stopped to load them all stopped (tests, maintenance)."""
 
-SCHEDULES: list[ScheduleDefinition] = []
-SENSORS: list[SensorDefinition] = []
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import (
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    schedule,
+    sensor,
+)
+
+from assets import (
+    TENANT_TAG,
+    HubConfigResource,
+    StateStoreResource,
+    econobis_push_job,
+    follow_up_job,
+    hoomdossier_inbox_job,
+    hoomdossier_push_job,
+    mart_job,
+    nightly_reconcile_job,
+    sync_job,
+)
+from connectors.econobis.routes import INBOX_SOURCE
+from hub.followup import stalled_dossiers
+from hub.work import due_inbox, due_outbox, fingerprint
+
+TZ = "Europe/Amsterdam"
+RUNNING = os.environ.get("HUB_AUTOMATION", "running").lower() != "stopped"
+SENSOR_STATUS = DefaultSensorStatus.RUNNING if RUNNING else DefaultSensorStatus.STOPPED
+SCHEDULE_STATUS = DefaultScheduleStatus.RUNNING if RUNNING else DefaultScheduleStatus.STOPPED
+# Each run logs in to Econobis once; a minute between ticks keeps a tenant well under Econobis' 5 logins/min.
+SENSOR_INTERVAL = 60
+
+
+def _hint(context: SensorEvaluationContext) -> dict[str, Any]:
+    try:
+        value = json.loads(context.cursor or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _result(
+    context: SensorEvaluationContext, requests: list[RunRequest], hint: dict[str, Any], idle: str
+) -> SensorResult:
+    # one request per key, even if a tenant were listed twice (Dagster once launched duplicate keys of a tick)
+    unique = list({r.run_key: r for r in requests}.values())
+    return SensorResult(
+        run_requests=unique,
+        cursor=json.dumps(hint, sort_keys=True),
+        skip_reason=None if unique else SkipReason(idle),
+    )
+
+
+@sensor(
+    job=hoomdossier_inbox_job,
+    minimum_interval_seconds=SENSOR_INTERVAL,
+    default_status=SENSOR_STATUS,
+    description="Received Hoomdossier messages waiting to be applied or forwarded → hoomdossier_inbox_job for "
+    "that tenant. Reads the state store only.",
+)
+def inbox_sensor(
+    context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+) -> SensorResult:
+    hint = _hint(context)
+    requests = []
+    with state_store.session() as store:
+        for tenant in hub_config.load().tenants_with("hoomdossier"):
+            work = due_inbox(store, tenant.id, INBOX_SOURCE)
+            if work is None:
+                continue
+            hint[tenant.id] = work.newest_id
+            requests.append(
+                RunRequest(
+                    run_key=work.run_key,
+                    partition_key=tenant.id,
+                    tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} inbox messages due"},
+                )
+            )
+    return _result(context, requests, hint, "no inbox messages due")
+
+
+OUTBOX_JOBS = {"econobis": econobis_push_job, "hoomdossier": hoomdossier_push_job}
+
+
+@sensor(
+    jobs=list(OUTBOX_JOBS.values()),
+    minimum_interval_seconds=SENSOR_INTERVAL,
+    default_status=SENSOR_STATUS,
+    description="Outbox items due (new, to retry, or replayed from quarantine) → the partner's push job for that "
+    "tenant. Reads the state store only.",
+)
+def outbox_sensor(
+    context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+) -> SensorResult:
+    hint = _hint(context)
+    requests = []
+    with state_store.session() as store:
+        for tenant in hub_config.load().tenants:
+            for partner, job in OUTBOX_JOBS.items():
+                if partner not in tenant.partners:
+                    continue
+                work = due_outbox(store, tenant.id, partner)
+                if work is None:
+                    continue
+                hint[f"{tenant.id}/{partner}"] = work.newest_id
+                requests.append(
+                    RunRequest(
+                        run_key=work.run_key,
+                        job_name=job.name,
+                        partition_key=tenant.id,
+                        tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} {partner} outbox items due"},
+                    )
+                )
+    return _result(context, requests, hint, "no outbox items due")
+
+
+@sensor(
+    job=follow_up_job,
+    minimum_interval_seconds=15 * 60,
+    default_status=SENSOR_STATUS,
+    description="Dossiers without progress for `follow_up.after_days` (default 7) whose follow-up is not "
+    "planned yet → follow_up_job for that tenant (one follow-up kansactie per dossier and phase, ever).",
+)
+def stalled_dossier_sensor(
+    context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+) -> SensorResult:
+    hint = _hint(context)
+    requests = []
+    with state_store.session() as store:
+        for tenant in hub_config.load().tenants_with("econobis"):
+            with store.begin() as conn:
+                found = stalled_dossiers(store, conn, tenant.id, tenant.follow_up)
+            if not found:
+                continue
+            hint[tenant.id] = len(found)
+            key = f"stalled:{tenant.id}:{fingerprint([(s.key,) for s in found])[:16]}"
+            requests.append(
+                RunRequest(
+                    run_key=key,
+                    partition_key=tenant.id,
+                    tags={TENANT_TAG: tenant.id, "hub/reason": f"{len(found)} stalled dossiers"},
+                )
+            )
+    return _result(context, requests, hint, "no newly stalled dossiers")
+
+
+def _per_tenant(context: ScheduleEvaluationContext, hub_config: HubConfigResource, kind: str) -> Iterator[RunRequest]:
+    when = context.scheduled_execution_time.isoformat(timespec="minutes")
+    for tenant in hub_config.load().tenants:
+        yield RunRequest(run_key=f"{kind}:{tenant.id}:{when}", partition_key=tenant.id, tags={TENANT_TAG: tenant.id})
+
+
+@schedule(
+    job=sync_job,
+    cron_schedule="*/15 * * * *",
+    execution_timezone=TZ,
+    default_status=SCHEDULE_STATUS,
+    description="Incremental sync of every tenant, every 15 minutes.",
+)
+def sync_every_15_minutes(context: ScheduleEvaluationContext, hub_config: HubConfigResource) -> Iterator[RunRequest]:
+    yield from _per_tenant(context, hub_config, "sync")
+
+
+@schedule(
+    job=nightly_reconcile_job,
+    cron_schedule="30 2 * * *",
+    execution_timezone=TZ,
+    default_status=SCHEDULE_STATUS,
+    description="Full re-read and deletion reconcile of every tenant, at 02:30 Amsterdam time.",
+)
+def nightly_reconcile(context: ScheduleEvaluationContext, hub_config: HubConfigResource) -> Iterator[RunRequest]:
+    yield from _per_tenant(context, hub_config, "reconcile")
+
+
+@schedule(
+    job=mart_job,
+    cron_schedule="30 5 * * *",
+    execution_timezone=TZ,
+    default_status=SCHEDULE_STATUS,
+    description="Mart rebuild at 05:30 Amsterdam time, after the reconcile; held back if a tenant is stale.",
+)
+def nightly_mart(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest(run_key=f"mart:{context.scheduled_execution_time.isoformat(timespec='minutes')}")
+
+
+SCHEDULES: list[ScheduleDefinition] = [sync_every_15_minutes, nightly_reconcile, nightly_mart]
+SENSORS: list[SensorDefinition] = [inbox_sensor, outbox_sensor, stalled_dossier_sensor]

@@ -12,7 +12,18 @@ def test_definitions_load_with_tenant_partitions():
 
     graph = definitions.defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"econobis_push", "econobis_pull", "hoomdossier_inbox", "hoomdossier_push", "reporting_mart"}
+    assert keys == {
+        "econobis_pull",
+        "econobis_window",
+        "hoomdossier_inbox",
+        "canonical_model",
+        "hoomdossier_push",
+        "stalled_dossiers",
+        "econobis_push",
+        "hub_freshness",
+        "reporting_mart",
+        "quarantine_replay",
+    }
     hoom = definitions.defs.resolve_job_def("hoomdossier_job")
     assert set(hoom.partitions_def.get_partition_keys()) == {"coop-noord", "coop-zuid"}
     job = definitions.defs.resolve_job_def("econobis_pull_job")
@@ -22,7 +33,15 @@ def test_definitions_load_with_tenant_partitions():
 def test_materialize_pull_and_mart_against_the_sandboxes(start_sandbox, tmp_path, monkeypatch):
     import yaml
 
-    from assets import ALL_ASSETS, HubConfigResource, default_resources, econobis_pull, econobis_push, reporting_mart
+    from assets import (
+        ALL_ASSETS,
+        HubConfigResource,
+        default_resources,
+        econobis_pull,
+        econobis_push,
+        hub_freshness,
+        reporting_mart,
+    )
     from connectors.econobis.push import SignUp, enqueue_signup
     from hub.config import HubPaths
     from hub.store import Store
@@ -62,7 +81,9 @@ def test_materialize_pull_and_mart_against_the_sandboxes(start_sandbox, tmp_path
             assert res.success
             md = res.asset_materializations_for_node("econobis_pull")[0].metadata
             assert md["created"].value > 0 and md["quarantined"].value == 0 and md["partner_calls"].value > 0
-        res = materialize(ALL_ASSETS, selection=[reporting_mart], instance=instance, resources=resources)
+        res = materialize(
+            ALL_ASSETS, selection=[hub_freshness, reporting_mart], instance=instance, resources=resources
+        )
         assert res.success
     assert (tmp_path / "home" / "mart" / "hub.duckdb").exists()
 

@@ -5,8 +5,10 @@ Econobis has no general M2M read API (contracts/econobis.md §5): a service user
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +28,23 @@ DEFAULT_BUDGET_BURST = 5.0
 class PasswordGrantAuth:
     """Passport password grant: logs in on first use and again after a 401 (tokens last one day)."""
 
-    def __init__(self, client: PartnerClient, username: str, password: str, client_id: str, client_secret: str):
+    def __init__(
+        self,
+        client: PartnerClient,
+        username: str,
+        password: str,
+        client_id: str,
+        client_secret: str,
+        share: bool = False,
+    ):
         self._client = client
+        # `share`: reuse a token another client of this process got for the same login (Dagster runs open
+        # several clients per tenant; Econobis blocks a login after 5 attempts a minute).
+        self._share_key = (
+            (client.base_url, username, client_id, hashlib.sha256(f"{password}\0{client_secret}".encode()).hexdigest())
+            if share
+            else None
+        )
         self._form = {
             "grant_type": "password",
             "username": username,
@@ -43,10 +60,14 @@ class PasswordGrantAuth:
 
     def headers(self) -> dict[str, str]:
         with self._lock:
+            if self._token is None and self._share_key is not None:
+                self._token = _shared_token(self._share_key)
+                if self._token is not None:
+                    self._client.add_secret(self._token)
             if self._token is None:
                 # The token request is safe to repeat: a second token does no harm.
                 resp = self._client.request(
-                    "POST", "/oauth/token", data=self._form, idempotent=True, authenticated=False
+                    "POST", "/oauth/token", data=self._form, idempotent=True, authenticated=False, write=False
                 )
                 token = resp.json().get("access_token")
                 if not token:
@@ -60,11 +81,33 @@ class PasswordGrantAuth:
                     )
                 self._token = token
                 self._client.add_secret(token)
+                if self._share_key is not None:
+                    with _SHARED_LOCK:
+                        _SHARED_TOKENS[self._share_key] = (token, time.monotonic() + SHARED_TOKEN_SECONDS)
             return {"Authorization": f"Bearer {self._token}"}
 
     def invalidate(self) -> None:
         with self._lock:
+            if self._share_key is not None:
+                with _SHARED_LOCK:
+                    if _SHARED_TOKENS.get(self._share_key, (None,))[0] == self._token:
+                        _SHARED_TOKENS.pop(self._share_key, None)
             self._token = None
+
+
+# Tokens shared within one process (see PasswordGrantAuth `share`), kept well under Passport's lifetime.
+SHARED_TOKEN_SECONDS = 1800.0
+_SHARED_TOKENS: dict[tuple[str, ...], tuple[str, float]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared_token(key: tuple[str, ...]) -> str | None:
+    with _SHARED_LOCK:
+        found = _SHARED_TOKENS.get(key)
+        if found is None or found[1] < time.monotonic():
+            _SHARED_TOKENS.pop(key, None)
+            return None
+        return found[0]
 
 
 @dataclass(frozen=True)
@@ -89,6 +132,7 @@ class EconobisClient:
         *,
         policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = (3.05, 30.0),
+        share_login: bool = False,
     ) -> EconobisClient:
         pc = tenant.partner(PARTNER)
         settings = pc.settings
@@ -104,6 +148,7 @@ class EconobisClient:
             password=tenant.secret(PARTNER, "password"),
             client_id=str(settings.get("client_id", "2")),
             client_secret=tenant.secret(PARTNER, "client_secret"),
+            share=share_login,
         )
         return cls(http)
 

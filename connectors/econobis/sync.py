@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,6 +56,8 @@ from hub.store import tables as t
 
 log = logging.getLogger("connectors.econobis")
 STREAMS = ("contact", "intake", "opportunity", "quotation-request", "housing-file")
+# The grids with a createdAt filter: what a date-range backfill re-reads.
+WINDOW_STREAMS = ("intake", "opportunity", "quotation-request")
 # The `meta` key under which a grid lists every id matching the filters (the housing-file grid has none).
 IDS_TOTAL = {
     "intake": "intakeIdsTotal",
@@ -156,6 +158,8 @@ class EconobisPull:
         self.full = False
         # external ids each stream delivered during a full run (for the deletion reconcile)
         self.seen_ids: dict[str, set[str]] = {}
+        # (first day, last day) in Econobis' timezone: re-read only records created in it (a backfill)
+        self.window: tuple[date, date] | None = None
 
     # --- entry point --------------------------------------------------------------------------------------
 
@@ -203,6 +207,34 @@ class EconobisPull:
         )
         return self.report
 
+    def run_window(self, first_day: date, last_day: date) -> PullReport:
+        """Re-read the intakes, kansen and kansacties created from `first_day` to `last_day` (whole days in
+        Econobis' timezone, both included) and merge them, leaving the incremental cursors alone: a coordinator's
+        backfill of a date range. Their contacts are known from the contact scan; unchanged records stay
+        unchanged, so running the same window twice changes nothing."""
+        self.window = (first_day, last_day)
+        try:
+            return self.run(streams=WINDOW_STREAMS, full=True, changes=False)
+        finally:
+            self.window = None
+
+    def reread(self, records: dict[str, list[str]]) -> PullReport:
+        """Fetch named records again by their detail and merge them (a quarantine replay): one that maps now
+        leaves the quarantine, one that still does not stays there with its (new) reason."""
+        started = time.monotonic()
+        with self.store.begin() as conn:
+            self.names = StatusNames(json.loads(self.store.cursors(conn, SOURCE, self.tenant).get(NAMES_CURSOR, "{}")))
+        for stream, external_ids in sorted(records.items()):
+            if stream in STREAMS:
+                self._reread(stream, sorted({int(e) for e in external_ids if str(e).isdigit()}))
+        with self.store.begin() as conn:
+            self.report.journey_events = recompute_dossiers(
+                self.store, conn, self.tenant, self.touched_intakes, SOURCE, utcnow(), self.report.merge
+            )
+        self.report.seconds = time.monotonic() - started
+        self.report.calls = self.client.http.stats.as_dict()
+        return self.report
+
     # --- helpers ------------------------------------------------------------------------------------------
 
     def _pages(self, entity: str, **kw: Any) -> Iterator[Page]:
@@ -220,6 +252,11 @@ class EconobisPull:
         still missing then by its detail endpoint."""
         start = _window_start(cursor)
         filters = [{"field": "createdAtStart", "data": start}] if start else []
+        if self.window is not None:
+            filters = [
+                {"field": "createdAtStart", "data": self.window[0].isoformat()},
+                {"field": "createdAtEnd", "data": self.window[1].isoformat()},
+            ]
         sorts = [{"field": "createdAt", "order": "asc"}]
         seen: set[int] = set()
         expected: set[int] = set()
@@ -596,6 +633,8 @@ class EconobisPull:
         return code
 
     def _max_created(self, cursor: str | None, rows: list[Any]) -> str | None:
+        if self.window is not None:
+            return None  # a window re-read never moves the incremental cursors
         stamps = [_utc(r.created_at) for r in rows]
         if cursor:
             stamps.append(datetime.fromisoformat(cursor))
@@ -844,3 +883,24 @@ def pull_tenant(
     except PartnerError:
         log_event(log, "econobis pull failed", logging.ERROR, tenant=tenant, partner=SOURCE)
         raise
+
+
+def reconcile_counts(store: Store, client: EconobisClient, tenant: str) -> list[dict[str, Any]]:
+    """Per stream: the records Econobis lists (one grid call each, the total only) against the live records
+    the hub holds and those parked in quarantine — the reconciliation asset check."""
+    out: list[dict[str, Any]] = []
+    for stream in STREAMS:
+        partner = client.grid_page(stream, limit=1).total
+        with store.begin() as conn:
+            hub = store.count_live_external_ids(conn, SOURCE, tenant, stream, CANONICAL_KIND[stream])
+        parked = store.count(t.quarantine, tenant=tenant, source=SOURCE, entity=stream, resolved_at=None)
+        out.append(
+            {
+                "entity": stream,
+                "partner": partner,
+                "hub": hub,
+                "quarantined": parked,
+                "difference": partner - hub - parked,
+            }
+        )
+    return out

@@ -114,6 +114,8 @@ class CallStats:
     """Counts for run metadata: calls sent, retries, throttles honoured, seconds waited on the budget."""
 
     calls: int = 0
+    # calls that change the partner's data (everything but reads and logins), attempts included
+    writes: int = 0
     retries: int = 0
     throttled: int = 0
     budget_wait_s: float = 0.0
@@ -122,6 +124,7 @@ class CallStats:
     def as_dict(self) -> dict[str, Any]:
         return {
             "calls": self.calls,
+            "writes": self.writes,
             "retries": self.retries,
             "throttled": self.throttled,
             "budget_wait_s": round(self.budget_wait_s, 3),
@@ -231,11 +234,13 @@ class PartnerClient:
         idempotent: bool | None = None,
         authenticated: bool = True,
         return_statuses: frozenset[int] = frozenset(),
+        write: bool | None = None,
     ) -> requests.Response:
         """`return_statuses`: error statuses handed back as the response instead of raised (for a proxy that
         passes the partner's own answer through)."""
         method = method.upper()
         safe = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        writes = method not in ("GET", "HEAD", "OPTIONS") if write is None else write
         url = self.url(path)
         endpoint = self.redactor.url(url)
         attempt_no = 0
@@ -250,6 +255,7 @@ class PartnerClient:
             if authenticated and self.auth is not None:
                 hdrs.update(self.auth.headers())
             self.stats.calls += 1
+            self.stats.writes += int(writes)
             try:
                 resp = self.session.request(
                     method, url, params=params, json=json, data=data, headers=hdrs, timeout=self.timeout

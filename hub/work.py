@@ -1,0 +1,204 @@
+"""What there is to do, read from the state store only — for the sensors (whose ticks must stay fast and never
+call a partner) and for the quarantine replay a coordinator launches.
+
+Every piece of work has an identity in the store (an inbox row, an outbox row, a stalled dossier's follow-up
+key) and a *version*: its attempts and the time it next falls due, which a run moves when it leases, retries
+or parks it. A fingerprint of the due work's identities and versions is therefore a run key that
+- is the same on a duplicate tick or after a cursor reset (the same due work → no second run), and
+- changes as soon as the work changes (a new message, a retry falling due, a crashed run's lease ending), so
+  work is never dropped because a key was used before."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from hub.store import Store, utcnow
+from hub.store import tables as t
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """Due items of one kind for one tenant: how many, the newest id, and a fingerprint of their versions."""
+
+    tenant: str
+    kind: str
+    count: int
+    newest_id: int
+    fingerprint: str
+
+    @property
+    def run_key(self) -> str:
+        return f"{self.kind}:{self.tenant}:{self.newest_id}:{self.fingerprint[:16]}"
+
+
+def fingerprint(rows: list[tuple[Any, ...]]) -> str:
+    h = hashlib.sha256()
+    for row in rows:
+        h.update("|".join("" if v is None else str(v) for v in row).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _due(tenant: str, kind: str, rows: list[tuple[Any, ...]]) -> DueWork | None:
+    if not rows:
+        return None
+    return DueWork(tenant, kind, len(rows), max(int(r[0]) for r in rows), fingerprint(rows))
+
+
+def due_inbox(store: Store, tenant: str, source: str, now: datetime | None = None) -> DueWork | None:
+    """Received messages still to apply, or to forward and due (not leased, not waiting for a retry)."""
+    now = now or utcnow()
+    i = t.inbox
+    q = (
+        select(i.c.id, i.c.attempts, i.c.next_attempt_at, i.c.applied_at)
+        .where(
+            i.c.tenant == tenant,
+            i.c.source == source,
+            or_(
+                i.c.applied_at.is_(None),
+                and_(
+                    i.c.status.in_(("received", "retry")),
+                    or_(i.c.next_attempt_at.is_(None), i.c.next_attempt_at <= now),
+                ),
+            ),
+        )
+        .order_by(i.c.id)
+    )
+    with store.begin() as conn:
+        rows = [tuple(r) for r in conn.execute(q)]
+    return _due(tenant, f"inbox-{source}", rows)
+
+
+def due_outbox(store: Store, tenant: str, partner: str, now: datetime | None = None) -> DueWork | None:
+    """Outbox items the push would claim now (pending, to retry or of unknown outcome, due)."""
+    now = now or utcnow()
+    o = t.outbox
+    q = (
+        select(o.c.id, o.c.attempts, o.c.next_attempt_at, o.c.status)
+        .where(
+            o.c.tenant == tenant,
+            o.c.partner == partner,
+            o.c.status.in_(("pending", "retry", "uncertain")),
+            o.c.next_attempt_at <= now,
+        )
+        .order_by(o.c.id)
+    )
+    with store.begin() as conn:
+        rows = [tuple(r) for r in conn.execute(q)]
+    return _due(tenant, f"outbox-{partner}", rows)
+
+
+def last_success(store: Store, tenant: str, what: str) -> datetime | None:
+    """When `what` (e.g. `sync:econobis`) last finished successfully for the tenant (recorded by the assets)."""
+    with store.begin() as conn:
+        value = store.get_cursor(conn, "hub", tenant, f"last-success:{what}")
+    return datetime.fromisoformat(value) if value else None
+
+
+def record_success(store: Store, tenant: str, what: str, when: datetime | None = None) -> None:
+    with store.begin() as conn:
+        store.set_cursor(conn, "hub", tenant, f"last-success:{what}", (when or utcnow()).isoformat())
+
+
+# --- quarantine replay --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReplayReport:
+    tenant: str
+    requeued: dict[str, int] = field(default_factory=dict)
+    reread: int = 0
+    not_replayable: dict[str, int] = field(default_factory=dict)
+    gone: int = 0
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    def count(self, bucket: dict[str, int], source: str) -> None:
+        bucket[source] = bucket.get(source, 0) + 1
+
+
+# Quarantine sources that resolve themselves or need a person; the replay lists them and leaves them open.
+NOT_REPLAYABLE = {
+    "proxy:hoomdossier": "resolves itself when Hoomdossier next sends a message for the resident",
+    "receiver:hoomdossier": "the body Hoomdossier sent was refused at the door; it cannot be sent again from here",
+}
+
+
+def replay_quarantine(
+    store: Store, tenant: str, sources: list[str] | None = None, ids: list[int] | None = None, preview: int = 20
+) -> tuple[ReplayReport, dict[str, list[str]]]:
+    """Send a tenant's open quarantine back to where it came from, store-side only:
+    - an outbox item (`outbox:<partner>`) is due again with fresh attempts; the push's lookup-before-send
+      keeps a replay from writing twice;
+    - a Hoomdossier message that Econobis refused (`inbox:hoomdossier`) is due to be forwarded again; one that
+      did not parse (`inbox:hoomdossier:apply`) is applied again;
+    - a stalled dossier without a kans (`hub:follow-up`) is detected again by the next planning;
+    - a record a pull could not map (`econobis`) is returned for a re-read by its detail (the caller does it).
+    Each entry is resolved here; a replay that fails again puts it back with its new reason. Returns the report
+    and the Econobis records to re-read (entity → external ids)."""
+    report = ReplayReport(tenant)
+    reread: dict[str, list[str]] = {}
+    now = utcnow()
+    with store.begin() as conn:
+        rows = store.open_quarantine(conn, tenant)
+    for q in rows:
+        if ids and q["id"] not in ids:
+            continue
+        source = q["source"]
+        if sources and source not in sources:
+            continue
+        if source in NOT_REPLAYABLE:
+            report.count(report.not_replayable, source)
+            continue
+        with store.begin() as conn:
+            if source.startswith("outbox:"):
+                done = conn.execute(
+                    update(t.outbox)
+                    .where(t.outbox.c.tenant == tenant, t.outbox.c.idempotency_key == q["external_id"])
+                    .where(t.outbox.c.status != "sent")
+                    # of unknown outcome: an earlier attempt may have landed, so the push looks before it sends
+                    .values(status="uncertain", attempts=0, next_attempt_at=now, updated_at=now)
+                ).rowcount
+            elif source.startswith("inbox:"):
+                values: dict[str, Any] = (
+                    {"applied_at": None}
+                    if source.endswith(":apply")
+                    else {"status": "retry", "attempts": 0, "next_attempt_at": now}
+                )
+                done = conn.execute(
+                    update(t.inbox)
+                    .where(t.inbox.c.tenant == tenant, t.inbox.c.id == int(q["external_id"]))
+                    .values(**values)
+                ).rowcount
+            elif source == "econobis":
+                reread.setdefault(q["entity"], []).append(q["external_id"])
+                report.reread += 1
+                done = -1  # resolved by the re-read itself when the record now maps
+            else:  # hub:follow-up and anything re-detected by its own stage
+                done = 1
+            if done == 0:
+                report.gone += 1  # nothing left to replay (already sent, or the row is gone): close the entry
+            if done != -1:
+                store.quarantine_resolve(conn, tenant, source, q["entity"], [q["external_id"]])
+        if done > 0:
+            report.count(report.requeued, source)
+        if len(report.preview) < preview:
+            report.preview.append(
+                {"id": q["id"], "source": source, "entity": q["entity"], "reason": str(q["reason"])[:120]}
+            )
+    return report, reread
+
+
+def open_quarantine_counts(store: Store, tenant: str) -> dict[str, int]:
+    """Open quarantine entries of a tenant by source."""
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(t.quarantine.c.source, func.count())
+            .where(t.quarantine.c.tenant == tenant, t.quarantine.c.resolved_at.is_(None))
+            .group_by(t.quarantine.c.source)
+        )
+        return {r[0]: int(r[1]) for r in rows}
