@@ -22,12 +22,38 @@ from hub.logs import configure_logging
 DEMO_RESIDENTS = 400
 
 
+# The Dagster instance `hub ui` and `hub demo` use. Runs queue; one run per partition (tenant, or tenant and
+# day) at a time, so a schedule, a sensor and a backfill of one tenant take turns; at most two steps per
+# partner pool (econobis, hoomdossier) run at once across all runs.
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 2
+    granularity: op
+  runs:
+    max_concurrent_runs: 8
+    tag_concurrency_limits:
+      - key: dagster/partition
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 1
+"""
+
+
+def write_dagster_home(home: Path) -> Path:
+    """A Dagster home with the hub's instance settings (an existing dagster.yaml is left as the user made it)."""
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists() or cfg.read_text(encoding="utf-8") == "telemetry:\n  enabled: false\n":
+        cfg.write_text(DAGSTER_YAML, encoding="utf-8")
+    return home
+
+
 def _dagster_home(paths: HubPaths) -> Path:
     paths.ensure()
-    home = paths.dagster_home
-    cfg = home / "dagster.yaml"
-    if not cfg.exists():
-        cfg.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    home = write_dagster_home(paths.dagster_home)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

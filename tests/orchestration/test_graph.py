@@ -24,7 +24,9 @@ def _sync(hub, tags=None):
 def _follow_ups(hub) -> list[dict]:
     """Kansacties in the sandbox Econobis that carry a hub follow-up marker."""
     return [
-        q for q in hub.econobis.db.tables["quotation_requests"].values() if "[hub:stalled:" in (q.get("quotation_text") or "")
+        q
+        for q in hub.econobis.db.tables["quotation_requests"].values()
+        if "[hub:stalled:" in (q.get("quotation_text") or "")
     ]
 
 
@@ -85,8 +87,11 @@ def test_date_range_backfill_rereads_a_day_and_leaves_the_cursors(hub):
 
 
 def test_a_stalled_dossier_gets_exactly_one_follow_up_in_econobis(hub):
-    from assets import follow_up_job  # noqa: F401  (the sensor's job: stalled_dossiers + econobis_push)
-    from assets import econobis_push, stalled_dossiers
+    from assets import (
+        econobis_push,
+        follow_up_job,  # noqa: F401  (the sensor's job: stalled_dossiers + econobis_push)
+        stalled_dossiers,
+    )
 
     res = _sync(hub)
     planned = metadata(res, "stalled_dossiers")
@@ -106,7 +111,9 @@ def test_a_stalled_dossier_gets_exactly_one_follow_up_in_econobis(hub):
         assert metadata(res, "econobis_push")["partner_writes"] == 0
     with hub.store.begin() as conn:  # as if the answer had been lost: the item is due again
         conn.execute(
-            update(t.outbox).where(t.outbox.c.operation == "kansactie-create").values(status="uncertain", next_attempt_at=utcnow())
+            update(t.outbox)
+            .where(t.outbox.c.operation == "kansactie-create")
+            .values(status="uncertain", next_attempt_at=utcnow())
         )
     res = hub.materialize([econobis_push])
     md = metadata(res, "econobis_push")
@@ -140,9 +147,7 @@ def test_a_dossier_that_moves_on_and_stalls_again_gets_a_new_follow_up(hub, stor
         )
         entity = store.load_entities(conn, [did])[did]
         conn.execute(
-            update(t.entities)
-            .where(t.entities.c.canonical_id == did)
-            .values(data={**entity["data"], "phase": later})
+            update(t.entities).where(t.entities.c.canonical_id == did).values(data={**entity["data"], "phase": later})
         )
     cfg = cfg.model_copy(update={"phases": (*cfg.phases, "execution")})
     report = plan_follow_ups(store, TENANT, cfg)
@@ -196,7 +201,9 @@ def test_quarantine_replay_sends_parked_work_again(hub, store):
     _sync(hub)
     kans = next(iter(hub.econobis.db.tables["opportunities"]))
     # a follow-up on a campaign action that does not exist: quarantined by the push
-    enqueue_kansactie(store, TENANT, KansactieCreate(key="replay-test-1", opportunity_id=kans, action="visit", status="nope"))
+    enqueue_kansactie(
+        store, TENANT, KansactieCreate(key="replay-test-1", opportunity_id=kans, action="visit", status="nope")
+    )
     md = metadata(hub.materialize([econobis_push]), "econobis_push")
     assert md["quarantined"] == 1
     with store.begin() as conn:
