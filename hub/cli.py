@@ -58,13 +58,25 @@ def _dagster_home(paths: HubPaths) -> Path:
     return home
 
 
-def _start_default_sandboxes(residents: int, throttle: int, id_shift: int = 0) -> list[Any]:
-    from connectors.econobis.sandbox.server import start_sandboxes
+def _start_default_stack(residents: int, throttle: int, store: Any, id_shift: int = 0) -> Any:
+    """Econobis per tenant, Hoomdossier and (with a store) the receiver, on the embedded config's ports."""
+    from assets.sandbox_stack import start_stack
+    from hub.config import receiver_port
 
     base = sandbox_port_base()
-    ports = {t.id: int(t.partner("econobis").base_url.rsplit(":", 1)[1]) for t in sandbox_config().tenants}
+    config = sandbox_config()
+    ports = {t.id: int(t.partner("econobis").base_url.rsplit(":", 1)[1]) for t in config.tenants}
+    hoom_port = int(config.tenants[0].partner("hoomdossier").base_url.rsplit(":", 1)[1])
     try:
-        return start_sandboxes(residents, ports=ports, throttle_per_minute=throttle, id_shift=id_shift)
+        return start_stack(
+            residents,
+            store=store,
+            throttle=throttle,
+            econobis_ports=ports,
+            hoomdossier_port=hoom_port,
+            receiver_port=receiver_port(),
+            id_shift=id_shift,
+        )
     except RuntimeError as exc:
         raise SystemExit(
             f"{exc}\nAnother `hub sandbox` may be running; stop it or set HUB_SANDBOX_PORT_BASE (now {base})."
@@ -81,28 +93,8 @@ def _wait_for_signal() -> None:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     """Econobis per tenant + Hoomdossier + (unless --no-receiver) the hub's receiver between them."""
-    from assets.sandbox_stack import start_stack
-    from hub.config import receiver_port
-
     store = None if args.no_receiver else _open_store()
-    base = sandbox_port_base()
-    config = sandbox_config()
-    ports = {t.id: int(t.partner("econobis").base_url.rsplit(":", 1)[1]) for t in config.tenants}
-    hoom_port = int(config.tenants[0].partner("hoomdossier").base_url.rsplit(":", 1)[1])
-    try:
-        stack = start_stack(
-            args.residents,
-            store=store,
-            throttle=args.throttle,
-            econobis_ports=ports,
-            hoomdossier_port=hoom_port,
-            receiver_port=receiver_port(),
-            id_shift=args.id_shift,
-        )
-    except RuntimeError as exc:
-        raise SystemExit(
-            f"{exc}\nAnother `hub sandbox` may be running; stop it or set HUB_SANDBOX_PORT_BASE (now {base})."
-        ) from None
+    stack = _start_default_stack(args.residents, args.throttle, store, id_shift=args.id_shift)
     for r in stack.econobis:  # explicit overrides of where Econobis' outbound Hoomdossier calls go
         if args.hoom_link is not None:
             r.sandbox.cooperation.hoom_link = args.hoom_link or None
@@ -193,10 +185,12 @@ def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from dagster import DagsterInstance, materialize
+    """The whole graph through Dagster against the sandboxes: per tenant the sync job (pull, inbox, canonical
+    model with its checks, follow-ups of stalled dossiers, Hoomdossier plans, pushes) twice — the second
+    run pushes what the first one planned — then the mart job behind its freshness gate."""
+    from dagster import DagsterInstance
 
-    from assets import ALL_ASSETS, default_resources, econobis_pull, econobis_push, reporting_mart
-    from connectors.econobis.sandbox.server import stop_sandboxes
+    import definitions
     from hub.mart import read_funnel
 
     os.environ.pop("HUB_CONFIG", None)  # the demo always runs against the embedded sandbox tenants
@@ -210,51 +204,86 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # outbox of an earlier demo would point at records the new sandboxes do not have).
         for suffix in ("", "-wal", "-shm"):
             Path(f"{paths.sqlite_path}{suffix}").unlink(missing_ok=True)
-    print(f"Starting sandbox Econobis for {len(sandbox_config().tenants)} tenants ({args.residents} residents each)…")
-    running = _start_default_sandboxes(args.residents, throttle=60)
     config = sandbox_config()
-    resources = default_resources()
+    print(
+        f"Starting sandbox Econobis for {len(config.tenants)} tenants ({args.residents} residents each), "
+        "sandbox Hoomdossier and the hub's receiver…"
+    )
+    store = _open_store()
+    stack = _start_default_stack(args.residents, throttle=60, store=store)
+    defs = definitions.defs
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    failed = 0
     try:
-        _queue_demo_signups(config, args.signups, {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in running})
+        _queue_demo_signups(config, args.signups, {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in stack.econobis})
         with DagsterInstance.get() as instance:
-
-            def run(asset: Any, node: str, partition: str) -> dict[str, Any]:
-                """Materialize one tenant's asset; its metadata as plain values."""
-                result = materialize(
-                    [asset], partition_key=partition, instance=instance, resources=resources, run_config=quiet
-                )
-                mats = result.asset_materializations_for_node(node)
-                return {k: v.value for k, v in mats[0].metadata.items()} if mats else {}
-
             for tenant in config.tenants:
-                if args.signups:
-                    md = run(econobis_push, "econobis_push", tenant.id)
-                    print(
-                        f"  pushed {md.get('sent')} web-form sign-ups into {tenant.id}'s Econobis "
-                        f"({md.get('quarantined')} quarantined, {md.get('partner_calls')} HTTP calls)"
+                for n in (1, 2):
+                    result = defs.resolve_job_def("sync_job").execute_in_process(
+                        partition_key=tenant.id,
+                        instance=instance,
+                        run_config=quiet,
+                        tags={"hub/tenant": tenant.id, "hub/demo": "true"},
+                        raise_on_error=False,
                     )
-                md = run(econobis_pull, "econobis_pull", tenant.id)
-                print(
-                    f"  pulled {tenant.id}: {md.get('records_seen')} records over {md.get('partner_calls')} HTTP calls "
-                    f"({md.get('created')} new, {md.get('unchanged')} unchanged, {md.get('quarantined')} quarantined, "
-                    f"{md.get('partner_retries')} retries) in {md.get('seconds')}s"
-                )
-            materialize(
-                ALL_ASSETS,
-                selection=[reporting_mart],
-                instance=instance,
-                resources=resources,
-                run_config=quiet,
+                    failed += not result.success
+                    _print_run(f"{tenant.id} sync {n}", result)
+            result = defs.resolve_job_def("mart_job").execute_in_process(
+                instance=instance, run_config=quiet, raise_on_error=False
             )
+            failed += not result.success
+            _print_run("mart", result)
     finally:
-        stop_sandboxes(running)
+        stack.stop()
+        store.dispose()
     mart = paths.mart_dir / "hub.duckdb"
-    _print_funnel(read_funnel(mart))
-    print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
+    if mart.exists():
+        _print_funnel(read_funnel(mart))
+        print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
     print(f"Dagster runs recorded in {paths.dagster_home}: run `make ui` to browse them.")
-    print(f"Done in {time.monotonic() - started:.1f}s.")
-    return 0
+    print(f"Done in {time.monotonic() - started:.1f}s{'' if not failed else f' — {failed} run(s) FAILED'}.")
+    return 1 if failed else 0
+
+
+# What the demo prints of each stage's materialization.
+DEMO_LINES = {
+    "econobis_pull": "pulled {records_seen} records ({created} new, {updated} updated, {unchanged} unchanged, "
+    "{quarantined} quarantined) over {partner_calls} calls",
+    "hoomdossier_inbox": "applied {applied} Hoomdossier messages, forwarded {forwarded} to Econobis",
+    "canonical_model": "canonical: {residents} residents, {dwellings} dwellings, {dossiers} dossiers, "
+    "{journey_events} journey events",
+    "hoomdossier_push": "Hoomdossier: {registrations_queued} registrations and {coach_links_queued} coach links "
+    "planned, {sent} coach links sent",
+    "stalled_dossiers": "stalled dossiers: {stalled_found} found, {follow_ups_queued} follow-ups queued, "
+    "{without_kans} without a kans (quarantined for the coordinator)",
+    "econobis_push": "pushed {sent} items into Econobis ({quarantined} quarantined, {partner_writes} writes)",
+    "hub_freshness": "freshness: {stale} of {tenants} tenants stale",
+    "reporting_mart": "mart rebuilt: {rows_dossiers} dossiers",
+}
+
+
+def _print_run(label: str, result: Any) -> None:
+    print(f"\n{label}: {'ok' if result.success else 'FAILED'}")
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            node = mat.asset_key.to_user_string()
+            md = {k: v.value for k, v in mat.metadata.items()}
+            if "skipped" in md:
+                print(f"  {node}: skipped ({md['skipped']})")
+            elif node in DEMO_LINES:
+                print("  " + DEMO_LINES[node].format_map(_Missing(md)))
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            if not ev.passed:
+                print(f"  check {ev.check_name}: {ev.severity.value} — {ev.description or 'see the UI'}")
+        elif event.event_type_value == "STEP_FAILURE":
+            print(f"  step {event.step_key} failed: {str(event.event_specific_data.error.message)[:300]}")
+
+
+class _Missing(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 DEMO_FIRST_NAMES = ("Sanne", "Joost", "Fatima", "Henk", "Iris", "Ruud", "Noor", "Bram")
@@ -365,14 +394,15 @@ def cmd_mart(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from connectors.econobis.sandbox.server import stop_sandboxes
-
+    """The sandboxes (Econobis per tenant, Hoomdossier, the receiver) and `dagster dev` (webserver + daemon:
+    schedules, sensors, backfills, run queue) on the hub's definitions and instance settings."""
     home = _dagster_home(HubPaths.from_env())
-    running = _start_default_sandboxes(args.residents, throttle=60)
+    store = _open_store()
+    stack = _start_default_stack(args.residents, throttle=60, store=store)
     print(f"Sandboxes up; Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}). Ctrl-C stops both.")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     cmd = [sys.executable, "-m", "dagster", "dev", "-f", "definitions.py", "-h", args.host, "-p", str(args.port)]
-    child = subprocess.Popen(cmd, env=env)
+    child = subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parents[1])
 
     def _stop(*_: Any) -> None:
         child.terminate()
@@ -384,7 +414,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
         child.terminate()
         return child.wait()
     finally:
-        stop_sandboxes(running)
+        stack.stop()
+        store.dispose()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
