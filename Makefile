@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pull_econobis.py
 	$(BIN)/python bench/sync_econobis.py
 	$(BIN)/python bench/receiver.py
+	$(BIN)/python bench/sensor_ticks.py
 
 clean:
 	rm -rf .hub
