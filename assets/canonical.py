@@ -172,7 +172,7 @@ def stalled_dossiers(
 ) -> MaterializeResult:
     tenant = context.partition_key
     cfg = hub_config.load().tenant(tenant)
-    if "econobis" not in cfg.partners or not cfg.follow_up.enabled:
+    if not cfg.has("econobis") or not cfg.follow_up.enabled:
         return MaterializeResult(metadata={"skipped": f"no follow-ups for tenant {tenant}"})
     with state_store.session() as store:
         report = plan_follow_ups(store, tenant, cfg.follow_up)

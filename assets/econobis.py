@@ -46,6 +46,15 @@ def skipped(reason: str) -> MaterializeResult:
     return MaterializeResult(metadata={"skipped": reason})
 
 
+def call_metadata(calls: dict[str, Any]) -> dict[str, Any]:
+    """A run's partner calls as every partner asset reports them (from `CallStats.as_dict()`)."""
+    return {
+        "partner_calls": calls.get("calls", 0),
+        "partner_writes": calls.get("writes", 0),
+        "partner_retries": calls.get("retries", 0),
+    }
+
+
 def pull_metadata(report: PullReport, **extra: Any) -> dict[str, Any]:
     """What a pull tells the UI: records seen/created/updated/unchanged/quarantined, calls, a table per entity."""
     d = report.as_dict()
@@ -62,9 +71,7 @@ def pull_metadata(report: PullReport, **extra: Any) -> dict[str, Any]:
         "updated": report.merge.total("updated"),
         "unchanged": report.merge.total("unchanged"),
         "quarantined": report.quarantined,
-        "partner_calls": d["partner_calls"].get("calls", 0),
-        "partner_writes": d["partner_calls"].get("writes", 0),
-        "partner_retries": d["partner_calls"].get("retries", 0),
+        **call_metadata(d["partner_calls"]),
         "detail_calls": report.detail_calls,
         "journey_events_added": report.journey_events,
         "seconds": d["seconds"],
@@ -92,7 +99,7 @@ def econobis_pull(
 ) -> MaterializeResult:
     tenant = context.partition_key
     config = hub_config.load()
-    if PARTNER not in config.tenant(tenant).partners:
+    if not config.tenant(tenant).has(PARTNER):
         return skipped(f"tenant {tenant} has no Econobis")
     tags = context.run.tags
     full = tags.get("full") == "true" or "dagster/backfill" in tags
@@ -133,7 +140,7 @@ def econobis_reconciliation(
 ) -> AssetCheckResult:
     tenant = context.partition_key
     config = hub_config.load()
-    if PARTNER not in config.tenant(tenant).partners:
+    if not config.tenant(tenant).has(PARTNER):
         return AssetCheckResult(passed=True, metadata={"skipped": f"tenant {tenant} has no Econobis"})
     with state_store.session() as store:
         rows = reconcile_counts(store, econobis.client(config, tenant, store), tenant)
@@ -171,7 +178,7 @@ def econobis_window(
     assert isinstance(key, MultiPartitionKey)
     tenant, day = key.keys_by_dimension["tenant"], date.fromisoformat(key.keys_by_dimension["day"])
     config = hub_config.load()
-    if PARTNER not in config.tenant(tenant).partners:
+    if not config.tenant(tenant).has(PARTNER):
         return skipped(f"tenant {tenant} has no Econobis")
     with state_store.session() as store:
         client = econobis.client(config, tenant, store)
@@ -198,7 +205,7 @@ def econobis_push(
 ) -> MaterializeResult:
     tenant = context.partition_key
     config = hub_config.load()
-    if PARTNER not in config.tenant(tenant).partners:
+    if not config.tenant(tenant).has(PARTNER):
         return skipped(f"tenant {tenant} has no Econobis")
     with state_store.session() as store:
         report = econobis.pusher(config, tenant, store).run()
@@ -213,9 +220,7 @@ def econobis_push(
             "retry_later": report.retry_later,
             "outcome_unknown": report.uncertain,
             "quarantined": report.quarantined,
-            "partner_calls": d["calls"].get("calls", 0),
-            "partner_writes": d["calls"].get("writes", 0),
-            "partner_retries": d["calls"].get("retries", 0),
+            **call_metadata(d["calls"]),
             "by_operation": MetadataValue.json(d["by_operation"]),
             "outbox_now": MetadataValue.json(outbox),
             "seconds": round(report.seconds, 2),

@@ -1,11 +1,10 @@
 """The Hoomdossier coupling as Dagster assets, one partition per tenant: received messages applied to the
 canonical model and forwarded to Econobis; registrations and coach links planned and pushed."""
 
-
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from assets.coupling import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
-from assets.econobis import PARTNER_RETRY, econobis_pull, skipped
+from assets.econobis import PARTNER_RETRY, call_metadata, econobis_pull, skipped
 from assets.resources import (
     POOL_ECONOBIS,
     POOL_HOOMDOSSIER,
@@ -39,7 +38,7 @@ def hoomdossier_inbox(
 ) -> MaterializeResult:
     tenant = context.partition_key
     config = hub_config.load()
-    if PARTNER not in config.tenant(tenant).partners or "econobis" not in config.tenant(tenant).partners:
+    if not config.tenant(tenant).has(PARTNER, "econobis"):
         return skipped(f"tenant {tenant} has no Hoomdossier coupling")
     with state_store.session() as store:
         applied = apply_hoomdossier_inbox(store, tenant)
@@ -56,9 +55,7 @@ def hoomdossier_inbox(
             "retry_later": report.retry_later,
             "waiting_behind_a_retry": report.waiting_behind,
             "quarantined_on_forward": report.quarantined,
-            "partner_calls": d["calls"].get("calls", 0),
-            "partner_writes": d["calls"].get("writes", 0),
-            "partner_retries": d["calls"].get("retries", 0),
+            **call_metadata(d["calls"]),
             "by_endpoint": MetadataValue.json(d["by_endpoint"]),
             "inbox_now": MetadataValue.json(counts),
             "entities": MetadataValue.json(applied["entities"]),
@@ -85,7 +82,7 @@ def hoomdossier_push(
 ) -> MaterializeResult:
     tenant = context.partition_key
     config = hub_config.load()
-    if PARTNER not in config.tenant(tenant).partners or "econobis" not in config.tenant(tenant).partners:
+    if not config.tenant(tenant).has(PARTNER, "econobis"):
         return skipped(f"tenant {tenant} has no Hoomdossier coupling")
     with state_store.session() as store:
         planned = plan_hoomdossier(store, config.tenant(tenant))
@@ -101,8 +98,7 @@ def hoomdossier_push(
             "waiting_for_registration": report.waiting,
             "retry_later": report.retry_later,
             "quarantined": report.quarantined,
-            "partner_calls": d["calls"].get("calls", 0),
-            "partner_writes": d["calls"].get("writes", 0),
+            **call_metadata(d["calls"]),
             "outbox_now": MetadataValue.json(outbox),
         }
     )

@@ -42,7 +42,7 @@ def quarantine_replay(
         before = open_quarantine_counts(store, tenant)
         report, reread = replay_quarantine(store, tenant, config.sources or None, config.ids or None)
         pulled = {}
-        if reread and "econobis" in cfg.tenant(tenant).partners:
+        if reread and cfg.tenant(tenant).has("econobis"):
             pull = EconobisPull(store, econobis.client(cfg, tenant, store), tenant, econobis.page_size).reread(reread)
             pulled = pull_metadata(pull)
         after = open_quarantine_counts(store, tenant)

@@ -136,6 +136,10 @@ class TenantConfig(BaseModel):
             raise ValueError(f"unknown partner(s) {unknown}; known: {list(PARTNERS)}")
         return value
 
+    def has(self, *partners: str) -> bool:
+        """Whether every one of `partners` is configured for this tenant."""
+        return all(p in self.partners for p in partners)
+
     def partner(self, name: str) -> PartnerConfig:
         try:
             return self.partners[name]
@@ -186,7 +190,7 @@ class HubConfig(BaseModel):
         raise ConfigError(f"unknown tenant {tenant_id!r}; configured: {[t.id for t in self.tenants]}")
 
     def tenants_with(self, partner: str) -> list[TenantConfig]:
-        return [t for t in self.tenants if partner in t.partners]
+        return [t for t in self.tenants if t.has(partner)]
 
 
 # --- embedded default -------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class Stalled:
     dossier_id: str
     phase: str
     last_progress: datetime
+    intake_id: str | None = None
 
     @property
     def key(self) -> str:
@@ -79,11 +80,11 @@ def stalled_dossiers(
     if not rows:
         return []
     last_by_dossier = {r.dossier_id: as_utc(r.last) for r in rows}
-    phases = store.load_entities(conn, list(last_by_dossier))
+    dossiers = store.load_entities(conn, list(last_by_dossier))
     candidates = [
-        Stalled(did, str(d["data"].get("phase")), when or now)
+        Stalled(did, str(d["data"].get("phase")), when or now, d["data"].get("intake_id"))
         for did, when in last_by_dossier.items()
-        if (d := phases.get(did)) is not None and d.get("deleted_at") is None and d["data"].get("phase") in cfg.phases
+        if (d := dossiers.get(did)) is not None and d.get("deleted_at") is None and d["data"].get("phase") in cfg.phases
     ]
     planned = _planned(conn, tenant, candidates)
     return [s for s in candidates if s.key not in planned][: cfg.max_per_run]
@@ -133,7 +134,7 @@ def plan_follow_ups(
     report.stalled = len(found)
     for s in found:
         with store.begin() as conn:
-            kans = _econobis_kans(store, conn, tenant, s.dossier_id)
+            kans = _econobis_kans(store, conn, tenant, s.intake_id)
             if kans is None:
                 store.quarantine_put(
                     conn,
@@ -174,10 +175,8 @@ def plan_follow_ups(
     return report
 
 
-def _econobis_kans(store: Store, conn: Connection, tenant: str, dossier_id: str) -> int | None:
-    """The dossier's first live kans in Econobis (lowest id), or None."""
-    dossier = store.load_entities(conn, [dossier_id]).get(dossier_id)
-    intake = (dossier or {}).get("data", {}).get("intake_id")
+def _econobis_kans(store: Store, conn: Connection, tenant: str, intake: str | None) -> int | None:
+    """The first live kans in Econobis (lowest id) of the dossier's intake, or None."""
     if not intake:
         return None
     opps = store.child_ids(conn, "opportunity", [intake]).get(intake, [])

@@ -75,17 +75,11 @@ def due_inbox(store: Store, tenant: str, source: str, now: datetime | None = Non
 
 
 def due_outbox(store: Store, tenant: str, partner: str, now: datetime | None = None) -> DueWork | None:
-    """Outbox items the push would claim now (pending, to retry or of unknown outcome, due)."""
-    now = now or utcnow()
+    """Outbox items the push would claim now (`Store.outbox_due`)."""
     o = t.outbox
     q = (
         select(o.c.id, o.c.attempts, o.c.next_attempt_at, o.c.status)
-        .where(
-            o.c.tenant == tenant,
-            o.c.partner == partner,
-            o.c.status.in_(("pending", "retry", "uncertain")),
-            o.c.next_attempt_at <= now,
-        )
+        .where(Store.outbox_due(tenant, partner, now or utcnow()))
         .order_by(o.c.id)
     )
     with store.begin() as conn:

@@ -122,7 +122,7 @@ def outbox_sensor(
     with state_store.session() as store:
         for tenant in hub_config.load().tenants:
             for partner, job in OUTBOX_JOBS.items():
-                if partner not in tenant.partners:
+                if not tenant.has(partner):
                     continue
                 work = due_outbox(store, tenant.id, partner)
                 if work is None:

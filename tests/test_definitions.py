@@ -81,9 +81,7 @@ def test_materialize_pull_and_mart_against_the_sandboxes(start_sandbox, tmp_path
             assert res.success
             md = res.asset_materializations_for_node("econobis_pull")[0].metadata
             assert md["created"].value > 0 and md["quarantined"].value == 0 and md["partner_calls"].value > 0
-        res = materialize(
-            ALL_ASSETS, selection=[hub_freshness, reporting_mart], instance=instance, resources=resources
-        )
+        res = materialize(ALL_ASSETS, selection=[hub_freshness, reporting_mart], instance=instance, resources=resources)
         assert res.success
     assert (tmp_path / "home" / "mart" / "hub.duckdb").exists()
 

@@ -594,15 +594,7 @@ class Store:
         claimed: list[dict[str, Any]] = []
         with self.begin() as conn:
             rows = conn.execute(
-                select(t.outbox)
-                .where(
-                    t.outbox.c.tenant == tenant,
-                    t.outbox.c.partner == partner,
-                    t.outbox.c.status.in_(("pending", "retry", "uncertain")),
-                    t.outbox.c.next_attempt_at <= now,
-                )
-                .order_by(t.outbox.c.id)
-                .limit(limit)
+                select(t.outbox).where(self.outbox_due(tenant, partner, now)).order_by(t.outbox.c.id).limit(limit)
             ).all()
         for r in rows:
             with self.begin() as conn:
@@ -614,6 +606,16 @@ class Store:
             if won == 1:
                 claimed.append(dict(r._mapping))
         return claimed
+
+    @staticmethod
+    def outbox_due(tenant: str, partner: str, now: datetime) -> Any:
+        """The items a push claims now: pending, to retry or of unknown outcome, and due (not leased)."""
+        return and_(
+            t.outbox.c.tenant == tenant,
+            t.outbox.c.partner == partner,
+            t.outbox.c.status.in_(("pending", "retry", "uncertain")),
+            t.outbox.c.next_attempt_at <= now,
+        )
 
     def outbox_update(self, conn: Connection, item_id: int, **values: Any) -> None:
         conn.execute(update(t.outbox).where(t.outbox.c.id == item_id).values(updated_at=utcnow(), **values))

@@ -3,6 +3,7 @@ and Dagster resources pointing at it and at a state store of the test's choosing
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,9 +81,6 @@ def make_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store, resi
         yield Hub(stack, store, load_config(cfg_file), cfg_file, resources, url)
     finally:
         stack.stop()
-
-
-from collections.abc import Iterator  # noqa: E402
 
 
 @pytest.fixture
