@@ -87,11 +87,7 @@ def test_date_range_backfill_rereads_a_day_and_leaves_the_cursors(hub):
 
 
 def test_a_stalled_dossier_gets_exactly_one_follow_up_in_econobis(hub):
-    from assets import (
-        econobis_push,
-        follow_up_job,  # noqa: F401  (the sensor's job: stalled_dossiers + econobis_push)
-        stalled_dossiers,
-    )
+    from assets import econobis_push, stalled_dossiers  # what the stalled sensor's follow_up_job runs
 
     res = _sync(hub)
     planned = metadata(res, "stalled_dossiers")
@@ -103,7 +99,12 @@ def test_a_stalled_dossier_gets_exactly_one_follow_up_in_econobis(hub):
     assert len(made) == queued > 0
     markers = [q["quotation_text"].split("[hub:")[1] for q in made]
     assert len(set(markers)) == len(markers)  # one per dossier and phase
-    # every follow-up is a "Nog doorverwijzen" kansactie on the dossier's kans
+    # every follow-up is a "Nog doorverwijzen" kansactie (the tenant's default) on a kans of the sandbox
+    lk = hub.econobis.lookups
+    for q in made:
+        assert lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"] == "redirection"
+        assert lk.by_id("quotationRequestStatus", q["status_id"])["codeRef"] == "still_refer"
+        assert q["opportunity_id"] in hub.econobis.db.tables["opportunities"]
     # again: the sensor's job, a full sync, and the answer of a push that was lost
     for _ in range(2):
         res = hub.materialize([stalled_dossiers, econobis_push])

@@ -25,6 +25,19 @@ SUBSIDY_PENDING = frozenset(
 )
 
 
+def _php_truthy(value: Any) -> bool:
+    return value not in (None, False, 0, 0.0, "", "0")
+
+
+def php_loose_equal(a: Any, b: Any) -> bool:
+    """PHP 8's `==` for what these columns hold (null, booleans, numbers, strings, dates). The observer
+    compares a field with its original by `!=`, so on a create null (no original) equals false and '' — a
+    flag saved as false on a new kansactie is no change."""
+    if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
+        return _php_truthy(a) == _php_truthy(b)
+    return bool(a == b)
+
+
 def observer_status(
     action: str, status: str, before: dict[str, Any], after: dict[str, Any], valid: set[str]
 ) -> tuple[str, dict[str, Any]]:
@@ -32,7 +45,7 @@ def observer_status(
     extra: dict[str, Any] = {}
 
     def changed(f: str) -> bool:
-        return before.get(f) != after.get(f)
+        return not php_loose_equal(before.get(f), after.get(f))
 
     def newly_set(f: str) -> bool:
         return changed(f) and after.get(f) not in (None, "", False)

@@ -73,6 +73,19 @@ def test_observer_rules_last_applicable_wins_and_only_valid_codes():
     assert status == "not-approved" and extra == {"date_approved_client": None}
 
 
+def test_observer_compares_as_php_does_so_a_new_kansactie_keeps_its_status():
+    """The observer tests `$value != getOriginal()`: on a create the original is null, and null == false in
+    PHP, so the flags the controller saves as false are no change (else a new Doorverwijzing would jump to
+    "In behandeling" by rule 9)."""
+    valid = {"default", "still_refer", "under-review", "handled"}
+    created = {"not_approved_external": False, "not_approved_client": False, "date_approved_external": None}
+    assert observer_status("redirection", "still_refer", {}, created, valid)[0] == "still_refer"
+    # a real change still fires: an external approval date cleared → under-review
+    before = {"date_approved_external": "2026-11-01", "not_approved_external": False}
+    after = {"date_approved_external": None, "not_approved_external": False}
+    assert observer_status("redirection", "still_refer", before, after, valid)[0] == "under-review"
+
+
 def test_kans_derivation_rules():
     assert derive_opportunity_status("active", "visit", "made", []) == "in_progress"
     assert derive_opportunity_status("in_progress", "visit", "done", []) == "executed"
