@@ -1,4 +1,5 @@
-"""The Dagster Definitions of the hub: `dagster dev -f definitions.py` (see `make ui`)."""
+"""The Dagster Definitions of the hub: `dagster dev -f definitions.py` (see `make ui`). Built from the connector
+registry and the couplings (assets.build), so this file never names a partner."""
 
 from dagster import Definitions, in_process_executor
 

@@ -1,172 +1,216 @@
-"""Dagster assets per stage, their checks, resources and jobs.
+"""Dagster assets per stage, their checks, resources and jobs, generated from the connector registry and the
+couplings (connectors/__init__.py, couplings/__init__.py): a partner's assets come from its declaration.
 
-Stages (groups in the UI): econobis (extract, date-range re-read, push) → hoomdossier (inbox, push) →
-canonical (the model and its checks, stalled-dossier follow-ups) → mart (freshness gate, DuckDB); and
-operations (the quarantine replay)."""
+Stages (groups in the UI): each partner's group (pull, date-range re-read, inbox, push) → canonical (the model
+and its checks, stalled-dossier follow-ups) → mart (freshness gate, DuckDB); and operations (the replay).
+`build()` makes the whole set for any registry (the tests register a throw-away connector and call it)."""
 
-from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from typing import Any
 
-from dagster import AssetSelection, EnvVar, define_asset_job
+from dagster import AssetsDefinition, AssetSelection, EnvVar, define_asset_job
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from assets.canonical import canonical_model, quarantine_empty, stalled_dossiers, xref_unique
-from assets.econobis import econobis_pull, econobis_push, econobis_reconciliation, econobis_window
-from assets.hoomdossier import hoomdossier_inbox, hoomdossier_push
+import connectors
+from assets.canonical import canonical_assets
 from assets.mart import hub_freshness, reporting_mart, tenants_fresh
-from assets.operations import quarantine_replay
+from assets.operations import replay_asset
+from assets.partners import inbox_asset, partner_resources, pull_asset, push_asset, reconciliation_check, window_asset
 from assets.resources import (
-    EconobisResource,
-    HoomdossierResource,
     HubConfigResource,
     MartResource,
+    PartnerResource,
     StateStoreResource,
     tenant_partitions,
     window_partitions,
 )
+from couplings import COUPLINGS
+from hub.connector import Coupling, Registry
 
-ALL_ASSETS = [
-    econobis_pull,
-    econobis_window,
-    hoomdossier_inbox,
-    canonical_model,
-    hoomdossier_push,
-    stalled_dossiers,
-    econobis_push,
-    hub_freshness,
-    reporting_mart,
-    quarantine_replay,
-]
-ALL_CHECKS = [econobis_reconciliation, quarantine_empty, xref_unique, tenants_fresh]
-
-# The whole per-tenant graph, in dependency order: pull, inbox, canonical model, plans and pushes.
-SYNC_ASSETS = [econobis_pull, hoomdossier_inbox, canonical_model, hoomdossier_push, stalled_dossiers, econobis_push]
 # Runs land in a per-tenant queue (see `hub ui`'s dagster.yaml): one run per tenant at a time.
 TENANT_TAG = "hub/tenant"
 
-sync_job = define_asset_job(
-    "sync_job",
-    selection=AssetSelection.assets(*SYNC_ASSETS),
-    partitions_def=tenant_partitions,
-    description="Incremental sync of one tenant: pull, inbox, canonical model, follow-ups and pushes "
-    "(every 15 minutes by schedule; backfill it for a full re-read of chosen tenants).",
-)
-nightly_reconcile_job = define_asset_job(
-    "nightly_reconcile_job",
-    selection=AssetSelection.assets(*SYNC_ASSETS),
-    partitions_def=tenant_partitions,
-    tags={"full": "true"},
-    description="Full re-read and deletion reconcile of one tenant, then the rest of the sync (nightly).",
-)
-econobis_pull_job = define_asset_job(
-    "econobis_pull_job",
-    selection=AssetSelection.assets(econobis_pull),
-    partitions_def=tenant_partitions,
-    description="Incremental Econobis pull for one tenant (pick the partition).",
-)
-econobis_push_job = define_asset_job(
-    "econobis_push_job",
-    selection=AssetSelection.assets(econobis_push),
-    partitions_def=tenant_partitions,
-    description="Push due outbox items (sign-ups, kansacties, registrations) into one tenant's Econobis.",
-)
-econobis_window_job = define_asset_job(
-    "econobis_window_job",
-    selection=AssetSelection.assets(econobis_window),
-    partitions_def=window_partitions,
-    description="Re-read what was created in Econobis on the chosen days for the chosen tenants (a backfill).",
-)
-hoomdossier_inbox_job = define_asset_job(
-    "hoomdossier_inbox_job",
-    selection=AssetSelection.assets(hoomdossier_inbox),
-    partitions_def=tenant_partitions,
-    description="Apply and forward received Hoomdossier messages of one tenant (requested by the inbox sensor).",
-)
-hoomdossier_push_job = define_asset_job(
-    "hoomdossier_push_job",
-    selection=AssetSelection.assets(hoomdossier_push),
-    partitions_def=tenant_partitions,
-    description="Plan and push registrations and coach links for one tenant (requested by the outbox sensor).",
-)
-hoomdossier_job = define_asset_job(
-    "hoomdossier_job",
-    selection=AssetSelection.assets(hoomdossier_inbox, hoomdossier_push),
-    partitions_def=tenant_partitions,
-    description="Apply and forward received Hoomdossier messages; plan and push registrations and coach links.",
-)
-follow_up_job = define_asset_job(
-    "follow_up_job",
-    selection=AssetSelection.assets(stalled_dossiers, econobis_push),
-    partitions_def=tenant_partitions,
-    description="Queue and push one follow-up kansactie per stalled dossier (requested by the stalled sensor).",
-)
-mart_job = define_asset_job(
-    "mart_job",
-    selection=AssetSelection.assets(hub_freshness, reporting_mart),
-    description="Rebuild the DuckDB mart, unless a tenant is stale (blocking freshness check).",
-)
-quarantine_replay_job = define_asset_job(
-    "quarantine_replay_job",
-    selection=AssetSelection.assets(quarantine_replay),
-    partitions_def=tenant_partitions,
-    description="Replay one tenant's open quarantine (a coordinator launches it; pick the tenant).",
-)
-ALL_JOBS = [
-    sync_job,
-    nightly_reconcile_job,
-    econobis_pull_job,
-    econobis_push_job,
-    econobis_window_job,
-    hoomdossier_inbox_job,
-    hoomdossier_push_job,
-    hoomdossier_job,
-    follow_up_job,
-    mart_job,
-    quarantine_replay_job,
-]
+
+@dataclass
+class Built:
+    """The assets, checks and jobs of one registry, by name."""
+
+    assets: dict[str, AssetsDefinition] = field(default_factory=dict)
+    checks: list[Any] = field(default_factory=list)
+    jobs: dict[str, UnresolvedAssetJobDefinition] = field(default_factory=dict)
+    sync: list[AssetsDefinition] = field(default_factory=list)
+    # partner → the job its outbox sensor requests; inbox source → (partner, its inbox job)
+    push_jobs: dict[str, UnresolvedAssetJobDefinition] = field(default_factory=dict)
+    inbox_jobs: dict[str, tuple[str, UnresolvedAssetJobDefinition]] = field(default_factory=dict)
+    registry: Registry | None = None
+    couplings: tuple[Coupling, ...] = ()
 
 
-def default_resources() -> dict[str, object]:
+def _job(name: str, assets: list[AssetsDefinition], description: str, **kw: Any) -> UnresolvedAssetJobDefinition:
+    kw.setdefault("partitions_def", tenant_partitions)
+    return define_asset_job(name, selection=AssetSelection.assets(*assets), description=description, **kw)
+
+
+def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLINGS) -> Built:
+    reg = reg or connectors.registry()
+    b = Built(registry=reg, couplings=couplings)
+    pulls, inboxes = [], []
+    for c in reg.with_pull():
+        a = pull_asset(c)
+        b.assets[a.key.to_user_string()] = a
+        pulls.append(a)
+        if c.pull is not None and c.pull.reconcile is not None:
+            b.checks.append(reconciliation_check(c, a))
+        if c.pull is not None and c.pull.window is not None:
+            w = window_asset(c)
+            b.assets[w.key.to_user_string()] = w
+            b.jobs[f"{c.name}_window_job"] = _job(
+                f"{c.name}_window_job",
+                [w],
+                f"Re-read what was created in {c.title} on the chosen days for the chosen tenants (a backfill).",
+                partitions_def=window_partitions,
+            )
+    for c in reg.with_inbox():
+        a = inbox_asset(c, couplings)
+        b.assets[a.key.to_user_string()] = a
+        inboxes.append(a)
+    canonical, checks = canonical_assets(reg, couplings)
+    b.checks.extend(checks)
+    for a in canonical:
+        b.assets[a.key.to_user_string()] = a
+    model = b.assets["canonical_model"]
+    stalled = b.assets.get("stalled_dossiers")
+    # a push runs after the model and after every step that writes into its outbox (the couplings' plans,
+    # hosted by other partners' pushes, and the follow-ups)
+    pushes = []
+    for c in reg.with_push():
+        deps = ["canonical_model"]
+        for cp in couplings:
+            if c.name not in cp.feeds:
+                continue
+            deps += [f"{p}_push" for p in cp.before_push if p != c.name and p in reg and reg.get(p).push]
+            if cp.follow_up is not None and stalled is not None:
+                deps.append("stalled_dossiers")
+        a = push_asset(c, couplings, sorted(set(deps)))
+        b.assets[a.key.to_user_string()] = a
+        pushes.append(a)
+    b.sync = [*pulls, *inboxes, model, *pushes, *([stalled] if stalled is not None else [])]
+    b.assets["hub_freshness"] = hub_freshness
+    b.assets["reporting_mart"] = reporting_mart
+    b.checks.append(tenants_fresh)
+    replay = replay_asset(reg, couplings)
+    b.assets["quarantine_replay"] = replay
+    _jobs(b, reg, pulls, inboxes, pushes, stalled, replay)
+    return b
+
+
+def _jobs(
+    b: Built, reg: Registry, pulls: list[Any], inboxes: list[Any], pushes: list[Any], stalled: Any, replay: Any
+) -> None:
+    b.jobs["sync_job"] = _job(
+        "sync_job",
+        b.sync,
+        "Incremental sync of one tenant: pulls, inboxes, canonical model, follow-ups and pushes "
+        "(every 15 minutes by schedule; backfill it for a full re-read of chosen tenants).",
+    )
+    b.jobs["nightly_reconcile_job"] = _job(
+        "nightly_reconcile_job",
+        b.sync,
+        "Full re-read and deletion reconcile of one tenant, then the rest of the sync (nightly).",
+        tags={"full": "true"},
+    )
+    by_name = {a.key.to_user_string(): a for a in (*pulls, *inboxes, *pushes)}
+    for c in reg:
+        mine = [by_name[n] for n in (f"{c.name}_pull", f"{c.name}_inbox", f"{c.name}_push") if n in by_name]
+        if f"{c.name}_pull" in by_name:
+            b.jobs[f"{c.name}_pull_job"] = _job(
+                f"{c.name}_pull_job", [by_name[f"{c.name}_pull"]], f"Incremental {c.title} pull for one tenant."
+            )
+        if f"{c.name}_push" in by_name:
+            job = _job(
+                f"{c.name}_push_job",
+                [by_name[f"{c.name}_push"]],
+                f"Push due outbox items into one tenant's {c.title} (requested by the outbox sensor).",
+            )
+            b.jobs[job.name] = b.push_jobs[c.name] = job
+        if c.inbox is not None:
+            job = _job(
+                f"{c.name}_inbox_job",
+                [by_name[f"{c.name}_inbox"]],
+                f"Apply received {c.title} messages of one tenant (requested by the inbox sensor).",
+            )
+            b.jobs[job.name] = job
+            b.inbox_jobs[c.inbox.source] = (c.name, job)
+        if len(mine) > 1:
+            b.jobs[f"{c.name}_job"] = _job(f"{c.name}_job", mine, f"Everything {c.title} of one tenant.")
+    if stalled is not None:
+        follow = [
+            stalled,
+            *[
+                p
+                for p in pushes
+                if any(cp.follow_up and cp.follow_up.partner + "_push" == p.key.to_user_string() for cp in b.couplings)
+            ],
+        ]
+        b.jobs["follow_up_job"] = _job(
+            "follow_up_job",
+            follow,
+            "Queue and push one follow-up per stalled dossier (requested by the stalled sensor).",
+        )
+    b.jobs["mart_job"] = define_asset_job(
+        "mart_job",
+        selection=AssetSelection.assets(hub_freshness, reporting_mart),
+        description="Rebuild the DuckDB mart, unless a tenant is stale (blocking freshness check).",
+    )
+    b.jobs["quarantine_replay_job"] = _job(
+        "quarantine_replay_job",
+        [replay],
+        "Replay one tenant's open quarantine (a coordinator launches it; pick the tenant).",
+    )
+
+
+def default_resources(reg: Registry | None = None) -> dict[str, object]:
     """The resources of the definitions. The state store URL (it may carry a password) is an EnvVar when
     HUB_DATABASE_URL is set: resolved at launch, never shown in the UI."""
     db = EnvVar("HUB_DATABASE_URL") if os.environ.get("HUB_DATABASE_URL") else ""
     return {
         "hub_config": HubConfigResource(),
         "state_store": StateStoreResource(database_url=db),
-        "econobis": EconobisResource(),
-        "hoomdossier": HoomdossierResource(),
         "mart": MartResource(),
+        **partner_resources(reg or connectors.registry()),
     }
+
+
+BUILT = build()
+ALL_ASSETS = list(BUILT.assets.values())
+ALL_CHECKS = list(BUILT.checks)
+ALL_JOBS = list(BUILT.jobs.values())
+SYNC_ASSETS = list(BUILT.sync)
+
+
+def __getattr__(name: str) -> Any:
+    """`from assets import econobis_pull` / `sync_job`: the built assets and jobs by name."""
+    if name in BUILT.assets:
+        return BUILT.assets[name]
+    if name in BUILT.jobs:
+        return BUILT.jobs[name]
+    raise AttributeError(name)
 
 
 __all__ = [
     "ALL_ASSETS",
     "ALL_CHECKS",
     "ALL_JOBS",
+    "BUILT",
     "SYNC_ASSETS",
     "TENANT_TAG",
-    "EconobisResource",
-    "HoomdossierResource",
     "HubConfigResource",
     "MartResource",
+    "PartnerResource",
     "StateStoreResource",
-    "canonical_model",
+    "build",
     "default_resources",
-    "econobis_pull",
-    "econobis_pull_job",
-    "econobis_push",
-    "econobis_push_job",
-    "econobis_window",
-    "follow_up_job",
-    "hoomdossier_inbox",
-    "hoomdossier_job",
-    "hoomdossier_push",
-    "hub_freshness",
-    "mart_job",
-    "nightly_reconcile_job",
-    "quarantine_replay",
-    "reporting_mart",
-    "stalled_dossiers",
-    "sync_job",
     "tenant_partitions",
 ]

@@ -1,6 +1,9 @@
-"""The canonical stage, per tenant: the model the partner extracts and the inbox feed (residents, dwellings,
-dossiers, journey events), with its checks, and the follow-up of stalled dossiers planned from it."""
+"""The canonical stage, per tenant: the model the partner extracts and inboxes feed (residents, dwellings,
+dossiers, journey events), with its checks, and the follow-up of stalled dossiers planned from it (by the
+couplings' follow-up channels). The merge into the model happens inside each pull and inbox run (cursor and
+data in one transaction), so this stage reports and guards the model rather than producing it."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from dagster import (
@@ -8,6 +11,7 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetKey,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -15,23 +19,22 @@ from dagster import (
 )
 from sqlalchemy import func, select
 
-from assets.econobis import econobis_pull
-from assets.hoomdossier import hoomdossier_inbox
-from assets.resources import HubConfigResource, StateStoreResource, per_tenant, tenant_partitions
-from hub.followup import plan_follow_ups
+from assets.partners import BASE_KEYS, skipped, to_metadata
+from assets.resources import PartnerResource, per_tenant, tenant_partitions
+from hub.connector import REGISTRY, Coupling, FollowUpChannel, Registry
 from hub.store import Store
 from hub.store import tables as t
 from hub.work import open_quarantine_counts
 
 PER_TENANT: dict[str, Any] = per_tenant("canonical", {"python"})
-# (system, entity) pairs where one canonical record stands for exactly one partner record.
-ONE_TO_ONE = (
-    ("econobis", "intake"),
-    ("econobis", "opportunity"),
-    ("econobis", "quotation-request"),
-    ("econobis", "housing-file"),
-    ("hoomdossier", "building"),
-)
+
+
+def one_to_one(reg: Registry = REGISTRY) -> tuple[tuple[str, str], ...]:
+    """(system, entity) pairs where one canonical record stands for exactly one partner record."""
+    return tuple((c.name, kind) for c in reg for kind in c.one_to_one)
+
+
+ONE_TO_ONE: tuple[tuple[str, str], ...] = ()  # the registry's, filled in by canonical_assets()
 
 
 def canonical_counts(store: Store, tenant: str) -> dict[str, Any]:
@@ -62,60 +65,13 @@ def canonical_counts(store: Store, tenant: str) -> dict[str, Any]:
     return {"entities": live, "dossiers_by_phase": phases, "journey_events": events}
 
 
-@asset(
-    **PER_TENANT,
-    deps=[econobis_pull, hoomdossier_inbox],
-    description=(
-        "The tenant's canonical model after the extracts and the inbox: live residents, dwellings, dwelling "
-        "files, intakes, opportunities, actions, dossiers (by journey phase) and journey events. Its checks "
-        "guard it: cross-references unique, quarantine empty."
-    ),
-)
-def canonical_model(context: AssetExecutionContext, state_store: StateStoreResource) -> MaterializeResult:
-    tenant = context.partition_key
-    with state_store.session() as store:
-        counts = canonical_counts(store, tenant)
-    live = counts["entities"]
-    return MaterializeResult(
-        metadata={
-            "residents": live.get("resident", 0),
-            "dwellings": live.get("dwelling", 0),
-            "dwelling_files": live.get("dwelling_file", 0),
-            "intakes": live.get("intake", 0),
-            "opportunities": live.get("opportunity", 0),
-            "actions": live.get("action", 0),
-            "dossiers": live.get("dossier", 0),
-            "journey_events": counts["journey_events"],
-            "dossiers_by_phase": MetadataValue.json(counts["dossiers_by_phase"]),
-            "entities": MetadataValue.json(live),
-        }
-    )
-
-
-@asset_check(
-    asset=canonical_model,
-    partitions_def=tenant_partitions,
-    description="Open quarantine entries of the tenant (warns; replay them with quarantine_replay_job).",
-)
-def quarantine_empty(context: AssetCheckExecutionContext, state_store: StateStoreResource) -> AssetCheckResult:
-    tenant = context.partition_key
-    with state_store.session() as store:
-        counts = open_quarantine_counts(store, tenant)
-    total = sum(counts.values())
-    return AssetCheckResult(
-        passed=total == 0,
-        severity=AssetCheckSeverity.WARN,
-        metadata={"open": total, "by_source": MetadataValue.json(counts)},
-    )
-
-
-def xref_duplicates(store: Store, tenant: str) -> dict[str, int]:
+def xref_duplicates(store: Store, tenant: str, one_to_one: Iterable[tuple[str, str]] | None = None) -> dict[str, int]:
     """(system/entity) → canonical ids that two partner records of a one-to-one kind point at, plus external
     ids mapped twice (the unique constraint forbids it; counted in case a store lacks it)."""
     x = t.xref
     out: dict[str, int] = {}
     with store.begin() as conn:
-        for system, entity in ONE_TO_ONE:
+        for system, entity in ONE_TO_ONE if one_to_one is None else one_to_one:
             shared = (
                 select(x.c.canonical_id)
                 .where(x.c.tenant == tenant, x.c.system == system, x.c.entity == entity)
@@ -139,50 +95,106 @@ def xref_duplicates(store: Store, tenant: str) -> dict[str, int]:
     return out
 
 
-@asset_check(
-    asset=canonical_model,
-    partitions_def=tenant_partitions,
-    description=(
-        "Cross-references are unique: no partner record maps to two canonical records, and no canonical intake, "
-        "kans, kansactie, housing file or building stands for two partner records."
-    ),
-)
-def xref_unique(context: AssetCheckExecutionContext, state_store: StateStoreResource) -> AssetCheckResult:
-    tenant = context.partition_key
-    with state_store.session() as store:
-        dupes = xref_duplicates(store, tenant)
-    return AssetCheckResult(
-        passed=not dupes,
-        severity=AssetCheckSeverity.ERROR,
-        metadata={"duplicates": MetadataValue.json(dupes)},
+def canonical_assets(reg: Registry, couplings: tuple[Coupling, ...]) -> tuple[list[Any], list[Any]]:
+    """The canonical stage for these connectors: the model (after every pull and inbox), its checks, and the
+    stalled-dossier follow-ups of the couplings' follow-up channels."""
+    global ONE_TO_ONE
+    ONE_TO_ONE = one_to_one(reg)
+    feeds = [f"{c.name}_pull" for c in reg.with_pull()] + [f"{c.name}_inbox" for c in reg.with_inbox()]
+
+    @asset(
+        name="canonical_model",
+        **PER_TENANT,
+        deps=[AssetKey(f) for f in feeds],
+        required_resource_keys={"state_store"},
+        description=(
+            "The tenant's canonical model after the extracts and the inboxes: live residents, dwellings, dwelling "
+            "files, intakes, opportunities, actions, dossiers (by journey phase) and journey events. Its checks "
+            "guard it: cross-references unique, quarantine empty."
+        ),
     )
+    def canonical_model(context: AssetExecutionContext) -> MaterializeResult:
+        with context.resources.state_store.session() as store:
+            counts = canonical_counts(store, context.partition_key)
+        live = counts["entities"]
+        return MaterializeResult(
+            metadata={
+                "residents": live.get("resident", 0),
+                "dwellings": live.get("dwelling", 0),
+                "dwelling_files": live.get("dwelling_file", 0),
+                "intakes": live.get("intake", 0),
+                "opportunities": live.get("opportunity", 0),
+                "actions": live.get("action", 0),
+                "dossiers": live.get("dossier", 0),
+                "journey_events": counts["journey_events"],
+                "dossiers_by_phase": MetadataValue.json(counts["dossiers_by_phase"]),
+                "entities": MetadataValue.json(live),
+            }
+        )
+
+    @asset_check(
+        asset=canonical_model,
+        partitions_def=tenant_partitions,
+        required_resource_keys={"state_store"},
+        description="Open quarantine entries of the tenant (warns; replay them with quarantine_replay_job).",
+    )
+    def quarantine_empty(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        with context.resources.state_store.session() as store:
+            counts = open_quarantine_counts(store, context.partition_key)
+        total = sum(counts.values())
+        return AssetCheckResult(
+            passed=total == 0,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"open": total, "by_source": MetadataValue.json(counts)},
+        )
+
+    pairs = ONE_TO_ONE
+
+    @asset_check(
+        asset=canonical_model,
+        partitions_def=tenant_partitions,
+        required_resource_keys={"state_store"},
+        description=(
+            "Cross-references are unique: no partner record maps to two canonical records, and no canonical record "
+            "of a one-to-one kind (" + ", ".join(f"{s}/{e}" for s, e in pairs) + ") stands for two partner records."
+        ),
+    )
+    def xref_unique(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        with context.resources.state_store.session() as store:
+            dupes = xref_duplicates(store, context.partition_key, pairs)
+        return AssetCheckResult(
+            passed=not dupes,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"duplicates": MetadataValue.json(dupes)},
+        )
+
+    assets: list[Any] = [canonical_model]
+    channels = [cp.follow_up for cp in couplings if cp.follow_up is not None]
+    if channels:
+        assets.append(_stalled(channels, canonical_model))
+    return assets, [quarantine_empty, xref_unique]
 
 
-@asset(
-    **PER_TENANT,
-    deps=[canonical_model],
-    description=(
-        "Stalled dossiers (no journey progress for `follow_up.after_days`, default 7) each get one follow-up "
-        "kansactie for the coordinator, queued for econobis_push (once per dossier and phase). A dossier with "
-        "no kans in Econobis goes to quarantine, to be followed up by hand."
-    ),
-)
-def stalled_dossiers(
-    context: AssetExecutionContext, hub_config: HubConfigResource, state_store: StateStoreResource
-) -> MaterializeResult:
-    tenant = context.partition_key
-    cfg = hub_config.load().tenant(tenant)
-    if not cfg.has("econobis") or not cfg.follow_up.enabled:
-        return MaterializeResult(metadata={"skipped": f"no follow-ups for tenant {tenant}"})
-    with state_store.session() as store:
-        report = plan_follow_ups(store, tenant, cfg.follow_up)
-    return MaterializeResult(
-        metadata={
-            "stalled_found": report.stalled,
-            "follow_ups_queued": report.enqueued,
-            "already_planned": report.already_planned,
-            "without_kans": report.without_kans,
-            "after_days": cfg.follow_up.after_days,
-            "preview": MetadataValue.json(report.preview),
-        }
+def _stalled(channels: list[FollowUpChannel], canonical_model: Any) -> Any:
+    @asset(
+        name="stalled_dossiers",
+        **PER_TENANT,
+        deps=[canonical_model],
+        required_resource_keys=BASE_KEYS | {ch.partner for ch in channels},
+        description=" ".join(ch.description for ch in channels),
     )
+    def stalled_dossiers(context: AssetExecutionContext) -> MaterializeResult:
+        tenant = context.partition_key
+        config = context.resources.hub_config.load()
+        cfg = config.tenant(tenant)
+        mine = [ch for ch in channels if cfg.has(ch.partner)]
+        if not mine or not cfg.follow_up.enabled:
+            return skipped(f"no follow-ups for tenant {tenant}")
+        metadata: dict[str, Any] = {}
+        with context.resources.state_store.session() as store:
+            for ch in mine:
+                resource: PartnerResource = getattr(context.resources, ch.partner)
+                metadata.update(ch.plan(resource.run(config, tenant, store, dict(context.run.tags))).metadata())
+        return MaterializeResult(metadata=to_metadata(metadata))
+
+    return stalled_dossiers

@@ -9,45 +9,55 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetExecutionContext,
+    AssetKey,
     MaterializeResult,
     MetadataValue,
     asset,
     asset_check,
 )
 
-from assets.canonical import canonical_model
 from assets.resources import HubConfigResource, MartResource, StateStoreResource
 from hub.config import HubConfig
+from hub.connector import REGISTRY, Registry, table
 from hub.mart import build_mart, read_funnel
 from hub.store import Store, utcnow
 from hub.work import last_success
 
 
-def tenant_freshness(store: Store, config: HubConfig, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Per tenant with Econobis: when it last synced successfully, how long ago, and whether that is fresh."""
+def tenant_freshness(
+    store: Store, config: HubConfig, now: datetime | None = None, reg: Registry = REGISTRY
+) -> list[dict[str, Any]]:
+    """Per tenant and partner with a freshness contract (every connector that pulls): when it last synced
+    successfully, how long ago, and whether that is fresh."""
     now = now or utcnow()
     out = []
-    for tenant in config.tenants_with("econobis"):
-        last = last_success(store, tenant.id, "sync:econobis")
-        age = (now - last).total_seconds() / 3600 if last else None
-        out.append(
-            {
-                "tenant": tenant.id,
-                "last_sync": last.isoformat(timespec="seconds") if last else None,
-                "age_hours": round(age, 2) if age is not None else None,
-                "limit_hours": tenant.fresh_within_hours,
-                "fresh": age is not None and age <= tenant.fresh_within_hours,
-            }
-        )
+    for c in reg:
+        if c.freshness is None:
+            continue
+        for tenant in config.tenants_with(c.name):
+            out.append(_row(store, tenant.id, c.name, c.freshness.what, tenant.fresh_within_hours, now))
     return out
+
+
+def _row(store: Store, tenant: str, partner: str, what: str, limit: float, now: datetime) -> dict[str, Any]:
+    last = last_success(store, tenant, what)
+    age = (now - last).total_seconds() / 3600 if last else None
+    return {
+        "tenant": tenant,
+        "partner": partner,
+        "last_sync": last.isoformat(timespec="seconds") if last else None,
+        "age_hours": round(age, 2) if age is not None else None,
+        "limit_hours": limit,
+        "fresh": age is not None and age <= limit,
+    }
 
 
 @asset(
     group_name="mart",
     kinds={"python"},
     description=(
-        "When each tenant last synced successfully (written by econobis_pull). Its blocking check "
-        "`tenants_fresh` keeps the mart from publishing stale figures."
+        "When each tenant last synced successfully with each partner it pulls from (written by the pulls). Its "
+        "blocking check `tenants_fresh` keeps the mart from publishing stale figures."
     ),
 )
 def hub_freshness(hub_config: HubConfigResource, state_store: StateStoreResource) -> MaterializeResult:
@@ -55,18 +65,21 @@ def hub_freshness(hub_config: HubConfigResource, state_store: StateStoreResource
         rows = tenant_freshness(store, hub_config.load())
     return MaterializeResult(
         metadata={
-            "tenants": len(rows),
-            "stale": sum(1 for r in rows if not r["fresh"]),
+            "tenants": len({r["tenant"] for r in rows}),
+            "stale": len({r["tenant"] for r in rows if not r["fresh"]}),
             "by_tenant": MetadataValue.md(_table(rows)),
         }
     )
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
-    return "| tenant | last sync | age (h) | limit (h) | fresh |\n|---|---|---|---|---|\n" + "\n".join(
-        f"| {r['tenant']} | {r['last_sync'] or 'never'} | {r['age_hours']} | {r['limit_hours']} | {r['fresh']} |"
-        for r in rows
-    )
+    return table(
+        ("tenant", "partner", "last sync", "age (h)", "limit (h)", "fresh"),
+        (
+            (r["tenant"], r["partner"], r["last_sync"] or "never", r["age_hours"], r["limit_hours"], r["fresh"])
+            for r in rows
+        ),
+    ).text
 
 
 @asset_check(
@@ -80,7 +93,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
 def tenants_fresh(hub_config: HubConfigResource, state_store: StateStoreResource) -> AssetCheckResult:
     with state_store.session() as store:
         rows = tenant_freshness(store, hub_config.load())
-    stale = [r["tenant"] for r in rows if not r["fresh"]]
+    stale = sorted({r["tenant"] for r in rows if not r["fresh"]})
     return AssetCheckResult(
         passed=not stale,
         severity=AssetCheckSeverity.ERROR,
@@ -90,7 +103,7 @@ def tenants_fresh(hub_config: HubConfigResource, state_store: StateStoreResource
 
 
 @asset(
-    deps=[hub_freshness, canonical_model],
+    deps=[hub_freshness, AssetKey("canonical_model")],
     group_name="mart",
     kinds={"duckdb", "parquet"},
     description="Dossiers by phase per tenant and campaign, journey events and campaigns; rebuilt into a fresh "

@@ -1,12 +1,16 @@
-"""What a coordinator launches by hand: the quarantine replay of one tenant."""
+"""What a coordinator launches by hand: the quarantine replay of one tenant, by the replay rules every
+connector and coupling declares (an entry of a source with no rule fails the run, and stays open)."""
 
-from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue, asset
+
+from typing import Any
+
+from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
 from pydantic import Field
 
-from assets.econobis import pull_metadata
-from assets.resources import POOL_ECONOBIS, EconobisResource, HubConfigResource, StateStoreResource, per_tenant
-from connectors.econobis.sync import EconobisPull
-from hub.work import NOT_REPLAYABLE, open_quarantine_counts, replay_quarantine
+from assets.partners import BASE_KEYS
+from assets.resources import PartnerResource, per_tenant
+from hub.connector import Coupling, Registry, ReplayRule
+from hub.work import ReplayReport, UnknownQuarantineSource, open_quarantine_counts, replay_quarantine
 
 
 class ReplayConfig(Config):
@@ -19,46 +23,72 @@ class ReplayConfig(Config):
     ids: list[int] = Field(default_factory=list, description="only these quarantine entry ids")
 
 
-@asset(
-    **per_tenant("operations", {"python"}, POOL_ECONOBIS),
-    description=(
-        "Replays the tenant's open quarantine: parked pushes and Econobis-refused Hoomdossier messages are due "
-        "again (the outbox and inbox sensors send them within a minute; lookups keep a replay from writing "
-        "twice), records a pull could not map are re-read from Econobis now, stalled dossiers without a kans are "
-        "re-examined. An entry that fails again returns with its new reason. Launch it from the UI "
-        "(Materialize → pick the tenant; optional config narrows it to sources or entry ids)."
-    ),
-)
-def quarantine_replay(
-    context: AssetExecutionContext,
-    config: ReplayConfig,
-    hub_config: HubConfigResource,
-    state_store: StateStoreResource,
-    econobis: EconobisResource,
-) -> MaterializeResult:
-    tenant = context.partition_key
-    cfg = hub_config.load()
-    with state_store.session() as store:
-        before = open_quarantine_counts(store, tenant)
-        report, reread = replay_quarantine(store, tenant, config.sources or None, config.ids or None)
-        pulled = {}
-        if reread and cfg.tenant(tenant).has("econobis"):
-            pull = EconobisPull(store, econobis.client(cfg, tenant, store), tenant, econobis.page_size).reread(reread)
-            pulled = pull_metadata(pull)
-        after = open_quarantine_counts(store, tenant)
-    context.log.info("replayed quarantine of %s: %s", tenant, report.requeued)
-    return MaterializeResult(
-        metadata={
-            "open_before": sum(before.values()),
-            "requeued": MetadataValue.json(report.requeued),
-            "reread_from_econobis": report.reread,
-            "reread_still_quarantined": pulled.get("quarantined", 0) if pulled else 0,
-            "nothing_left_to_replay": report.gone,
-            "not_replayable": MetadataValue.json(
-                {s: {"open": n, "why": NOT_REPLAYABLE[s]} for s, n in report.not_replayable.items()}
-            ),
-            "open_after": sum(after.values()),
-            "open_after_by_source": MetadataValue.json(after),
-            "preview": MetadataValue.json(report.preview),
-        }
+def replay_rules(reg: Registry, couplings: tuple[Coupling, ...]) -> dict[str, ReplayRule]:
+    extra: dict[str, ReplayRule] = {}
+    for cp in couplings:
+        extra.update(cp.replay)
+    return reg.replay_rules(extra)
+
+
+def replay_asset(reg: Registry, couplings: tuple[Coupling, ...]) -> Any:
+    rules = replay_rules(reg, couplings)
+    readers = [c for c in reg.with_pull() if c.pull is not None and c.pull.reread is not None]
+    # a re-read calls the partner: the replay runs in the first re-reading partner's pool
+    pool = readers[0].name if readers else None
+
+    @asset(
+        name="quarantine_replay",
+        **per_tenant("operations", {"python"}, pool),
+        required_resource_keys=BASE_KEYS | {c.name for c in readers},
+        description=(
+            "Replays the tenant's open quarantine by each source's rule: parked pushes and refused inbox messages "
+            "are due again (the outbox and inbox sensors send them within a minute; lookups keep a replay from "
+            "writing twice), records a pull could not map are re-read from the partner now, stalled dossiers "
+            "without a kans are re-examined. An entry that fails again returns with its new reason; a source with "
+            "no rule fails the run and stays open. Launch it from the UI (Materialize → pick the tenant; optional "
+            "config narrows it to sources or entry ids)."
+        ),
     )
+    def quarantine_replay(context: AssetExecutionContext, config: ReplayConfig) -> MaterializeResult:
+        tenant = context.partition_key
+        cfg = context.resources.hub_config.load()
+        unknown: UnknownQuarantineSource | None = None
+        with context.resources.state_store.session() as store:
+            before = open_quarantine_counts(store, tenant)
+            try:
+                report, reread = replay_quarantine(store, tenant, rules, config.sources or None, config.ids or None)
+            except UnknownQuarantineSource as exc:
+                unknown, report, reread = exc, exc.args[1], exc.args[2]
+            still = 0
+            for partner, records in reread.items():
+                c = reg.get(partner)
+                if c.pull is None or c.pull.reread is None or not cfg.tenant(tenant).has(partner):
+                    continue
+                resource: PartnerResource = getattr(context.resources, partner)
+                md = c.pull.reread(resource.run(cfg, tenant, store), records).metadata()
+                still += int(md.get("quarantined", 0))
+            after = open_quarantine_counts(store, tenant)
+        context.log.info("replayed quarantine of %s: %s", tenant, report.requeued)
+        metadata = _metadata(report, before, after, still)
+        if unknown is not None:
+            raise Failure(description=str(unknown), metadata=metadata)
+        return MaterializeResult(metadata=metadata)
+
+    return quarantine_replay
+
+
+def _metadata(report: ReplayReport, before: dict[str, int], after: dict[str, int], still: int) -> dict[str, Any]:
+    return {
+        "open_before": sum(before.values()),
+        "requeued": MetadataValue.json(report.requeued),
+        "reread_from_partner": report.reread,
+        "reread_still_quarantined": still,
+        "nothing_left_to_replay": report.gone,
+        "not_replayable": MetadataValue.json(
+            {s: {"open": n, "why": report.why.get(s, "")} for s, n in report.not_replayable.items()}
+        ),
+        "no_replay_rule": MetadataValue.json(report.unknown),
+        "open_after": sum(after.values()),
+        "open_after_by_source": MetadataValue.json(after),
+        "preview": MetadataValue.json(report.preview),
+    }

@@ -2,16 +2,16 @@
 
 - `HubConfigResource`: the tenants file. `StateStoreResource`: the state store (its URL, which may carry a
   password, comes through `EnvVar("HUB_DATABASE_URL")` when set, so the UI never shows it).
-- One resource per partner (`EconobisResource`, `HoomdossierResource`) built on the hub's partner client.
-  Secrets are per tenant: the tenants file names the environment variable of each, and the resource reads
-  it only when a run builds the tenant's client, so no secret is resolved at load time or shown in the UI.
+- `PartnerResource`: one per registered connector (resource key = partner name), carrying only run options
+  (page size, login sharing). Secrets are per tenant: the tenants file names the environment variable of
+  each, and the connector reads it only when a run builds the tenant's client, so no secret is resolved at
+  load time or shown in the UI.
 - `MartResource`: where the DuckDB mart is published.
 
 Partitions: one static partition per tenant of the tenants file (read when the definitions load), and for the
-date-range backfill a tenant × day (Europe/Amsterdam) grid. Concurrency pools per partner (`econobis`,
-`hoomdossier`) bound how many steps talk to one partner at once, whatever mix of runs overlaps."""
+date-range backfill a tenant × day (Europe/Amsterdam) grid. A concurrency pool per partner (its name) bounds
+how many steps talk to one partner at once, whatever mix of runs overlaps."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +24,8 @@ from dagster import (
     StaticPartitionsDefinition,
 )
 
-from connectors.econobis.client import EconobisClient
-from connectors.econobis.push import EconobisPush
-from connectors.hoomdossier.client import HoomdossierClient
 from hub.config import HubConfig, HubPaths, load_config
+from hub.connector import PartnerRun
 from hub.store import Store
 
 TENANT_IDS = [t.id for t in load_config().tenants]
@@ -40,8 +38,6 @@ window_partitions = MultiPartitionsDefinition(
         "day": DailyPartitionsDefinition(start_date=WINDOW_START, timezone="Europe/Amsterdam", end_offset=1),
     }
 )
-POOL_ECONOBIS = "econobis"
-POOL_HOOMDOSSIER = "hoomdossier"
 
 
 class HubConfigResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -82,27 +78,18 @@ class MartResource(ConfigurableResource):  # type: ignore[type-arg]
         return self.directory or str(HubPaths.from_env().mart_dir)
 
 
-class EconobisResource(ConfigurableResource):  # type: ignore[type-arg]
-    """Econobis access per tenant, built on the hub's partner client (budget shared through the store)."""
+class PartnerResource(ConfigurableResource):  # type: ignore[type-arg]
+    """A partner's run options (the connector builds its client per tenant on the hub's partner client, with
+    the request budget shared through the store)."""
 
+    partner: str
     page_size: int = 500
     # one login per process and tenant (Econobis blocks the sixth login attempt within a minute)
     share_login: bool = True
 
-    def client(self, config: HubConfig, tenant: str, store: Store) -> EconobisClient:
-        return EconobisClient.for_tenant(config.tenant(tenant), store, share_login=self.share_login)
-
-    def pusher(self, config: HubConfig, tenant: str, store: Store) -> EconobisPush:
-        """Outbox pushes for one tenant; the webform key is a secret named in the tenants file."""
-        t = config.tenant(tenant)
-        return EconobisPush(store, self.client(config, tenant, store), tenant, t.secret("econobis", "webform_key"))
-
-
-class HoomdossierResource(ConfigurableResource):  # type: ignore[type-arg]
-    """Hoomdossier access per tenant (one Hoomdossier serves many cooperations, told apart by slug)."""
-
-    def client(self, config: HubConfig, tenant: str, store: Store) -> HoomdossierClient:
-        return HoomdossierClient.for_tenant(config.tenant(tenant), store)
+    def run(self, config: HubConfig, tenant: str, store: Store, tags: dict[str, str] | None = None) -> PartnerRun:
+        options = {"page_size": self.page_size, "share_login": self.share_login}
+        return PartnerRun(store, config, config.tenant(tenant), options, tags or {})
 
 
 def per_tenant(group: str, kinds: set[str], pool: str | None = None) -> dict[str, Any]:

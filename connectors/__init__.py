@@ -1,1 +1,19 @@
-"""Partner connectors: one self-contained folder per partner (client, schemas, mapping, routes, sandbox)."""
+"""The connector registry: one line per partner. Everything else (assets, sensors, the receiver's routes,
+mart freshness, the quarantine replay, the sandbox stack) is generated from these declarations."""
+
+from connectors.econobis.connector import CONNECTOR as ECONOBIS
+from connectors.hoomdossier.connector import CONNECTOR as HOOMDOSSIER
+from hub.connector import REGISTRY, Connector, Registry
+
+CONNECTORS: tuple[Connector, ...] = (ECONOBIS, HOOMDOSSIER)
+
+for _c in CONNECTORS:
+    REGISTRY.register(_c)
+
+
+def registry() -> Registry:
+    """The process's registry (the hub's connectors, plus any a test registered for a while)."""
+    return REGISTRY
+
+
+__all__ = ["CONNECTORS", "REGISTRY", "registry"]

@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-PARTNERS = ("econobis", "hoomdossier", "woningpas", "fluvius")
 _SECRETISH = re.compile(r"(pass(word)?|secret|token|api[_-]?key|^key$)", re.IGNORECASE)
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SANDBOX_PORT_BASE_DEFAULT = 18100
@@ -131,9 +130,13 @@ class TenantConfig(BaseModel):
     @field_validator("partners")
     @classmethod
     def _known_partners(cls, value: dict[str, PartnerConfig]) -> dict[str, PartnerConfig]:
-        unknown = sorted(set(value) - set(PARTNERS))
-        if unknown:
-            raise ValueError(f"unknown partner(s) {unknown}; known: {list(PARTNERS)}")
+        from hub.connector import known_partners  # the registered connectors (hub/connector.py)
+
+        known = known_partners()
+        unknown = sorted(set(value) - set(known))
+        # with no connector registered (the core used on its own) there is nothing to check names against
+        if known and unknown:
+            raise ValueError(f"unknown partner(s) {unknown}; known: {list(known)}")
         return value
 
     def has(self, *partners: str) -> bool:
@@ -209,29 +212,9 @@ def sandbox_port_base() -> int:
         raise ConfigError(f"HUB_SANDBOX_PORT_BASE must be a port number, got {raw!r}") from None
 
 
-def sandbox_credentials(tenant_id: str) -> dict[str, str]:
-    """The demo credentials a sandbox Econobis accepts; deterministic per tenant, not secret."""
-    return {
-        "username": f"hub-sync@{tenant_id}.example",
-        "password": f"sandbox-{tenant_id}-pw",
-        "client_id": "2",
-        "client_secret": f"sandbox-{tenant_id}-client-secret",
-        "webform_key": f"sandbox-{tenant_id}-webform-key",
-    }
-
-
-def sandbox_hoomdossier_credentials(tenant_id: str) -> dict[str, str]:
-    """The demo secrets of the Hoomdossier coupling of a sandbox tenant; deterministic, not secret.
-
-    `token`: the Sanctum token the hub uses at Hoomdossier (ability access:{slug}); `inbound_key`: the key
-    Hoomdossier puts in the path when it posts to the hub (its "Econobis API key"); `inbound_token`: the
-    Bearer that Econobis sends to the hub's register proxy (its `hoom_key`)."""
-    index = 1 + [t for t, _ in SANDBOX_TENANTS].index(tenant_id) if tenant_id in dict(SANDBOX_TENANTS) else 1
-    return {
-        "token": f"{index}|sandbox-hoom-token-{tenant_id}",
-        "inbound_key": f"sandbox-{tenant_id}-hub-inbound-key",
-        "inbound_token": f"sandbox-{tenant_id}-hub-inbound-token",
-    }
+def env_prefix(tenant_id: str, partner: str) -> str:
+    """The prefix of a tenant's partner secrets in the environment: HUB_<TENANT>_<PARTNER>_."""
+    return "HUB_" + tenant_id.upper().replace("-", "_") + "_" + partner.upper().replace("-", "_") + "_"
 
 
 def receiver_port() -> int:
@@ -243,54 +226,29 @@ def receiver_port() -> int:
         raise ConfigError(f"HUB_RECEIVER_PORT must be a port number, got {raw!r}") from None
 
 
-HOOMDOSSIER_PORT_OFFSET = 10
-
-
 def sandbox_config(
-    ports: Mapping[str, int] | None = None,
+    ports: Mapping[str, Mapping[str, int] | int] | None = None,
     host: str = "127.0.0.1",
-    hoomdossier_port: int | None = None,
     extra_settings: Mapping[str, Any] | None = None,
 ) -> HubConfig:
-    """Config pointing at sandboxes on loopback: Econobis per tenant on HUB_SANDBOX_PORT_BASE + 1, + 2, …;
-    one Hoomdossier (all cooperations, by slug) on + 10; the hub's receiver on the base port itself."""
+    """Config pointing at every registered connector's sandbox on loopback, for the sandbox tenants. Ports:
+    `ports[partner]` (per tenant: {tenant: port}, or one port for all tenants), else the connector's default
+    above HUB_SANDBOX_PORT_BASE (a per-tenant sandbox: its offset + the tenant's number); the hub's receiver
+    listens on the base port itself."""
+    from hub.connector import REGISTRY
+
     base = sandbox_port_base()
-    hoom_port = hoomdossier_port or base + HOOMDOSSIER_PORT_OFFSET
     tenants = []
     for i, (tid, name) in enumerate(SANDBOX_TENANTS, start=1):
-        port = (ports or {}).get(tid, base + i)
-        creds = sandbox_credentials(tid)
-        env_prefix = "HUB_" + tid.upper().replace("-", "_") + "_ECONOBIS_"
-        econobis = PartnerConfig(
-            base_url=f"http://{host}:{port}",
-            settings={"username": creds["username"], "client_id": creds["client_id"], **(extra_settings or {})},
-            secrets={
-                "password": env_prefix + "PASSWORD",
-                "client_secret": env_prefix + "CLIENT_SECRET",
-                "webform_key": env_prefix + "WEBFORM_KEY",
-                # the key of the webform row whose Hoomdossier endpoints the hub forwards to (§3 of the
-                # Econobis contract); in the sandbox the sign-up webform row serves both
-                "hoom_endpoint_key": env_prefix + "HOOM_ENDPOINT_KEY",
-            },
-            sandbox=True,
-            sandbox_secret_values={
-                "password": creds["password"],
-                "client_secret": creds["client_secret"],
-                "webform_key": creds["webform_key"],
-                "hoom_endpoint_key": creds["webform_key"],
-            },
-        )
-        hoom_creds = sandbox_hoomdossier_credentials(tid)
-        hoom_prefix = "HUB_" + tid.upper().replace("-", "_") + "_HOOMDOSSIER_"
-        hoomdossier = PartnerConfig(
-            base_url=f"http://{host}:{hoom_port}",
-            # the sandbox Econobis' Hoom campaign; only intakes from the seed's "now" on are registered
-            settings={"slug": tid, "campaign_ids": [11], "register_from": "2026-11-01", **(extra_settings or {})},
-            secrets={name: hoom_prefix + name.upper() for name in hoom_creds},
-            sandbox=True,
-            sandbox_secret_values=hoom_creds,
-        )
-        tenants.append(TenantConfig(id=tid, name=name, partners={"econobis": econobis, "hoomdossier": hoomdossier}))
+        partners: dict[str, PartnerConfig] = {}
+        for c in REGISTRY.with_sandbox():
+            assert c.sandbox is not None
+            given = (ports or {}).get(c.name)
+            if isinstance(given, Mapping):
+                given = given.get(tid)
+            default = base + c.sandbox.port_offset + (i if c.sandbox.per_tenant else 0)
+            partners[c.name] = c.sandbox.config(tid, int(given or default), host, extra_settings)
+        tenants.append(TenantConfig(id=tid, name=name, partners=partners))
     return HubConfig(tenants=tenants)
 
 

@@ -1,6 +1,7 @@
 """Dossiers and their journey phase, derived from canonical intakes, opportunities and actions.
 
-The status → phase rules are data below (statuses are code_ref strings). A dossier records each phase it
+The status → phase rules are data each connector declares (`Connector.journey`, statuses are code_ref
+strings), merged over the registry; this module only knows the canonical shapes. A dossier records each phase it
 reaches once (journey_events), with the time the evidence says it happened."""
 
 from __future__ import annotations
@@ -12,21 +13,15 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from hub.canonical import Dossier, Phase
+from hub.connector import REGISTRY, JourneyRules
 from hub.merge import Incoming, MergeStats, merge
 from hub.store import Store
 from hub.store import tables as t
 
-INTAKE_CONTACT = frozenset({"in_progress", "closed_with_opportunity"})
-INTAKE_STOPPED = frozenset({"closed_without_opportunity"})
-OPP_EXECUTED = frozenset({"executed", "executed-do-it-yourself", "executed_without_measure"})
-OPP_CLOSED = OPP_EXECUTED | frozenset({"no_execution", "deleted_in_hd", "inactive"})
-OPP_STOPPED = frozenset({"no_execution", "deleted_in_hd", "inactive"})
-OPP_FINANCING = frozenset({"subsidy-request_pending", "subsidy-request_granted"})
-VISIT_ADVICE = frozenset({"made", "done"})
-SUBSIDY_REJECTED = frozenset({"pm-not-approved", "not-approved", "not-approved-det"})
-QUOTATION_ACTIVE = frozenset(
-    {"default", "under-review", "under-review-occupant", "approved", "pm-approved", "executed", "no-response"}
-)
+
+def rules() -> JourneyRules:
+    """The registered connectors' status → phase rules, merged (hub/connector.py `JourneyRules`)."""
+    return REGISTRY.journey_rules()
 
 
 def _dt(value: Any) -> datetime | None:
@@ -49,48 +44,57 @@ def dossier_evidence(
     actions: list[dict[str, Any]],
     resident: dict[str, Any] | None = None,
     dwelling_files: list[dict[str, Any]] | None = None,
+    rules: JourneyRules | None = None,
 ) -> dict[Phase, datetime | None]:
-    """Which phases this dossier has reached, each with when (None when no partner date says).
+    """Which phases this dossier has reached, each with when (None when no partner date says), by the
+    connectors' rules (`rules`, default: the registry's).
 
-    `dwelling_files` carry what Hoomdossier reported for the resident's dwelling: `_appointments`,
-    `_advices` and `scans` (an appointment, a woonplan or scan progress is advice, as a planned visit is)."""
+    `dwelling_files` carry what a partner reported for the resident's dwelling: `_appointments`, `_advices` and
+    `scans` (an appointment, a woonplan or scan progress is advice, as a planned visit is)."""
+    r = rules or REGISTRY.journey_rules()
     ev: dict[Phase, datetime | None] = {Phase.INTEREST: _dt(intake.get("created_at"))}
     live_opps = [o for o in opportunities if not o.get("_deleted")]
     opp_status = [o.get("status") for o in live_opps]
-    if intake.get("status") in INTAKE_CONTACT or live_opps or (resident or {}).get("hoomdossier_account_id"):
+    in_contact = any((resident or {}).get(f) for f in r.contact_fields)
+    if intake.get("status") in r.intake_contact or live_opps or in_contact:
         ev[Phase.CONTACT] = _earliest(*(o.get("created_at") for o in live_opps))
-    visits = [a for a in actions if a["kind"] == "visit" and a.get("status") in VISIT_ADVICE]
+    visits = [a for a in actions if a["kind"] == "visit" and a.get("status") in r.visit_advice]
     if visits:
         ev[Phase.ADVICE] = _earliest(*(a.get("date_planned") or a.get("date_recorded") for a in visits))
-    files = dwelling_files or []
+    files = (dwelling_files or []) if r.dwelling_file_advice else []
     planned = [a for f in files for a in f.get("_appointments", []) if a.get("planned_at")]
     if Phase.ADVICE not in ev and (
         planned or any(f.get("_advices") for f in files) or any(any((f.get("scans") or {}).values()) for f in files)
     ):
         ev[Phase.ADVICE] = None
-    subsidies = [a for a in actions if a["kind"] == "subsidy-request" and a.get("status") not in SUBSIDY_REJECTED]
-    if subsidies or any(s in OPP_FINANCING for s in opp_status):
+    subsidies = [a for a in actions if a["kind"] == "subsidy-request" and a.get("status") not in r.subsidy_rejected]
+    if subsidies or any(s in r.opportunity_financing for s in opp_status):
         ev[Phase.FINANCING] = _earliest(*(a.get("created_at") for a in subsidies))
-    quotes = [a for a in actions if a["kind"] == "quotation-request" and a.get("status") in QUOTATION_ACTIVE]
-    if quotes or "mandate" in opp_status:
+    quotes = [a for a in actions if a["kind"] == "quotation-request" and a.get("status") in r.quotation_active]
+    if quotes or any(s in r.opportunity_quotation for s in opp_status):
         ev[Phase.QUOTATION] = _earliest(*(a.get("date_released") or a.get("created_at") for a in quotes))
-    executed_quotes = [a for a in actions if a["kind"] == "quotation-request" and a.get("status") == "executed"]
-    visit_made_on = {a.get("opportunity_id") for a in actions if a["kind"] == "visit" and a.get("status") == "made"}
+    executed_quotes = [
+        a for a in actions if a["kind"] == "quotation-request" and a.get("status") in r.quotation_executed
+    ]
+    visit_made_on = {
+        a.get("opportunity_id") for a in actions if a["kind"] == "visit" and a.get("status") in r.visit_made
+    }
     in_execution = [
         o
         for o in live_opps
-        if o.get("status") in OPP_EXECUTED
-        # Econobis sets a kans to in_progress when a visit is planned: that is advice, not execution.
-        or (o.get("status") == "in_progress" and o.get("_id") not in visit_made_on)
+        if o.get("status") in r.opportunity_executed
+        # a status that means "a visit is planned" is advice, not execution, until the visit was made
+        or (o.get("status") in r.opportunity_in_progress and o.get("_id") not in visit_made_on)
     ]
     if in_execution or executed_quotes:
         ev[Phase.EXECUTION] = _earliest(*(a.get("date_executed") for a in executed_quotes))
-    if live_opps and all(s in OPP_CLOSED for s in opp_status):
-        if any(s in OPP_EXECUTED for s in opp_status):
+    closed = r.opportunity_executed | r.opportunity_stopped
+    if live_opps and all(s in closed for s in opp_status):
+        if any(s in r.opportunity_executed for s in opp_status):
             ev[Phase.DONE] = None
-        elif all(s in OPP_STOPPED for s in opp_status):
+        elif all(s in r.opportunity_stopped for s in opp_status):
             ev[Phase.STOPPED] = None
-    if intake.get("status") in INTAKE_STOPPED and not live_opps:
+    if intake.get("status") in r.intake_stopped and not live_opps:
         ev[Phase.STOPPED] = None
     return ev
 
@@ -178,6 +182,7 @@ def recompute_dossiers(
         resident_ids = [x["resident_id"] for x in intakes if x.get("resident_id")]
         residents = {r["_id"]: r for r in _load(conn, "resident", ids=resident_ids)}
         files_by_resident = _dwelling_files(conn, resident_ids)
+        journey = REGISTRY.journey_rules()
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:
             opps_by_intake.setdefault(o["_parent"], []).append(o)
@@ -192,7 +197,9 @@ def recompute_dossiers(
             my_opps = opps_by_intake.get(intake["_id"], [])
             my_actions = [a for o in my_opps for a in actions_by_opp.get(o["_id"], [])]
             rid = intake.get("resident_id") or ""
-            ev = dossier_evidence(intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid))
+            ev = dossier_evidence(
+                intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid), journey
+            )
             phase = current_phase(ev)
             did = dossier_ids[intake["_id"]]
             items.append(

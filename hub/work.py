@@ -11,12 +11,14 @@ or parks it. A fingerprint of the due work's identities and versions is therefor
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
+from hub.connector import Replay, ReplayRule
 from hub.store import Store, utcnow
 from hub.store import tables as t
 
@@ -110,32 +112,41 @@ class ReplayReport:
     not_replayable: dict[str, int] = field(default_factory=dict)
     gone: int = 0
     preview: list[dict[str, Any]] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
 
     def count(self, bucket: dict[str, int], source: str) -> None:
         bucket[source] = bucket.get(source, 0) + 1
 
 
-# Quarantine sources that resolve themselves or need a person; the replay lists them and leaves them open.
-NOT_REPLAYABLE = {
-    "proxy:hoomdossier": "resolves itself when Hoomdossier next sends a message for the resident",
-    "receiver:hoomdossier": "the body Hoomdossier sent was refused at the door; it cannot be sent again from here",
-}
+class UnknownQuarantineSource(LookupError):
+    """Open quarantine entries of a source no connector or coupling declares a replay rule for. Raised after
+    the entries that do have a rule were replayed, so they are never closed unreplayed nor block the rest."""
 
 
 def replay_quarantine(
-    store: Store, tenant: str, sources: list[str] | None = None, ids: list[int] | None = None, preview: int = 20
-) -> tuple[ReplayReport, dict[str, list[str]]]:
-    """Send a tenant's open quarantine back to where it came from, store-side only:
-    - an outbox item (`outbox:<partner>`) is due again with fresh attempts; the push's lookup-before-send
-      keeps a replay from writing twice;
-    - a Hoomdossier message that Econobis refused (`inbox:hoomdossier`) is due to be forwarded again; one that
-      did not parse (`inbox:hoomdossier:apply`) is applied again;
-    - a stalled dossier without a kans (`hub:follow-up`) is detected again by the next planning;
-    - a record a pull could not map (`econobis`) is returned for a re-read by its detail (the caller does it).
-    Each entry is resolved here; a replay that fails again puts it back with its new reason. Returns the report
-    and the Econobis records to re-read (entity → external ids)."""
+    store: Store,
+    tenant: str,
+    rules: Mapping[str, ReplayRule],
+    sources: list[str] | None = None,
+    ids: list[int] | None = None,
+    preview: int = 20,
+) -> tuple[ReplayReport, dict[str, dict[str, list[str]]]]:
+    """Send a tenant's open quarantine back to where it came from, store-side only, by each source's rule
+    (`rules`: the registry's, hub/connector.py):
+    - REQUEUE_OUTBOX (`outbox:<partner>`): due again with fresh attempts, as `uncertain`, so the push's
+      lookup-before-send keeps a replay from writing twice;
+    - RETRY_INBOX (e.g. a message a partner refused to take): due to be sent on again; REAPPLY_INBOX (one that
+      did not parse): applied again;
+    - REDETECT (e.g. a stalled dossier without a kans): closed, the next planning detects it again;
+    - REREAD (a record a pull could not map): returned for a re-read by its detail (the caller does it);
+    - NOT_REPLAYABLE: counted and left open, with the rule's reason.
+    Each replayed entry is resolved here; a replay that fails again puts it back with its new reason. Returns
+    the report and the records to re-read (partner → entity → external ids). Raises UnknownQuarantineSource
+    (after replaying the rest) when an open entry's source has no rule: it is never closed silently."""
     report = ReplayReport(tenant)
-    reread: dict[str, list[str]] = {}
+    reread: dict[str, dict[str, list[str]]] = {}
+    unknown: dict[str, int] = {}
     now = utcnow()
     with store.begin() as conn:
         rows = store.open_quarantine(conn, tenant)
@@ -145,11 +156,16 @@ def replay_quarantine(
         source = q["source"]
         if sources and source not in sources:
             continue
-        if source in NOT_REPLAYABLE:
+        rule = rules.get(source)
+        if rule is None:
+            unknown[source] = unknown.get(source, 0) + 1
+            continue
+        if rule.action is Replay.NOT_REPLAYABLE:
             report.count(report.not_replayable, source)
+            report.why[source] = rule.why
             continue
         with store.begin() as conn:
-            if source.startswith("outbox:"):
+            if rule.action is Replay.REQUEUE_OUTBOX:
                 done = conn.execute(
                     update(t.outbox)
                     .where(t.outbox.c.tenant == tenant, t.outbox.c.idempotency_key == q["external_id"])
@@ -157,10 +173,10 @@ def replay_quarantine(
                     # of unknown outcome: an earlier attempt may have landed, so the push looks before it sends
                     .values(status="uncertain", attempts=0, next_attempt_at=now, updated_at=now)
                 ).rowcount
-            elif source.startswith("inbox:"):
+            elif rule.action in (Replay.RETRY_INBOX, Replay.REAPPLY_INBOX):
                 values: dict[str, Any] = (
                     {"applied_at": None}
-                    if source.endswith(":apply")
+                    if rule.action is Replay.REAPPLY_INBOX
                     else {"status": "retry", "attempts": 0, "next_attempt_at": now}
                 )
                 done = conn.execute(
@@ -168,11 +184,11 @@ def replay_quarantine(
                     .where(t.inbox.c.tenant == tenant, t.inbox.c.id == int(q["external_id"]))
                     .values(**values)
                 ).rowcount
-            elif source == "econobis":
-                reread.setdefault(q["entity"], []).append(q["external_id"])
+            elif rule.action is Replay.REREAD:
+                reread.setdefault(rule.partner or source, {}).setdefault(q["entity"], []).append(q["external_id"])
                 report.reread += 1
                 done = -1  # resolved by the re-read itself when the record now maps
-            else:  # hub:follow-up and anything re-detected by its own stage
+            else:  # REDETECT: re-detected by its own stage
                 done = 1
             if done == 0:
                 report.gone += 1  # nothing left to replay (already sent, or the row is gone): close the entry
@@ -184,6 +200,14 @@ def replay_quarantine(
             report.preview.append(
                 {"id": q["id"], "source": source, "entity": q["entity"], "reason": str(q["reason"])[:120]}
             )
+    if unknown:
+        report.unknown = unknown
+        raise UnknownQuarantineSource(
+            f"open quarantine entries of tenant {tenant} with no replay rule (left open): {unknown}; "
+            f"sources with rules: {sorted(rules)}",
+            report,
+            reread,
+        )
     return report, reread
 
 

@@ -32,20 +32,8 @@ from dagster import (
     sensor,
 )
 
-from assets import (
-    TENANT_TAG,
-    HubConfigResource,
-    StateStoreResource,
-    econobis_push_job,
-    follow_up_job,
-    hoomdossier_inbox_job,
-    hoomdossier_push_job,
-    mart_job,
-    nightly_reconcile_job,
-    sync_job,
-)
-from connectors.econobis.routes import INBOX_SOURCE
-from hub.followup import stalled_dossiers
+from assets import BUILT, TENANT_TAG, Built, HubConfigResource, StateStoreResource
+from couplings.follow_up import stalled_dossiers
 from hub.work import due_inbox, due_outbox, fingerprint
 
 TZ = "Europe/Amsterdam"
@@ -76,97 +64,124 @@ def _result(
     )
 
 
-@sensor(
-    job=hoomdossier_inbox_job,
-    minimum_interval_seconds=SENSOR_INTERVAL,
-    default_status=SENSOR_STATUS,
-    description="Received Hoomdossier messages waiting to be applied or forwarded → hoomdossier_inbox_job for "
-    "that tenant. Reads the state store only.",
-)
-def inbox_sensor(
-    context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
-) -> SensorResult:
-    hint = _hint(context)
-    requests = []
-    with state_store.session() as store:
-        for tenant in hub_config.load().tenants_with("hoomdossier"):
-            work = due_inbox(store, tenant.id, INBOX_SOURCE)
-            if work is None:
-                continue
-            hint[tenant.id] = work.newest_id
-            requests.append(
-                RunRequest(
-                    run_key=work.run_key,
-                    partition_key=tenant.id,
-                    tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} inbox messages due"},
-                )
-            )
-    return _result(context, requests, hint, "no inbox messages due")
+def inbox_sensor_for(source: str, partner: str, job: Any) -> SensorDefinition:
+    """A sensor for one inbox source: received messages waiting to be applied or sent on → the partner's
+    inbox job for that tenant."""
 
-
-OUTBOX_JOBS = {"econobis": econobis_push_job, "hoomdossier": hoomdossier_push_job}
-
-
-@sensor(
-    jobs=list(OUTBOX_JOBS.values()),
-    minimum_interval_seconds=SENSOR_INTERVAL,
-    default_status=SENSOR_STATUS,
-    description="Outbox items due (new, to retry, or replayed from quarantine) → the partner's push job for that "
-    "tenant. Reads the state store only.",
-)
-def outbox_sensor(
-    context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
-) -> SensorResult:
-    hint = _hint(context)
-    requests = []
-    with state_store.session() as store:
-        for tenant in hub_config.load().tenants:
-            for partner, job in OUTBOX_JOBS.items():
-                if not tenant.has(partner):
-                    continue
-                work = due_outbox(store, tenant.id, partner)
+    @sensor(
+        name=f"{partner}_inbox_sensor",
+        job=job,
+        minimum_interval_seconds=SENSOR_INTERVAL,
+        default_status=SENSOR_STATUS,
+        description=f"Received {partner} messages waiting to be applied or sent on → {job.name} for that tenant. "
+        "Reads the state store only.",
+    )
+    def _inbox(
+        context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+    ) -> SensorResult:
+        hint = _hint(context)
+        requests = []
+        with state_store.session() as store:
+            for tenant in hub_config.load().tenants_with(partner):
+                work = due_inbox(store, tenant.id, source)
                 if work is None:
                     continue
-                hint[f"{tenant.id}/{partner}"] = work.newest_id
+                hint[tenant.id] = work.newest_id
                 requests.append(
                     RunRequest(
                         run_key=work.run_key,
-                        job_name=job.name,
                         partition_key=tenant.id,
-                        tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} {partner} outbox items due"},
+                        tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} inbox messages due"},
                     )
                 )
-    return _result(context, requests, hint, "no outbox items due")
+        return _result(context, requests, hint, "no inbox messages due")
+
+    return _inbox
 
 
-@sensor(
-    job=follow_up_job,
-    minimum_interval_seconds=15 * 60,
-    default_status=SENSOR_STATUS,
-    description="Dossiers without progress for `follow_up.after_days` (default 7) whose follow-up is not "
-    "planned yet → follow_up_job for that tenant (one follow-up kansactie per dossier and phase, ever).",
-)
-def stalled_dossier_sensor(
-    context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
-) -> SensorResult:
-    hint = _hint(context)
-    requests = []
-    with state_store.session() as store:
-        for tenant in hub_config.load().tenants_with("econobis"):
-            with store.begin() as conn:
-                found = stalled_dossiers(store, conn, tenant.id, tenant.follow_up)
-            if not found:
-                continue
-            hint[tenant.id] = len(found)
-            key = f"stalled:{tenant.id}:{fingerprint([(s.key,) for s in found])[:16]}"
-            requests.append(
-                RunRequest(
-                    run_key=key,
-                    partition_key=tenant.id,
-                    tags={TENANT_TAG: tenant.id, "hub/reason": f"{len(found)} stalled dossiers"},
+def outbox_sensor_for(jobs: dict[str, Any]) -> SensorDefinition:
+    @sensor(
+        name="outbox_sensor",
+        jobs=list(jobs.values()),
+        minimum_interval_seconds=SENSOR_INTERVAL,
+        default_status=SENSOR_STATUS,
+        description="Outbox items due (new, to retry, or replayed from quarantine) → the partner's push job for "
+        "that tenant. Reads the state store only.",
+    )
+    def outbox_sensor(
+        context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+    ) -> SensorResult:
+        hint = _hint(context)
+        requests = []
+        with state_store.session() as store:
+            for tenant in hub_config.load().tenants:
+                for partner, job in jobs.items():
+                    if not tenant.has(partner):
+                        continue
+                    work = due_outbox(store, tenant.id, partner)
+                    if work is None:
+                        continue
+                    hint[f"{tenant.id}/{partner}"] = work.newest_id
+                    requests.append(
+                        RunRequest(
+                            run_key=work.run_key,
+                            job_name=job.name,
+                            partition_key=tenant.id,
+                            tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} {partner} outbox items due"},
+                        )
+                    )
+        return _result(context, requests, hint, "no outbox items due")
+
+    return outbox_sensor
+
+
+def stalled_sensor_for(job: Any, partners: tuple[str, ...]) -> SensorDefinition:
+    @sensor(
+        name="stalled_dossier_sensor",
+        job=job,
+        minimum_interval_seconds=15 * 60,
+        default_status=SENSOR_STATUS,
+        description="Dossiers without progress for `follow_up.after_days` (default 7) whose follow-up is not "
+        "planned yet → follow_up_job for that tenant (one follow-up per dossier and phase, ever).",
+    )
+    def stalled_dossier_sensor(
+        context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+    ) -> SensorResult:
+        hint = _hint(context)
+        requests = []
+        with state_store.session() as store:
+            for tenant in hub_config.load().tenants:
+                if not any(tenant.has(p) for p in partners):
+                    continue
+                with store.begin() as conn:
+                    found = stalled_dossiers(store, conn, tenant.id, tenant.follow_up)
+                if not found:
+                    continue
+                hint[tenant.id] = len(found)
+                key = f"stalled:{tenant.id}:{fingerprint([(s.key,) for s in found])[:16]}"
+                requests.append(
+                    RunRequest(
+                        run_key=key,
+                        partition_key=tenant.id,
+                        tags={TENANT_TAG: tenant.id, "hub/reason": f"{len(found)} stalled dossiers"},
+                    )
                 )
-            )
-    return _result(context, requests, hint, "no newly stalled dossiers")
+        return _result(context, requests, hint, "no newly stalled dossiers")
+
+    return stalled_dossier_sensor
+
+
+def build_sensors(built: Built) -> list[SensorDefinition]:
+    """One inbox sensor per inbox source, one outbox sensor over every push, the stalled-dossier sensor."""
+    out: list[SensorDefinition] = []
+    for source, (partner, job) in built.inbox_jobs.items():
+        out.append(inbox_sensor_for(source, partner, job))
+    if built.push_jobs:
+        out.append(outbox_sensor_for(built.push_jobs))
+    channels = tuple(cp.follow_up.partner for cp in built.couplings if cp.follow_up is not None)
+    if channels and "follow_up_job" in built.jobs:
+        out.append(stalled_sensor_for(built.jobs["follow_up_job"], channels))
+    return out
 
 
 def _per_tenant(context: ScheduleEvaluationContext, hub_config: HubConfigResource, kind: str) -> Iterator[RunRequest]:
@@ -176,7 +191,7 @@ def _per_tenant(context: ScheduleEvaluationContext, hub_config: HubConfigResourc
 
 
 @schedule(
-    job=sync_job,
+    job=BUILT.jobs["sync_job"],
     cron_schedule="*/15 * * * *",
     execution_timezone=TZ,
     default_status=SCHEDULE_STATUS,
@@ -187,7 +202,7 @@ def sync_every_15_minutes(context: ScheduleEvaluationContext, hub_config: HubCon
 
 
 @schedule(
-    job=nightly_reconcile_job,
+    job=BUILT.jobs["nightly_reconcile_job"],
     cron_schedule="30 2 * * *",
     execution_timezone=TZ,
     default_status=SCHEDULE_STATUS,
@@ -198,7 +213,7 @@ def nightly_reconcile(context: ScheduleEvaluationContext, hub_config: HubConfigR
 
 
 @schedule(
-    job=mart_job,
+    job=BUILT.jobs["mart_job"],
     cron_schedule="30 5 * * *",
     execution_timezone=TZ,
     default_status=SCHEDULE_STATUS,
@@ -209,4 +224,12 @@ def nightly_mart(context: ScheduleEvaluationContext) -> RunRequest:
 
 
 SCHEDULES: list[ScheduleDefinition] = [sync_every_15_minutes, nightly_reconcile, nightly_mart]
-SENSORS: list[SensorDefinition] = [inbox_sensor, outbox_sensor, stalled_dossier_sensor]
+SENSORS: list[SensorDefinition] = build_sensors(BUILT)
+SENSORS_BY_NAME = {s.name: s for s in SENSORS}
+
+
+def __getattr__(name: str) -> Any:
+    """`from schedules import inbox_sensor`: the built sensors by name."""
+    if name in SENSORS_BY_NAME:
+        return SENSORS_BY_NAME[name]
+    raise AttributeError(name)

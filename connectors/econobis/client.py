@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.econobis.errors import partner_message
 from hub.config import TenantConfig
 from hub.http import PartnerAuthError, PartnerClient, RetryPolicy, StoreBudget
 from hub.store import Store
@@ -141,7 +142,15 @@ class EconobisClient:
             budget = StoreBudget.from_settings(
                 store, PARTNER, tenant.id, settings, DEFAULT_BUDGET_PER_MINUTE, DEFAULT_BUDGET_BURST
             )
-        http = PartnerClient(PARTNER, tenant.id, pc.base_url, timeout=timeout, policy=policy, budget=budget)
+        http = PartnerClient(
+            PARTNER,
+            tenant.id,
+            pc.base_url,
+            timeout=timeout,
+            policy=policy,
+            budget=budget,
+            error_message=partner_message,
+        )
         http.auth = PasswordGrantAuth(
             http,
             username=str(settings["username"]),

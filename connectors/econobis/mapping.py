@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.econobis.commands import SignUp
 from connectors.econobis.schemas import (
     GridContact,
     GridHousingFile,
@@ -234,3 +235,41 @@ def map_housing_file(row: GridHousingFile, tenant: str, file_id: str, dwelling_i
         owner_occupied={"1": True, "0": False}.get(sale) if sale is not None else None,
         created_at=row.created_at,
     )
+
+
+def webform_fields(s: SignUp, ids: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """A sign-up as the webform fields Econobis reads (contracts/econobis.md §4), with this instance's ids
+    (`ids`: table → name → id, from its system-data). Raises ValueError for what this Econobis cannot take."""
+    open_names = [n for n, code in INTAKE_STATUS_NAMES.items() if code == "open"]
+    status_id = next((ids["intakeStatuses"][n] for n in open_names if n in ids["intakeStatuses"]), None)
+    if status_id is None:
+        raise ValueError("no intake status 'open' in this Econobis' system-data")
+    unknown = [m for m in s.measures if m not in ids["measures"]]
+    if unknown:
+        raise ValueError(f"measure(s) not known in this Econobis: {', '.join(unknown)}")
+    fields: dict[str, Any] = {
+        "voornaam": s.first_name or "",
+        "tussenvoegsel": s.last_name_prefix or "",
+        "achternaam": s.last_name or "",
+        "organisatienaam": s.organisation_name or "",
+        "emailadres": s.email or "",
+        "telefoonnummer": s.phone or "",
+        "adres_straat": s.street or "",
+        "adres_huisnummer": s.number,
+        "adres_toevoeging": s.addition or "",
+        "adres_postcode": s.postcode,
+        "adres_plaats": s.city or "",
+        "akkoord_privacybeleid": "1" if s.consent else "0",
+        "intake_campagne_id": str(s.campaign_id),
+        "intake_status_id": str(status_id),
+        "intake_id_extern": s.key,
+        "intake_maatregel_ids": ",".join(str(ids["measures"][m]) for m in s.measures),
+        "intake_aanmeldingsbron_ids": ",".join(
+            str(ids["intakeSources"][x]) for x in s.sources if x in ids["intakeSources"]
+        ),
+        "contact_opmerkingen": s.note or "",
+    }
+    if s.visit_coach_id is not None:
+        fields["kansactie_aanmaken"] = "visit"
+        fields["kansactie_org_of_coach"] = str(s.visit_coach_id)
+    return fields

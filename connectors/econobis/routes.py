@@ -23,6 +23,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from connectors.econobis.errors import LOGGED, ROLLED_BACK
+from connectors.econobis.settings import HOOMDOSSIER_INBOX
 from hub.config import HubConfig
 from hub.http.redact import register_secret
 from hub.logs import log_event
@@ -30,7 +32,8 @@ from hub.store import Store
 
 log = logging.getLogger("connectors.econobis.routes")
 
-INBOX_SOURCE = "hoomdossier"
+INBOX_SOURCE = HOOMDOSSIER_INBOX
+RECEIVER_QUARANTINE = f"receiver:{HOOMDOSSIER_INBOX}"
 ENDPOINTS = {
     "gebruik": "EndPointGebruik",
     "woonplan": "EndPointWoonplan",
@@ -40,8 +43,6 @@ ENDPOINTS = {
     "pdf": "EndPointPdf",
     "delete": "EndPointDeleteHoomDossier",
 }
-ROLLED_BACK = "Gehele API aanroep is ongedaan gemaakt!"
-LOGGED = "Log is gelogd naar het applicatielog."
 
 
 def _refuse(logs: list[str], reason: str, status: int = 404) -> Response:
@@ -51,8 +52,8 @@ def _refuse(logs: list[str], reason: str, status: int = 404) -> Response:
 def hoomdossier_endpoints(config: HubConfig, store: Store) -> APIRouter:
     """The router; raises ConfigError when a tenant with Hoomdossier lacks its inbound key."""
     keys: list[tuple[bytes, str]] = []
-    for tenant in config.tenants_with("hoomdossier"):
-        key = tenant.secret("hoomdossier", "inbound_key")
+    for tenant in config.tenants_with(HOOMDOSSIER_INBOX):
+        key = tenant.secret(HOOMDOSSIER_INBOX, "inbound_key")
         register_secret(key)
         keys.append((key.encode(), tenant.id))
 
@@ -127,7 +128,7 @@ def _quarantine(store: Store, tenant: str, endpoint: str, text: str, reason: str
         store.quarantine_put(
             conn,
             tenant,
-            "receiver:hoomdossier",
+            RECEIVER_QUARANTINE,
             endpoint,
             digest,
             f"refused as Econobis would (404): {reason}",

@@ -12,13 +12,11 @@ from typing import Any
 
 import requests
 
+from connectors.hoomdossier.settings import DEFAULT_BUDGET_BURST, DEFAULT_BUDGET_PER_MINUTE, PARTNER
 from hub.config import TenantConfig
 from hub.http import PartnerClient, RetryPolicy, StoreBudget
 from hub.store import Store
 
-PARTNER = "hoomdossier"
-DEFAULT_BUDGET_PER_MINUTE = 55.0
-DEFAULT_BUDGET_BURST = 5.0
 # Answers a proxied caller gets as Hoomdossier gave them (429 and 5xx go through the retry policy first).
 PASS_THROUGH = frozenset({400, 401, 403, 404, 405, 409, 410, 412, 413, 415, 422})
 

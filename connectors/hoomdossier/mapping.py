@@ -29,6 +29,7 @@ from connectors.hoomdossier.schemas import (
     WoningStatus,
     Woonplan,
 )
+from connectors.hoomdossier.settings import ECONOBIS_CONTACTS
 from hub.canonical import Advice, Appointment, Document, DwellingFile, Resident
 from hub.canonical.survivorship import HOOMDOSSIER
 from hub.journey import recompute_dossiers
@@ -36,7 +37,7 @@ from hub.merge import Incoming, MergeStats, merge
 from hub.store import Store
 
 SOURCE = HOOMDOSSIER
-ECONOBIS = "econobis"  # the xref system of Econobis ids (contact ids travel in every message)
+ECONOBIS = ECONOBIS_CONTACTS  # the xref system of Econobis ids (contact ids travel in every message)
 
 # gebruik question short → canonical dwelling-file field and how to read the answer
 _MONUMENT = {"1": True, "2": False}

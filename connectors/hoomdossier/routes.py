@@ -27,6 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from connectors.hoomdossier.client import HoomdossierClient
+from connectors.hoomdossier.settings import ECONOBIS_CONTACTS, PARTNER
 from hub.config import HubConfig, TenantConfig
 from hub.http import OutcomeUnknown, PartnerError
 from hub.http.redact import register_secret
@@ -35,10 +36,10 @@ from hub.store import Store, stable_hash
 
 log = logging.getLogger("connectors.hoomdossier.routes")
 
-PARTNER = "hoomdossier"
 REGISTER = "hoomdossier:register"
 COACH_LINK = "hoomdossier:coach-link"
 ALREADY_LINKED = "already-linked"
+PROXY_QUARANTINE = f"proxy:{PARTNER}"
 # Hoomdossier's nl text for custom.building-coach-statuses.already-linked (contains "al gekoppeld")
 ALREADY_LINKED_TEXTS = ("al gekoppeld", "already linked", "already-linked")
 WAIT_FOR_IN_FLIGHT_SECONDS = 30.0
@@ -168,11 +169,11 @@ class Proxy:
         contact = contact_of(body)
         with self.store.begin() as conn:
             if contact:
-                rid = self.store.resolve_ids(conn, "econobis", tenant.id, "contact", [contact])[contact]
+                rid = self.store.resolve_ids(conn, ECONOBIS_CONTACTS, tenant.id, "contact", [contact])[contact]
                 self.store.link_ids(conn, PARTNER, tenant.id, "account", {str(ids["account_id"]): rid})
                 if ids.get("user_id"):
                     self.store.link_ids(conn, PARTNER, tenant.id, "user", {str(ids["user_id"]): rid})
-                self.store.quarantine_resolve(conn, tenant.id, "proxy:hoomdossier", "register", [f"contact:{contact}"])
+                self.store.quarantine_resolve(conn, tenant.id, PROXY_QUARANTINE, "register", [f"contact:{contact}"])
         if rec is not None:
             stored = {
                 "account_id": ids["account_id"],
@@ -187,7 +188,7 @@ class Proxy:
         if not contact:
             return None
         with self.store.begin() as conn:
-            rid = self.store.lookup_ids(conn, "econobis", tenant.id, "contact", [contact]).get(contact)
+            rid = self.store.lookup_ids(conn, ECONOBIS_CONTACTS, tenant.id, "contact", [contact]).get(contact)
             if rid is None:
                 return None
             accounts = self.store.external_ids_of(conn, PARTNER, tenant.id, "account", rid)
@@ -201,7 +202,7 @@ class Proxy:
             self.store.quarantine_put(
                 conn,
                 tenant.id,
-                "proxy:hoomdossier",
+                PROXY_QUARANTINE,
                 "register",
                 key,
                 "Hoomdossier says this resident is already registered, but the answer of the earlier register "

@@ -155,12 +155,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _partner_message(resp: requests.Response) -> str:
-    """The partner's own error text: JSON message/error_description, Econobis' log-line array, or raw text."""
+MessageParser = Callable[[Any], "str | None"]
+
+
+def _partner_message(resp: requests.Response, parse: MessageParser | None = None) -> str:
+    """The partner's own error text: the connector's parser first (a partner's own dialect, e.g. a list of log
+    lines), then a JSON message/error_description, the last lines of a JSON list, or the raw text."""
     try:
         body = resp.json()
     except ValueError:
         return (resp.text or resp.reason or "").strip()[:500]
+    if parse is not None and (own := parse(body)):
+        return own
     if isinstance(body, dict):
         for key in ("message", "error_description", "detail", "title", "error"):
             if isinstance(body.get(key), str) and body[key]:
@@ -169,8 +175,7 @@ def _partner_message(resp: requests.Response) -> str:
                     msg += " " + "; ".join(f"{k}: {v}" for k, v in body["errors"].items())
                 return msg[:1000]
     if isinstance(body, list) and body:
-        errors = [str(x) for x in body if isinstance(x, str) and ("Fout" in x or "fout" in x)]
-        return " | ".join(errors or [str(x) for x in body[-3:]])[:1000]
+        return " | ".join(str(x) for x in body[-3:])[:1000]
     return str(body)[:500]
 
 
@@ -193,11 +198,13 @@ class PartnerClient:
         budget: Budget | None = None,
         auth: AuthProvider | None = None,
         secrets: tuple[str | None, ...] = (),
+        error_message: MessageParser | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.partner = partner
+        self.error_message = error_message
         self.tenant = tenant
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -395,7 +402,7 @@ class PartnerClient:
             "method": method,
             "endpoint": endpoint,
             "status": status,
-            "message": self.redactor.text(_partner_message(resp)),
+            "message": self.redactor.text(_partner_message(resp, self.error_message)),
             "body": self.redactor.text(resp.text[:4000]) if resp.text else None,
             "attempts": attempts,
         }

@@ -9,11 +9,9 @@ from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
-# Partners that authenticate with a key in the URL path (contracts/econobis.md §3.1, §4).
-PATH_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"(/api/webform/external/)([^/?#\s\"']+)"),
-    re.compile(r"(/api/)(?!webform/|v\d+/)([^/?#\s\"']+)(/hoomdossier/)"),
-)
+# Keys partners put in URL paths: each connector declares its patterns (`Connector.path_secrets`, group 1 the
+# prefix kept, the key in group 2, an optional group 3 kept after it); the registry adds them here.
+PATH_SECRET_PATTERNS: list[re.Pattern[str]] = []
 SECRET_QUERY_KEYS = frozenset(
     {"access_token", "api_key", "apikey", "key", "token", "password", "client_secret", "secret", "code"}
 )
@@ -22,6 +20,13 @@ _MIN_SECRET_LEN = 4
 
 _registry_lock = threading.Lock()
 _registry: set[str] = set()
+
+
+def register_path_pattern(pattern: re.Pattern[str]) -> None:
+    """Mask what `pattern` matches in every URL and message from now on (see PATH_SECRET_PATTERNS)."""
+    with _registry_lock:
+        if pattern not in PATH_SECRET_PATTERNS:
+            PATH_SECRET_PATTERNS.append(pattern)
 
 
 def register_secret(value: str | None) -> None:
@@ -51,7 +56,9 @@ class Redactor:
         for s in sorted(known, key=len, reverse=True):
             if s in value:
                 value = value.replace(s, MASK)
-        for pat in PATH_SECRET_PATTERNS:
+        with _registry_lock:
+            patterns = list(PATH_SECRET_PATTERNS)
+        for pat in patterns:
             value = pat.sub(lambda m: m.group(1) + MASK + (m.group(3) if m.lastindex == 3 else ""), value)
         return _BEARER.sub(r"\1" + MASK, value)
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectors.econobis.sandbox.app import EconobisSandbox, create_app
-from hub.config import SANDBOX_TENANTS, sandbox_credentials
+from connectors.econobis.sandbox.credentials import sandbox_credentials
+from hub.config import SANDBOX_TENANTS
 from hub.sandbox.server import ThreadedServer
 
 DEFAULT_TENANTS: tuple[str, ...] = tuple(tenant for tenant, _ in SANDBOX_TENANTS)

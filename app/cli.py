@@ -1,7 +1,8 @@
 """The `hub` command: run the sandboxes, the demo, a pull, the mart build or the Dagster UI.
 
-The CLI is a composition root like definitions.py: its commands import connectors and assets lazily, so the
-hub core itself still imports nothing above it."""
+A composition root in the top layer (app/), like definitions.py: it may import every layer below, and loops
+over the connector registry instead of naming partners, except for the Econobis-only operator commands
+(`pull`, `push`, `signup`) and the sandbox's Econobis link overrides."""
 
 from __future__ import annotations
 
@@ -12,13 +13,27 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from hub.config import ConfigError, HubPaths, load_config, sandbox_config, sandbox_port_base
+from app import demo
+from app.sandbox_stack import SandboxStack, start_stack
+from connectors import registry
+from hub.config import (
+    ConfigError,
+    HubPaths,
+    TenantConfig,
+    load_config,
+    receiver_port,
+    sandbox_config,
+    sandbox_port_base,
+)
+from hub.connector import PartnerRun
 from hub.logs import configure_logging
+from hub.receiver import create_receiver
+from hub.store import Store
 
+ROOT = Path(__file__).resolve().parents[1]
 DEMO_RESIDENTS = 400
 
 
@@ -58,22 +73,22 @@ def _dagster_home(paths: HubPaths) -> Path:
     return home
 
 
-def _start_default_stack(residents: int, throttle: int, store: Any, id_shift: int = 0) -> Any:
-    """Econobis per tenant, Hoomdossier and (with a store) the receiver, on the embedded config's ports."""
-    from assets.sandbox_stack import start_stack
-    from hub.config import receiver_port
-
+def _start_default_stack(residents: int, throttle: int, store: Store | None, id_shift: int = 0) -> SandboxStack:
+    """Every registered sandbox and (with a store) the receiver, on the embedded config's ports."""
     base = sandbox_port_base()
     config = sandbox_config()
-    ports = {t.id: int(t.partner("econobis").base_url.rsplit(":", 1)[1]) for t in config.tenants}
-    hoom_port = int(config.tenants[0].partner("hoomdossier").base_url.rsplit(":", 1)[1])
+    ports: dict[str, dict[str, int]] = {}
+    for c in registry().with_sandbox():
+        assert c.sandbox is not None
+        urls = {t.id: t.partner(c.name).base_url for t in config.tenants if t.has(c.name)}
+        found = {tid: int(url.rsplit(":", 1)[1]) for tid, url in urls.items()}
+        ports[c.name] = found if c.sandbox.per_tenant else {"*": next(iter(found.values()))}
     try:
         return start_stack(
             residents,
             store=store,
             throttle=throttle,
-            econobis_ports=ports,
-            hoomdossier_port=hoom_port,
+            ports=ports,
             receiver_port=receiver_port(),
             id_shift=id_shift,
         )
@@ -92,30 +107,34 @@ def _wait_for_signal() -> None:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    """Econobis per tenant + Hoomdossier + (unless --no-receiver) the hub's receiver between them."""
+    """Every registered partner's sandbox + (unless --no-receiver) the hub's receiver between them."""
     store = None if args.no_receiver else _open_store()
     stack = _start_default_stack(args.residents, args.throttle, store, id_shift=args.id_shift)
-    for r in stack.econobis:  # explicit overrides of where Econobis' outbound Hoomdossier calls go
+    for r in stack.running.get("econobis", []):  # explicit overrides of where Econobis' outbound calls go
         if args.hoom_link is not None:
             r.sandbox.cooperation.hoom_link = args.hoom_link or None
         if args.hoom_connect_coach_link is not None:
             r.sandbox.cooperation.hoom_connect_coach_link = args.hoom_connect_coach_link or None
-    info = {r.tenant: r.describe() for r in stack.econobis}
-    hoom = {"base_url": stack.hoomdossier.base_url}
+    described = stack.describe()
+    tenants: dict[str, dict[str, Any]] = {}
+    for partner, per_tenant in described.items():
+        for tenant, info in per_tenant.items():
+            tenants.setdefault(tenant, {"tenant": tenant})[partner] = info
     receiver = stack.receiver.base_url if stack.receiver else None
     if args.json:
-        print(json.dumps({"tenants": info, "hoomdossier": hoom, "receiver": receiver}), flush=True)
+        print(json.dumps({"tenants": tenants, "receiver": receiver}), flush=True)
     else:
         print(f"Sandboxes ready ({args.residents} residents per tenant). Ctrl-C stops them.")
-        print(f"\n  Hoomdossier {hoom['base_url']} (cooperation by X-Cooperation-Slug = tenant id)")
-        print(f"  receiver    {receiver or '(not started: --no-receiver)'}")
-        for tenant, d in info.items():
-            e = d["econobis"]
-            print(f"\n  {tenant}\n    Econobis   {e['base_url']}\n    login      {e['username']} / {e['password']}")
-            print(f"    client     id {e['client_id']}, secret {e['client_secret']}")
-            print(f"    webform    {e['base_url']}/api/webform/external/{e['webform_key']}")
-            print(f"    outbound   register → {e['hoom_link']}, coach link → {e['hoom_connect_coach_link']}")
-            print(f"    records    {e['counts']}")
+        print(f"\n  receiver    {receiver or '(not started: --no-receiver)'}")
+        titles = {c.name: c.title for c in stack.connectors}
+        for tenant, parts in tenants.items():
+            print(f"\n  {tenant}")
+            for partner, info in parts.items():
+                if partner == "tenant":
+                    continue
+                print(f"    {titles.get(partner, partner)}")
+                for key, value in info.items():
+                    print(f"      {key:<24} {value}")
         print(flush=True)
     try:
         _wait_for_signal()
@@ -130,14 +149,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The receiver alone (production): partner-compatible routes in front of the state store."""
     import uvicorn
 
-    from connectors.econobis.routes import hoomdossier_endpoints
-    from connectors.hoomdossier.routes import hoomdossier_api
-    from hub.config import receiver_port
-    from hub.receiver import create_receiver
-
     config = load_config(args.config)
     store = _open_store()
-    app = create_receiver(config, store, [hoomdossier_endpoints(config, store), hoomdossier_api(config, store)])
+    app = create_receiver(config, store, registry().routers(config, store))
     port = args.port if args.port is not None else receiver_port()
     print(f"hub receiver on http://{args.host}:{port} for {', '.join(t.id for t in config.tenants)}", flush=True)
     uvicorn.run(app, host=args.host, port=port, log_level="warning", access_log=False, workers=1)
@@ -147,22 +161,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_hoomdossier(args: argparse.Namespace) -> int:
     """One pass of the Hoomdossier coupling without Dagster: apply and forward received messages, plan and
     push registrations and coach links."""
-    from assets.coupling import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
-    from connectors.econobis.client import EconobisClient
-    from connectors.econobis.push import EconobisPush
+    from couplings.econobis_hoomdossier import (
+        apply_hoomdossier_inbox,
+        forward_hoomdossier_inbox,
+        plan_hoomdossier,
+        push_hoomdossier,
+    )
 
     store = _open_store()
     config = load_config(args.config)
     tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
     for t in tenants:
-        out: dict[str, Any] = {"tenant": t.id, "applied": apply_hoomdossier_inbox(store, t.id)}
+        out: dict[str, Any] = {"tenant": t.id, "applied": apply_hoomdossier_inbox(store, t.id).as_dict()}
         out["forwarded"] = forward_hoomdossier_inbox(store, t).as_dict()
         out["planned"] = plan_hoomdossier(store, t)
-        client = EconobisClient.for_tenant(t, store)
-        out["econobis_push"] = EconobisPush(store, client, t.id, t.secret("econobis", "webform_key")).run().as_dict()
+        out["econobis_push"] = _econobis_pusher(t, store).run().as_dict()
         out["hoomdossier_push"] = push_hoomdossier(store, t).as_dict()
         print(json.dumps(out, indent=2, default=str))
     return 0
+
+
+def _econobis_pusher(t: TenantConfig, store: Store) -> Any:
+    from connectors.econobis.connector import pusher
+
+    return pusher(PartnerRun(store, load_config(), t, {"share_login": False}))
 
 
 def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
@@ -184,154 +206,14 @@ def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
         print(f"{'':<11} {'  reached':<{width}} " + " ".join(f"{n:>9}" for n in reached))
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole graph through Dagster against the sandboxes: per tenant the sync job (pull, inbox, canonical
-    model with its checks, follow-ups of stalled dossiers, Hoomdossier plans, pushes) twice — the second
-    run pushes what the first one planned — then the mart job behind its freshness gate."""
-    from dagster import DagsterInstance
-
-    import definitions
-    from hub.mart import read_funnel
-
-    os.environ.pop("HUB_CONFIG", None)  # the demo always runs against the embedded sandbox tenants
-    if Path("hub.yaml").exists():
-        print("note: ./hub.yaml is ignored by the demo; it uses the embedded sandbox tenants")
-    paths = HubPaths.from_env()
-    _dagster_home(paths)
-    started = time.monotonic()
-    if not os.environ.get("HUB_DATABASE_URL"):
-        # The sandboxes start fresh every time, so the demo's state store does too (cursors, xrefs and the
-        # outbox of an earlier demo would point at records the new sandboxes do not have).
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{paths.sqlite_path}{suffix}").unlink(missing_ok=True)
-    config = sandbox_config()
-    print(
-        f"Starting sandbox Econobis for {len(config.tenants)} tenants ({args.residents} residents each), "
-        "sandbox Hoomdossier and the hub's receiver…"
-    )
-    store = _open_store()
-    stack = _start_default_stack(args.residents, throttle=60, store=store)
-    defs = definitions.defs
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    failed = 0
-    try:
-        _queue_demo_signups(config, args.signups, {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in stack.econobis})
-        with DagsterInstance.get() as instance:
-            for tenant in config.tenants:
-                for n in (1, 2):
-                    result = defs.resolve_job_def("sync_job").execute_in_process(
-                        partition_key=tenant.id,
-                        instance=instance,
-                        run_config=quiet,
-                        tags={"hub/tenant": tenant.id, "hub/demo": "true"},
-                        raise_on_error=False,
-                    )
-                    failed += not result.success
-                    _print_run(f"{tenant.id} sync {n}", result)
-            result = defs.resolve_job_def("mart_job").execute_in_process(
-                instance=instance, run_config=quiet, raise_on_error=False
-            )
-            failed += not result.success
-            _print_run("mart", result)
-    finally:
-        stack.stop()
-        store.dispose()
-    mart = paths.mart_dir / "hub.duckdb"
-    if mart.exists():
-        _print_funnel(read_funnel(mart))
-        print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
-    print(f"Dagster runs recorded in {paths.dagster_home}: run `make ui` to browse them.")
-    print(f"Done in {time.monotonic() - started:.1f}s{'' if not failed else f' — {failed} run(s) FAILED'}.")
-    return 1 if failed else 0
-
-
-# What the demo prints of each stage's materialization.
-DEMO_LINES = {
-    "econobis_pull": "pulled {records_seen} records ({created} new, {updated} updated, {unchanged} unchanged, "
-    "{quarantined} quarantined) over {partner_calls} calls",
-    "hoomdossier_inbox": "applied {applied} Hoomdossier messages, forwarded {forwarded} to Econobis",
-    "canonical_model": "canonical: {residents} residents, {dwellings} dwellings, {dossiers} dossiers, "
-    "{journey_events} journey events",
-    "hoomdossier_push": "Hoomdossier: {registrations_queued} registrations and {coach_links_queued} coach links "
-    "planned, {sent} coach links sent",
-    "stalled_dossiers": "stalled dossiers: {stalled_found} found, {follow_ups_queued} follow-ups queued, "
-    "{without_kans} without a kans (quarantined for the coordinator)",
-    "econobis_push": "pushed {sent} items into Econobis ({quarantined} quarantined, {partner_writes} writes)",
-    "hub_freshness": "freshness: {stale} of {tenants} tenants stale",
-    "reporting_mart": "mart rebuilt: {rows_dossiers} dossiers",
-}
-
-
-def _print_run(label: str, result: Any) -> None:
-    print(f"\n{label}: {'ok' if result.success else 'FAILED'}")
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            mat = event.event_specific_data.materialization
-            node = mat.asset_key.to_user_string()
-            md = {k: v.value for k, v in mat.metadata.items()}
-            if "skipped" in md:
-                print(f"  {node}: skipped ({md['skipped']})")
-            elif node in DEMO_LINES:
-                print("  " + DEMO_LINES[node].format_map(_Missing(md)))
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            ev = event.event_specific_data
-            if not ev.passed:
-                print(f"  check {ev.check_name}: {ev.severity.value} — {ev.description or 'see the UI'}")
-        elif event.event_type_value == "STEP_FAILURE":
-            print(f"  step {event.step_key} failed: {str(event.event_specific_data.error.message)[:300]}")
-
-
-class _Missing(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-DEMO_FIRST_NAMES = ("Sanne", "Joost", "Fatima", "Henk", "Iris", "Ruud", "Noor", "Bram")
-
-
-def _queue_demo_signups(config: Any, per_tenant: int, campaigns: dict[str, int]) -> None:
-    """A few sign-ups per sandbox tenant, as a web form would deliver them to the hub."""
-    from connectors.econobis.push import SignUp, enqueue_signup
-
-    if per_tenant <= 0:
-        return
-    store = _open_store()
-    try:
-        for t in config.tenants:
-            for i in range(per_tenant):
-                first = DEMO_FIRST_NAMES[i % len(DEMO_FIRST_NAMES)]
-                enqueue_signup(
-                    store,
-                    t.id,
-                    SignUp(
-                        key=f"demo-{t.id}-{i:03d}",
-                        first_name=first,
-                        last_name=f"Aanmelder{i:03d}",
-                        email=f"{first.lower()}.aanmelder{i}@example.org",
-                        street="Havenkade",
-                        number=str(10 + i),
-                        postcode="1621AA" if t.id == "coop-noord" else "5281AA",
-                        city="Hoorn" if t.id == "coop-noord" else "Boxtel",
-                        campaign_id=campaigns[t.id],  # the sandbox's first campaign
-                        measures=["Vloerisolatie", "Spouwmuurisolatie"][: 1 + i % 2],
-                        sources=["Website"],
-                        consent=True,
-                    ),
-                )
-    finally:
-        store.dispose()
-
-
-def _open_store() -> Any:
+def _open_store() -> Store:
     """The state store of $HUB_HOME / $HUB_DATABASE_URL (migrated on open)."""
-    from hub.store import Store
-
     paths = HubPaths.from_env()
     paths.ensure()
     return Store.open(paths.database_url())
 
 
-def _econobis_tenants(args: argparse.Namespace) -> list[Any]:
+def _econobis_tenants(args: argparse.Namespace) -> list[TenantConfig]:
     config = load_config(args.config)
     return [config.tenant(args.tenant)] if args.tenant else config.tenants_with("econobis")
 
@@ -349,7 +231,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def cmd_signup(args: argparse.Namespace) -> int:
     """Queue sign-ups (JSON lines, one SignUp each) for a tenant's Econobis; pushed by `hub push`."""
-    from connectors.econobis.push import SignUp, enqueue_signup
+    from connectors.econobis.commands import SignUp, enqueue_signup
 
     tenant = load_config(args.config).tenant(args.tenant)
     store = _open_store()
@@ -371,20 +253,14 @@ def cmd_signup(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from connectors.econobis.client import EconobisClient
-    from connectors.econobis.push import EconobisPush
-
     store = _open_store()
     for t in _econobis_tenants(args):
-        client = EconobisClient.for_tenant(t, store)
-        report = EconobisPush(store, client, t.id, t.secret("econobis", "webform_key")).run()
-        print(json.dumps(report.as_dict(), indent=2))
+        print(json.dumps(_econobis_pusher(t, store).run().as_dict(), indent=2))
     return 0
 
 
 def cmd_mart(args: argparse.Namespace) -> int:
     from hub.mart import build_mart, read_funnel
-    from hub.store import Store
 
     paths = HubPaths.from_env()
     paths.ensure()
@@ -402,7 +278,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Sandboxes up; Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}). Ctrl-C stops both.")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     cmd = [sys.executable, "-m", "dagster", "dev", "-f", "definitions.py", "-h", args.host, "-p", str(args.port)]
-    child = subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parents[1])
+    child = subprocess.Popen(cmd, env=env, cwd=ROOT)
 
     def _stop(*_: Any) -> None:
         child.terminate()
@@ -426,6 +302,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    problems = registry().check_config(config)
+    if problems:
+        raise ConfigError(f"{config.source}:\n  " + "\n  ".join(problems))
     for t in config.tenants:
         for partner, pc in t.partners.items():
             for name in pc.secrets:
@@ -462,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="sandboxes → push sign-ups and pull through Dagster → mart → funnel")
     d.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
     d.add_argument("--signups", type=int, default=8, help="web-form sign-ups pushed into each tenant first")
-    d.set_defaults(fn=cmd_demo)
+    d.set_defaults(fn=demo.cmd_demo)
 
     pl = sub.add_parser("pull", help="pull Econobis for the configured tenants (no Dagster)")
     pl.add_argument("--tenant")

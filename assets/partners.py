@@ -1,0 +1,218 @@
+"""Asset factories: one Dagster asset per capability a connector declares (hub/connector.py), with the couplings'
+steps wired in. So a partner's assets are a declaration, not code: `<name>_pull` (+ its reconciliation check),
+`<name>_window` (date-range backfill), `<name>_inbox`, `<name>_push`; one partition per tenant, the partner's
+pool, Dagster retries, and a tenant without the partner materializes as skipped."""
+
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Backoff,
+    FreshnessPolicy,
+    Jitter,
+    MaterializeResult,
+    MetadataValue,
+    MultiPartitionKey,
+    RetryPolicy,
+    asset,
+    asset_check,
+)
+
+from assets.resources import PartnerResource, per_tenant, tenant_partitions, window_partitions
+from hub.connector import Connector, Coupling, CouplingStep, Markdown, Outcome, PartnerRun, table
+from hub.work import record_success
+
+# A partner asset that fails (the partner down past the client's own retries) is tried again by Dagster.
+PARTNER_RETRY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
+BASE_KEYS = {"hub_config", "state_store"}
+
+
+def skipped(reason: str) -> MaterializeResult:
+    return MaterializeResult(metadata={"skipped": reason})
+
+
+def to_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain capability figures as Dagster metadata: Markdown tables, JSON for dicts and lists."""
+    out: dict[str, Any] = {}
+    for k, v in values.items():
+        if isinstance(v, Markdown):
+            out[k] = MetadataValue.md(v.text)
+        elif isinstance(v, dict | list | tuple):
+            out[k] = MetadataValue.json(v)
+        elif isinstance(v, Path):
+            out[k] = MetadataValue.path(str(v))
+        else:
+            out[k] = v
+    return out
+
+
+def _run(
+    context: AssetExecutionContext | AssetCheckExecutionContext, partner: str, tenant: str, store: Any
+) -> PartnerRun:
+    resource: PartnerResource = getattr(context.resources, partner)
+    return resource.run(context.resources.hub_config.load(), tenant, store, dict(context.run.tags))
+
+
+def _steps(steps: Iterable[CouplingStep], run: PartnerRun) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for step in steps:
+        if run.tenant.has(*step.partners):
+            out.update(step.run(run).metadata())
+    return out
+
+
+def pull_asset(c: Connector) -> AssetsDefinition:
+    assert c.pull is not None
+    pull = c.pull
+    freshness = c.freshness
+    extra: dict[str, Any] = {}
+    if freshness is not None:
+        extra["freshness_policy"] = FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=freshness.fail_hours), warn_window=timedelta(hours=freshness.warn_hours)
+        )
+
+    @asset(
+        name=f"{c.name}_pull",
+        **per_tenant(c.name, {"python"}, c.name),
+        retry_policy=PARTNER_RETRY,
+        required_resource_keys=BASE_KEYS | {c.name},
+        description=pull.description,
+        **extra,
+    )
+    def _pull(context: AssetExecutionContext) -> MaterializeResult:
+        tenant = context.partition_key
+        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+            return skipped(f"tenant {tenant} has no {c.title}")
+        tags = context.run.tags
+        full = tags.get("full") == "true" or "dagster/backfill" in tags
+        with context.resources.state_store.session() as store:
+            outcome = pull.run(_run(context, c.name, tenant, store), full)
+            if freshness is not None:
+                record_success(store, tenant, freshness.what)
+        return MaterializeResult(metadata=to_metadata(outcome.metadata()))
+
+    return _pull
+
+
+def reconciliation_check(c: Connector, pull: AssetsDefinition) -> AssetChecksDefinition:
+    assert c.pull is not None and c.pull.reconcile is not None
+    reconcile = c.pull.reconcile
+
+    @asset_check(
+        name=f"{c.name}_reconciliation",
+        asset=pull,
+        partitions_def=tenant_partitions,
+        pool=c.name,
+        required_resource_keys=BASE_KEYS | {c.name},
+        description=c.pull.reconcile_description,
+    )
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        tenant = context.partition_key
+        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+            return AssetCheckResult(passed=True, metadata={"skipped": f"tenant {tenant} has no {c.title}"})
+        with context.resources.state_store.session() as store:
+            rows = reconcile(_run(context, c.name, tenant, store))
+        off = [r for r in rows if r["difference"] != 0]
+        counts = table(
+            ("entity", c.name, "hub", "quarantined", "difference"),
+            ((r["entity"], r["partner"], r["hub"], r["quarantined"], r["difference"]) for r in rows),
+        )
+        return AssetCheckResult(
+            passed=not off,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"counts": MetadataValue.md(counts.text), "entities_off": len(off)},
+            description=None if not off else f"{len(off)} entities differ: " + ", ".join(r["entity"] for r in off),
+        )
+
+    return _check
+
+
+def window_asset(c: Connector) -> AssetsDefinition:
+    assert c.pull is not None and c.pull.window is not None
+    window = c.pull.window
+
+    @asset(
+        name=f"{c.name}_window",
+        partitions_def=window_partitions,
+        group_name=c.name,
+        kinds={"python"},
+        pool=c.name,
+        retry_policy=PARTNER_RETRY,
+        required_resource_keys=BASE_KEYS | {c.name},
+        description=c.pull.window_description,
+    )
+    def _window(context: AssetExecutionContext) -> MaterializeResult:
+        key = context.partition_key
+        assert isinstance(key, MultiPartitionKey)
+        tenant, day = key.keys_by_dimension["tenant"], date.fromisoformat(key.keys_by_dimension["day"])
+        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+            return skipped(f"tenant {tenant} has no {c.title}")
+        with context.resources.state_store.session() as store:
+            outcome = window(_run(context, c.name, tenant, store), day, day)
+        return MaterializeResult(metadata=to_metadata(outcome.metadata()))
+
+    return _window
+
+
+def _step_asset(
+    c: Connector,
+    name: str,
+    main: Callable[[PartnerRun], Outcome],
+    before: Sequence[CouplingStep],
+    after: Sequence[CouplingStep],
+    description: str,
+    deps: Sequence[str],
+) -> AssetsDefinition:
+    """A partner asset that runs coupling steps around the connector's own step, in the pool of the partner
+    the steps call (a step that sends on to another partner runs in that partner's pool)."""
+    pool = next((s.pool for s in (*before, *after) if s.pool), None) or c.name
+    keys = BASE_KEYS | {c.name} | {s.pool for s in (*before, *after) if s.pool}
+
+    @asset(
+        name=name,
+        **per_tenant(c.name, {"python"}, pool),
+        retry_policy=PARTNER_RETRY,
+        required_resource_keys=keys,
+        deps=[AssetKey(d) for d in deps],
+        description=description,
+    )
+    def _asset(context: AssetExecutionContext) -> MaterializeResult:
+        tenant = context.partition_key
+        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+            return skipped(f"tenant {tenant} has no {c.title}")
+        with context.resources.state_store.session() as store:
+            run = _run(context, c.name, tenant, store)
+            metadata = _steps(before, run)
+            metadata.update(main(run).metadata())
+            metadata.update(_steps(after, run))
+        return MaterializeResult(metadata=to_metadata(metadata))
+
+    return _asset
+
+
+def inbox_asset(c: Connector, couplings: Sequence[Coupling], deps: Sequence[str] = ()) -> AssetsDefinition:
+    assert c.inbox is not None
+    after = [cp.after_inbox[c.inbox.source] for cp in couplings if c.inbox.source in cp.after_inbox]
+    description = c.inbox.description + "".join(f" Then: {cp.summary}." for cp in couplings if cp.after_inbox)
+    return _step_asset(c, f"{c.name}_inbox", c.inbox.apply, (), after, description, deps)
+
+
+def push_asset(c: Connector, couplings: Sequence[Coupling], deps: Sequence[str]) -> AssetsDefinition:
+    assert c.push is not None
+    before = [cp.before_push[c.name] for cp in couplings if c.name in cp.before_push]
+    description = c.push.description + "".join(f" First: {cp.summary}." for cp in couplings if c.name in cp.before_push)
+    return _step_asset(c, f"{c.name}_push", c.push.run, before, (), description, deps)
+
+
+def partner_resources(connectors: Iterable[Connector]) -> dict[str, PartnerResource]:
+    return {c.name: PartnerResource(partner=c.name) for c in connectors}

@@ -1,0 +1,154 @@
+"""Hoomdossier's declaration: everything the rest of the hub needs from this connector (hub/connector.py).
+
+Receives the dwelling dossier's messages (appointment, scans, woonplan…) into its inbox, proxies Econobis'
+register and coach-link calls idempotently, and links coaches to residents' buildings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.hoomdossier.client import HoomdossierClient
+from connectors.hoomdossier.inbox import APPLY_QUARANTINE, apply_inbox
+from connectors.hoomdossier.push import HoomdossierPush
+from connectors.hoomdossier.routes import PROXY_QUARANTINE, hoomdossier_api
+from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials, sandbox_partner_config
+from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER
+from hub.config import HubConfig
+from hub.connector import (
+    Connector,
+    Inbox,
+    JourneyRules,
+    PartnerRun,
+    Push,
+    Replay,
+    ReplayRule,
+    SandboxFactory,
+    SandboxStart,
+)
+from hub.store import Store
+
+
+class HoomdossierSettings(BaseModel):
+    """`partners.hoomdossier.settings` of a tenant."""
+
+    model_config = ConfigDict(extra="allow")
+
+    slug: str = Field(min_length=1)  # the cooperation's slug (X-Cooperation-Slug)
+    campaign_ids: list[int | str] = Field(default_factory=list)  # Econobis campaigns whose residents register
+    register_from: date | None = None  # only intakes created on or after this day are registered
+
+
+def client(run: PartnerRun) -> HoomdossierClient:
+    return HoomdossierClient.for_tenant(run.tenant, run.store)
+
+
+def apply(run: PartnerRun) -> Any:
+    outcome = apply_inbox(run.store, run.tenant_id)
+    outcome.inbox_now = run.store.inbox_counts(run.tenant_id, INBOX_SOURCE)
+    return outcome
+
+
+@dataclass
+class PushOutcome:
+    report: Any
+    outbox: dict[str, int]
+
+    def metadata(self) -> dict[str, Any]:
+        return {**self.report.metadata(), "outbox_now": self.outbox}
+
+
+def push(run: PartnerRun) -> PushOutcome:
+    report = HoomdossierPush(run.store, client(run), run.tenant_id).run()
+    with run.store.begin() as conn:
+        outbox = run.store.outbox_counts(conn, run.tenant_id, PARTNER)
+    return PushOutcome(report, outbox)
+
+
+def routes(config: HubConfig, store: Store) -> list[Any]:
+    return [hoomdossier_api(config, store)]
+
+
+# --- sandbox ----------------------------------------------------------------------------------------------
+
+
+def _start(s: SandboxStart) -> Any:
+    from connectors.hoomdossier.sandbox.app import CooperationConfig, HoomdossierSandbox
+    from connectors.hoomdossier.sandbox.server import start_hoomdossier
+
+    sb = HoomdossierSandbox(
+        cooperations=[CooperationConfig(slug=t, name=f"{t} (sandbox)") for t in s.tenants],
+        tokens={sandbox_hoomdossier_credentials(t)["token"]: [f"access:{t}"] for t in s.tenants},
+        throttle_per_minute=s.throttle,
+        **{**dict(s.seeds), **dict(s.options)},
+    )
+    return start_hoomdossier(sb, port=s.ports.get("*", 0))
+
+
+def _ports(running: Any) -> dict[str, int]:
+    return {"*": int(running.base_url.rsplit(":", 1)[1])}
+
+
+def _describe(running: Any) -> dict[str, Any]:
+    slugs = sorted(c.slug for c in running.sandbox.state.cooperations.values())
+    return {
+        "base_url": running.base_url,
+        "cooperations": {slug: {"slug": slug, **sandbox_hoomdossier_credentials(slug)} for slug in slugs},
+    }
+
+
+def _stop(running: Any) -> None:
+    running.stop()
+
+
+CONNECTOR = Connector(
+    name=PARTNER,
+    title="Hoomdossier",
+    summary="the dwelling dossier a coach fills in: building data, appointment, scans, woonplan of measures",
+    secrets=("token", "inbound_key", "inbound_token"),
+    settings=HoomdossierSettings,
+    routes=routes,
+    inbox=Inbox(
+        source=INBOX_SOURCE,
+        apply=apply,
+        description=(
+            "Messages Hoomdossier posted to the hub's receiver (afspraak, woning-status, scan-status, gebruik, "
+            "woonplan, pdf, delete): applied to the canonical model in the order received (appointment, building "
+            "status, scans, dwelling-file facts, advices, report reference)."
+        ),
+    ),
+    push=Push(
+        run=push,
+        description=(
+            "Coach links pushed into Hoomdossier: the coach of each visit kansactie linked to the resident's "
+            "building — also visits created through the webform, which Econobis never links. Looked up first; "
+            "waits while the resident has no Hoomdossier account."
+        ),
+    ),
+    replay={
+        APPLY_QUARANTINE: ReplayRule(Replay.REAPPLY_INBOX),
+        PROXY_QUARANTINE: ReplayRule(
+            Replay.NOT_REPLAYABLE, "resolves itself when Hoomdossier next sends a message for the resident"
+        ),
+    },
+    # a resident with a Hoomdossier account is in contact; appointments, advices and scans are advice
+    journey=JourneyRules(contact_fields=frozenset({"hoomdossier_account_id"}), dwelling_file_advice=True),
+    sandbox=SandboxFactory(
+        config=sandbox_partner_config,
+        start=_start,
+        ports=_ports,
+        describe=_describe,
+        stop=_stop,
+        port_offset=10,
+        order=20,
+    ),
+    one_to_one=("building",),
+    demo_lines={
+        "hoomdossier_inbox": "applied {applied} Hoomdossier messages, forwarded {forwarded} to Econobis",
+        "hoomdossier_push": "Hoomdossier: {registrations_queued} registrations and {coach_links_queued} coach links "
+        "planned, {sent} coach links sent",
+    },
+)

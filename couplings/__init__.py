@@ -1,0 +1,10 @@
+"""Flows that join partners, between assets/ and connectors/: each declared as a `Coupling` (hub/connector.py)
+that the asset layer wires into the partners' assets. One line per coupling."""
+
+from couplings.econobis_hoomdossier import COUPLING as ECONOBIS_HOOMDOSSIER
+from couplings.follow_up import COUPLING as FOLLOW_UP
+from hub.connector import Coupling
+
+COUPLINGS: tuple[Coupling, ...] = (ECONOBIS_HOOMDOSSIER, FOLLOW_UP)
+
+__all__ = ["COUPLINGS"]

@@ -1,0 +1,411 @@
+"""The declaration a partner connector makes, and the registry the rest of the hub loops over.
+
+A connector (`connectors/<partner>/connector.py`) declares everything the hub needs from its partner: config
+schema and secrets (URL-path secrets included, for redaction), receiver routes, pull and date-range re-read,
+outbox push, inbox processing, quarantine-replay rules, journey-phase contributions, reconciliation, freshness
+and its sandbox. Assets, sensors, the receiver, mart freshness, the replay and the sandbox stack are generated
+from these declarations, so a new partner touches its own folder and one registry line (connectors/__init__.py).
+Nothing here names a partner."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel, ValidationError
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from hub.config import HubConfig, PartnerConfig, TenantConfig
+    from hub.store import Store
+
+
+class Outcome(Protocol):
+    """What a capability returns: its figures as plain values (the asset layer turns them into metadata)."""
+
+    def metadata(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Markdown:
+    """A metadata value to show as a Markdown table (plain values stay JSON, numbers and strings as they are)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class PartnerRun:
+    """What a capability gets for one tenant and run: the store, the whole config, the tenant, and the options
+    of the partner's Dagster resource (e.g. page size), so connectors never see Dagster."""
+
+    store: Store
+    config: HubConfig
+    tenant: TenantConfig
+    options: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.id
+
+
+Step = Callable[[PartnerRun], Outcome]
+
+
+@dataclass(frozen=True)
+class Pull:
+    """Reading the partner into the canonical model (`<name>_pull`, per tenant). `full` is asked by the nightly
+    reconcile and by backfills. `window` re-reads what was created on a range of days (`<name>_window`, tenant ×
+    day); `reread` re-reads named records (the quarantine replay); `reconcile` counts per entity (the check)."""
+
+    run: Callable[[PartnerRun, bool], Outcome]
+    description: str
+    window: Callable[[PartnerRun, date, date], Outcome] | None = None
+    window_description: str = ""
+    reread: Callable[[PartnerRun, dict[str, list[str]]], Outcome] | None = None
+    reconcile: Callable[[PartnerRun], list[dict[str, Any]]] | None = None
+    reconcile_description: str = ""
+
+
+@dataclass(frozen=True)
+class Push:
+    """Sending the partner's due outbox items (`<name>_push`, per tenant; the outbox sensor requests it)."""
+
+    run: Step
+    description: str
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """Applying what the partner posted to the receiver (inbox `source`) to the canonical model
+    (`<name>_inbox`, per tenant; the inbox sensor requests it)."""
+
+    source: str
+    apply: Step
+    description: str
+
+
+class Replay(StrEnum):
+    """What the quarantine replay does with an open entry of a source."""
+
+    REQUEUE_OUTBOX = "requeue-outbox"  # due again as `uncertain`: the push looks before it writes
+    RETRY_INBOX = "retry-inbox"  # due to be sent on again
+    REAPPLY_INBOX = "reapply-inbox"  # applied again (it did not parse)
+    REREAD = "reread"  # re-read from the partner by its detail (the connector's `pull.reread`)
+    REDETECT = "redetect"  # closed: the stage that parked it detects it again
+    NOT_REPLAYABLE = "not-replayable"  # listed with the reason, left open
+
+
+@dataclass(frozen=True)
+class ReplayRule:
+    action: Replay
+    why: str = ""
+    partner: str = ""  # REREAD: whose pull re-reads it
+
+
+@dataclass(frozen=True)
+class JourneyRules:
+    """A partner's contribution to the journey phases (hub/journey.py): which canonical status values it
+    writes mean which phase, and which partner facts count as evidence. Sets are merged over all connectors."""
+
+    intake_contact: frozenset[str] = frozenset()
+    intake_stopped: frozenset[str] = frozenset()
+    opportunity_executed: frozenset[str] = frozenset()
+    opportunity_stopped: frozenset[str] = frozenset()
+    opportunity_financing: frozenset[str] = frozenset()
+    opportunity_quotation: frozenset[str] = frozenset()
+    # an opportunity status that means execution unless a visit on it was made (then it is advice)
+    opportunity_in_progress: frozenset[str] = frozenset()
+    visit_advice: frozenset[str] = frozenset()
+    visit_made: frozenset[str] = frozenset()
+    subsidy_rejected: frozenset[str] = frozenset()
+    quotation_active: frozenset[str] = frozenset()
+    quotation_executed: frozenset[str] = frozenset()
+    # resident fields whose presence means the resident is in contact (e.g. an account at a partner)
+    contact_fields: frozenset[str] = frozenset()
+    # dwelling files (appointments, advices, scans) are evidence of advice
+    dwelling_file_advice: bool = False
+
+    def __or__(self, other: JourneyRules) -> JourneyRules:
+        values: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            a, b = getattr(self, name), getattr(other, name)
+            values[name] = (a or b) if isinstance(a, bool) else a | b
+        return JourneyRules(**values)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The mart publishes only while every tenant of this partner pulled successfully within its
+    `fresh_within_hours`; the pull asset records `last-success:<what>`."""
+
+    what: str
+    warn_hours: float = 1.0
+    fail_hours: float = 3.0
+
+
+@dataclass(frozen=True)
+class SandboxStart:
+    """What a sandbox is started with. `ports`: tenant → port for a per-tenant sandbox, `{"*": port}` for one
+    shared by all tenants (0 = any free port). `options`: keywords for this partner's sandbox only (e.g. a
+    seed); `seeds`: what couplings contribute from sandboxes started before it (e.g. another partner's users)."""
+
+    tenants: tuple[str, ...]
+    ports: Mapping[str, int]
+    residents: int
+    throttle: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+    seeds: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SandboxFactory:
+    """A partner's simulator for `hub sandbox`, `hub demo` and the tests.
+
+    - `config(tenant_id, port, host, extra_settings)`: the tenant's PartnerConfig for a sandbox on that port
+      (secrets by env-var name, demo values kept for the sandbox);
+    - `start(SandboxStart)`: start it on loopback; returns an opaque running handle;
+    - `ports(handle)`: tenant → port it listens on (`{"*": port}` when shared);
+    - `describe(handle)`: base URLs and demo credentials, printed by `hub sandbox` (JSON-able);
+    - `stop(handle)`.
+    `per_tenant`: one server per tenant, else one for all; `port_offset`: its default port above
+    HUB_SANDBOX_PORT_BASE (per tenant: offset + the tenant's number); `order`: start order, lower first."""
+
+    config: Callable[[str, int, str, Mapping[str, Any] | None], PartnerConfig]
+    start: Callable[[SandboxStart], Any]
+    ports: Callable[[Any], dict[str, int]]
+    describe: Callable[[Any], dict[str, Any]]
+    stop: Callable[[Any], None]
+    port_offset: int
+    per_tenant: bool = False
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Connector:
+    """Everything the hub needs from one partner. `name` is the partner's key in the tenants file, its xref
+    system, its Dagster pool and asset-group name, and the prefix of its assets and jobs."""
+
+    name: str
+    title: str
+    summary: str
+    secrets: tuple[str, ...] = ()
+    optional_secrets: tuple[str, ...] = ()
+    settings: type[BaseModel] | None = None
+    path_secrets: tuple[re.Pattern[str], ...] = ()
+    routes: Callable[[HubConfig, Store], Sequence[APIRouter]] | None = None
+    pull: Pull | None = None
+    push: Push | None = None
+    inbox: Inbox | None = None
+    replay: Mapping[str, ReplayRule] = field(default_factory=dict)
+    journey: JourneyRules = field(default_factory=JourneyRules)
+    freshness: Freshness | None = None
+    sandbox: SandboxFactory | None = None
+    # where the partner's ids are unique: (entity) kinds where one canonical record stands for one partner record
+    one_to_one: tuple[str, ...] = ()
+    # the figures the demo prints of each of its assets (asset name → format string over its metadata)
+    demo_lines: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def outbox_source(self) -> str:
+        """The quarantine source of its parked pushes (hub/store: `outbox:<partner>`)."""
+        return f"outbox:{self.name}"
+
+    def replay_rules(self) -> dict[str, ReplayRule]:
+        rules = dict(self.replay)
+        if self.push is not None:
+            rules.setdefault(self.outbox_source, ReplayRule(Replay.REQUEUE_OUTBOX))
+        return rules
+
+    def check_partner_config(self, tenant: str, pc: PartnerConfig) -> list[str]:
+        """Problems of one tenant's config for this partner: missing secret names, settings the schema refuses."""
+        problems = [
+            f"tenants.{tenant}.partners.{self.name}.secrets.{s} is required"
+            for s in self.secrets
+            if s not in pc.secrets
+        ]
+        unknown = sorted(set(pc.secrets) - set(self.secrets) - set(self.optional_secrets))
+        if unknown:
+            problems.append(
+                f"tenants.{tenant}.partners.{self.name}.secrets: unknown {unknown}; "
+                f"known: {list(self.secrets + self.optional_secrets)}"
+            )
+        if self.settings is not None:
+            try:
+                self.settings.model_validate(pc.settings)
+            except ValidationError as exc:
+                for e in exc.errors():
+                    loc = ".".join(str(p) for p in e["loc"])
+                    problems.append(f"tenants.{tenant}.partners.{self.name}.settings.{loc}: {e['msg']}")
+        return problems
+
+
+class UnknownPartner(LookupError):
+    """A partner name no registered connector declares."""
+
+
+class Registry:
+    """The connectors of this process, in registration order. `connectors/__init__.py` registers the hub's
+    own; a test may register a throw-away one for the length of a `with registry.registered(...)` block."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Connector] = {}
+
+    def register(self, connector: Connector) -> Connector:
+        existing = self._by_name.get(connector.name)
+        if existing is not None and existing is not connector:
+            raise ValueError(f"a connector named {connector.name!r} is registered already")
+        self._by_name[connector.name] = connector
+        from hub.http.redact import register_path_pattern
+
+        for pattern in connector.path_secrets:
+            register_path_pattern(pattern)
+        return connector
+
+    def unregister(self, name: str) -> None:
+        self._by_name.pop(name, None)
+
+    @contextmanager
+    def registered(self, *connectors: Connector) -> Iterator[Registry]:
+        for c in connectors:
+            self.register(c)
+        try:
+            yield self
+        finally:
+            for c in connectors:
+                self.unregister(c.name)
+
+    def __iter__(self) -> Iterator[Connector]:
+        return iter(list(self._by_name.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._by_name)
+
+    def get(self, name: str) -> Connector:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownPartner(f"no connector {name!r} is registered; registered: {list(self._by_name)}") from None
+
+    def with_pull(self) -> list[Connector]:
+        return [c for c in self if c.pull is not None]
+
+    def with_push(self) -> list[Connector]:
+        return [c for c in self if c.push is not None]
+
+    def with_inbox(self) -> list[Connector]:
+        return [c for c in self if c.inbox is not None]
+
+    def with_sandbox(self) -> list[Connector]:
+        return sorted((c for c in self if c.sandbox is not None), key=lambda c: c.sandbox.order if c.sandbox else 0)
+
+    def journey_rules(self) -> JourneyRules:
+        rules = JourneyRules()
+        for c in self:
+            rules = rules | c.journey
+        return rules
+
+    def replay_rules(self, extra: Mapping[str, ReplayRule] | None = None) -> dict[str, ReplayRule]:
+        """Every quarantine source's replay rule: each connector's, plus `extra` (couplings, the core)."""
+        rules: dict[str, ReplayRule] = {}
+        for c in self:
+            for source, rule in c.replay_rules().items():
+                if source in rules:
+                    raise ValueError(f"quarantine source {source!r} has two replay rules")
+                rules[source] = rule
+        rules.update(extra or {})
+        return rules
+
+    def routers(self, config: HubConfig, store: Store) -> list[APIRouter]:
+        """The receiver's routes: every connector's, in registration order."""
+        return [r for c in self if c.routes is not None for r in c.routes(config, store)]
+
+    def check_config(self, config: HubConfig) -> list[str]:
+        """Every problem of a tenants file against the registered connectors (unknown partner, missing
+        secret names, settings the partner's schema refuses)."""
+        problems: list[str] = []
+        for t in config.tenants:
+            for name, pc in t.partners.items():
+                if name not in self:
+                    problems.append(f"tenants.{t.id}.partners: unknown partner {name!r}; known: {list(self.names())}")
+                    continue
+                problems.extend(self.get(name).check_partner_config(t.id, pc))
+        return problems
+
+
+# The process's registry (filled by connectors/__init__.py when anything under connectors/ is imported).
+REGISTRY = Registry()
+
+
+def known_partners() -> tuple[str, ...]:
+    return REGISTRY.names()
+
+
+def merge_metadata(*parts: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for p in parts:
+        out.update(p)
+    return out
+
+
+def table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Markdown:
+    """A Markdown table for run metadata."""
+    head = list(header)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(v) for v in r) + " |" for r in rows]
+    return Markdown("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class CouplingStep:
+    """A step of a cross-partner flow that runs inside a partner's asset: only for tenants that have all of
+    `partners`; `pool` is the partner pool the step calls (the hosting asset runs in it)."""
+
+    partners: tuple[str, ...]
+    run: Step
+    pool: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpChannel:
+    """Where a stalled dossier's follow-up goes (couplings/): `plan` queues one per stalled dossier; it runs in
+    the `stalled_dossiers` asset for tenants that have `partner`, whose push then sends it."""
+
+    partner: str
+    plan: Step
+    description: str
+
+
+@dataclass(frozen=True)
+class Coupling:
+    """A flow that joins partners (couplings/), declared like a connector so the asset layer wires it in:
+    - `after_inbox[source]`: runs after that inbox is applied (e.g. send the messages on to another partner);
+    - `before_push[partner]`: runs before that partner's push (e.g. plan what it needs from the canonical model);
+    - `feeds`: the outboxes its steps write into (the pushes of those partners run after its steps);
+    - `follow_up`: a follow-up channel for stalled dossiers;
+    - `replay`: replay rules of the quarantine sources it writes;
+    - `sandbox_seed(partner, started)`: extra start keywords for `partner`'s sandbox, from those started before;
+    - `sandbox_wire(stack)`: point the sandboxes at the hub's receiver once it runs."""
+
+    name: str
+    partners: tuple[str, ...]
+    summary: str
+    after_inbox: Mapping[str, CouplingStep] = field(default_factory=dict)
+    before_push: Mapping[str, CouplingStep] = field(default_factory=dict)
+    feeds: tuple[str, ...] = ()
+    follow_up: FollowUpChannel | None = None
+    replay: Mapping[str, ReplayRule] = field(default_factory=dict)
+    sandbox_seed: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
+    sandbox_wire: Callable[[Any], None] | None = None
