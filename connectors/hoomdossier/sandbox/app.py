@@ -24,6 +24,7 @@ import json
 import re
 import time
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,8 +33,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from starlette.types import ASGIApp
 
-from connectors.hoomdossier.sandbox.core import CooperationConfig, HoomdossierSandbox, ScenarioError
-from connectors.hoomdossier.sandbox.outbound import php_json
+from connectors.hoomdossier.sandbox.api import COOPERATION_NOT_FOUND
+from connectors.hoomdossier.sandbox.dossier import ScenarioError
+from connectors.hoomdossier.sandbox.installation import CooperationConfig, HoomdossierSandbox
+from connectors.hoomdossier.sandbox.jobs import Attempt
+from hub.sandbox.admin import Responder, add_fault_routes, json_response
 from hub.sandbox.runtime import FaultMiddleware
 
 __all__ = ["ADMIN", "CooperationConfig", "HoomdossierSandbox", "create_app"]
@@ -44,11 +48,8 @@ ROUTES = {
     "api/v1/register": ("POST", "register"),
     "api/v1/building-coach-status": ("POST", "coach"),
 }
-COOPERATION_NOT_FOUND = {"message": "No query results for model [App\\Models\\Cooperation]."}
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(php_json(body), status_code=status, media_type="application/json", headers=headers)
+# every answer, the admin API's included, is encoded as Hoomdossier's json_encode() does
+_json: Responder = partial(json_response, php_encoding=True)
 
 
 def _wants_json(request: Request) -> bool:
@@ -266,15 +267,16 @@ def create_app(sb: HoomdossierSandbox) -> ASGIApp:
             attempts = await run_in_threadpool(sb.set_time, datetime.fromisoformat(str(body["set"])))
         else:
             attempts = await run_in_threadpool(sb.advance, float(body.get("advance_seconds", 0)))
-        return _json({"now": sb.clock.now().isoformat(sep=" "), "attempts": attempts})
+        return _json({"now": sb.clock.now().isoformat(sep=" "), "attempts": [a.as_dict() for a in attempts]})
 
     @app.post(f"{ADMIN}/jobs/run")
     async def run_jobs() -> Response:
-        def work() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        def work() -> tuple[list[dict[str, Any]], list[Attempt]]:
             return sb.run_scheduler(), sb.run_due_jobs()
 
         dispatched, attempts = await run_in_threadpool(work)
-        return _json({"now": sb.clock.now().isoformat(sep=" "), "dispatched": dispatched, "attempts": attempts})
+        now = sb.clock.now().isoformat(sep=" ")
+        return _json({"now": now, "dispatched": dispatched, "attempts": [a.as_dict() for a in attempts]})
 
     @app.get(f"{ADMIN}/jobs")
     async def jobs() -> Response:
@@ -285,9 +287,9 @@ def create_app(sb: HoomdossierSandbox) -> ASGIApp:
         outcome = request.query_params.get("outcome")
         endpoint = request.query_params.get("endpoint")
         rows = [
-            r
+            r.as_dict()
             for r in list(sb.outbound_log)
-            if (outcome is None or r["outcome"] == outcome) and (endpoint is None or r["endpoint"] == endpoint)
+            if (outcome is None or r.outcome == outcome) and (endpoint is None or r.endpoint == endpoint)
         ]
         return _json(rows)
 
@@ -308,11 +310,7 @@ def create_app(sb: HoomdossierSandbox) -> ASGIApp:
             }
         )
 
-    @app.post(f"{ADMIN}/faults")
-    async def set_faults(request: Request) -> Response:
-        body = await request.json()
-        sb.faults.set(body.get("rules", []), seed=body.get("seed"))
-        return _json(sb.faults.describe())
+    add_fault_routes(app, sb.faults, ADMIN, _json)
 
     @app.post(f"{ADMIN}/cooperation")
     async def cooperation(request: Request) -> Response:

@@ -42,6 +42,7 @@ from connectors.hoomdossier.sandbox.lookups import (
     ToolQuestion,
 )
 from connectors.hoomdossier.sandbox.state import Building, State
+from hub.sandbox.php import php_json
 
 ENDPOINTS = ("afspraak", "woning-status", "scan-status", "gebruik", "woonplan", "pdf", "delete")
 PDF_TIMEOUT = 360.0
@@ -78,11 +79,6 @@ class Job:
 
 class PayloadError(Exception):
     """A PHP error while building the payload (TypeError / ErrorException inside wrapCall)."""
-
-
-def php_json(body: Any) -> str:
-    """json_encode() with default flags: ASCII only, slashes escaped."""
-    return json.dumps(body, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
 
 
 def fmt_datetime(value: datetime | None) -> str | None:

@@ -4,7 +4,7 @@ Laravel's scheduler and queue worker (contracts/hoomdossier.md §2.5-2.6).
 Every `worker_interval` seconds of real time the worker runs the scheduled commands that are due on the sim
 clock and then every due job; a job POSTs to `{econobis_base_url}/api/{econobis_api_key}/hoomdossier/{endpoint}`
 with `Accept: application/json` and a JSON body, no auth header. Timeouts: `pdf` 360 s as in Hoomdossier; the
-others `sb.outbound_timeout` — the real Guzzle client has none at all, a hanging Econobis blocks its worker.
+others the sandbox's `outbound_timeout` — the real Guzzle client has none, a hanging Econobis blocks its worker.
 `worker_interval=None` starts no worker: tests then drive time themselves (`POST /__sandbox/jobs/run`,
 `POST /__sandbox/clock`, or `sb.run_due_jobs()` / `sb.advance()`)."""
 

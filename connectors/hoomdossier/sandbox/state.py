@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.hoomdossier.sandbox.lookups import DEFAULT_SCANS
+from hub.sandbox.php import php_truthy
 
 ID_START = {
     "cooperations": 1,
@@ -84,7 +85,7 @@ class User:
 
     def related_with_econobis(self) -> bool:
         """UserService::isRelatedWithEconobis: `! empty($user->extra['contact_id'])` (PHP empty: 0, "0", "")."""
-        return _php_truthy(self.contact_id)
+        return php_truthy(self.contact_id)
 
 
 @dataclass
@@ -286,19 +287,3 @@ class State:
                 "file_storages": len(self.files),
                 "integration_processes": len(self.integration_processes),
             }
-
-
-def _php_truthy(value: Any) -> bool:
-    """`! empty($value)` in PHP."""
-    if value is None or value is False:
-        return False
-    if isinstance(value, int | float):
-        return value != 0
-    if isinstance(value, str):
-        return value not in ("", "0")
-    if isinstance(value, list | dict):
-        return len(value) > 0
-    return True
-
-
-php_truthy = _php_truthy

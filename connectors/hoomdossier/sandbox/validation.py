@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.hoomdossier.sandbox.lookups import CUSTOM_VALUE_SHORTS, SUPPORTED_API_SHORTS
-from connectors.hoomdossier.sandbox.state import Cooperation, State, php_truthy
+from connectors.hoomdossier.sandbox.state import Cooperation, State
+from hub.sandbox.php import php_filter_int, php_is_numeric, php_string, php_truthy
 
 ATTRIBUTES = {
     "email": "E-mailadres",
@@ -86,51 +87,12 @@ PHONE_NUMBER = {
     ),
     "be": re.compile(r"^((00|\+)32|0)(45[56]|46[05-8]|47\d|48\d|49\d)(\d{6})$", re.ASCII),
 }
-_NUMERIC = re.compile(r"^[ \t\n\r\v\f]*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?[ \t\n\r\v\f]*$", re.ASCII)
-_INT = re.compile(r"^[+-]?(0|[1-9]\d*)$", re.ASCII)
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _EMAIL = re.compile(rf"^{_ATOM}(\.{_ATOM})*@[^\s@.]+(\.[^\s@.]+)*$")
-PHP_INT_MAX = 2**63 - 1
 
 
 class ServerError(Exception):
     """A PHP error inside the request (e.g. `foreach` over a string): Laravel answers 500."""
-
-
-# --- PHP semantics ---------------------------------------------------------------------------------------------
-
-
-def php_is_numeric(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int | float):
-        return True
-    return isinstance(value, str) and _NUMERIC.match(value) is not None
-
-
-def php_filter_int(value: Any) -> bool:
-    """`filter_var($value, FILTER_VALIDATE_INT) !== false`."""
-    if isinstance(value, bool):
-        return value  # (string) true === "1"
-    if isinstance(value, int):
-        return True
-    if isinstance(value, float):
-        return value.is_integer() and abs(value) < 1e15
-    if isinstance(value, str):
-        text = value.strip(" \t\n\r\v\f")
-        return _INT.match(text) is not None and abs(int(text)) <= PHP_INT_MAX
-    return False
-
-
-def php_string(value: Any) -> str:
-    """`(string) $value` for scalars."""
-    if value is None or value is False:
-        return ""
-    if value is True:
-        return "1"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def clean_input(value: Any) -> Any:
