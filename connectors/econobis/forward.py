@@ -41,7 +41,7 @@ from hub.http import (
 )
 from hub.logs import log_event
 from hub.reports import RunReport
-from hub.store import Store, as_utc, utcnow
+from hub.store import InboxRow, Store, as_utc, utcnow
 
 log = logging.getLogger("connectors.econobis.forward")
 
@@ -104,7 +104,7 @@ class EconobisForward:
         now = now or utcnow()
         items = self.store.inbox_open(self.tenant, INBOX_SOURCE)
         self.report.open = len(items)
-        by_building: dict[str, list[dict[str, Any]]] = {}
+        by_building: dict[str, list[InboxRow]] = {}
         for item in items:
             by_building.setdefault(str(item["stream"]).split("/", 1)[0], []).append(item)
         for msgs in by_building.values():
@@ -123,7 +123,7 @@ class EconobisForward:
         )
         return self.report
 
-    def _building(self, msgs: list[dict[str, Any]], now: datetime) -> None:
+    def _building(self, msgs: list[InboxRow], now: datetime) -> None:
         for i, m in enumerate(msgs):
             endpoint = m["meta"].get("endpoint", str(m["stream"]).split("/", 1)[-1])
             if endpoint not in NOT_SNAPSHOT and any(later["stream"] == m["stream"] for later in msgs[i + 1 :]):
@@ -141,7 +141,7 @@ class EconobisForward:
                 self.report.waiting_behind += len(msgs) - i - 1
                 return
 
-    def _send(self, m: dict[str, Any], endpoint: str) -> bool:
+    def _send(self, m: InboxRow, endpoint: str) -> bool:
         """True when the building may go on with its next message."""
         attempts = int(m["attempts"]) + 1
         uncertain = bool((m.get("result") or {}).get("uncertain"))
@@ -164,7 +164,7 @@ class EconobisForward:
         self.report.forwarded += 1
         return True
 
-    def _failed(self, m: dict[str, Any], endpoint: str, exc: PartnerError, attempts: int, uncertain: bool) -> bool:
+    def _failed(self, m: InboxRow, endpoint: str, exc: PartnerError, attempts: int, uncertain: bool) -> bool:
         logs = _logs(exc.body)
         text = " | ".join(line for line in logs if line.startswith("Fout opgetreden")) or exc.message
         if isinstance(exc, OutcomeUnknown):
@@ -194,7 +194,7 @@ class EconobisForward:
 
     def _retry(
         self,
-        m: dict[str, Any],
+        m: InboxRow,
         attempts: int,
         reason: str,
         delay: float,
@@ -223,7 +223,7 @@ class EconobisForward:
         self.report.retry_later += 1
         return False
 
-    def _quarantine(self, m: dict[str, Any], endpoint: str, attempts: int, reason: str, detail: Any) -> None:
+    def _quarantine(self, m: InboxRow, endpoint: str, attempts: int, reason: str, detail: Any) -> None:
         reason = self.client.http.redactor.text(reason)
         with self.store.begin() as conn:
             self.store.inbox_update(conn, m["id"], status="failed", attempts=attempts, last_error=reason[:4000])
@@ -238,7 +238,7 @@ class EconobisForward:
             )
         self.report.quarantined += 1
 
-    def _finish(self, m: dict[str, Any], status: str, result: Any, attempts: int | None = None) -> None:
+    def _finish(self, m: InboxRow, status: str, result: Any, attempts: int | None = None) -> None:
         with self.store.begin() as conn:
             values: dict[str, Any] = {"status": status, "result": result, "last_error": None}
             if status == "forwarded":

@@ -41,7 +41,7 @@ from hub.http import (
 )
 from hub.logs import log_event
 from hub.reports import RunReport
-from hub.store import Store, utcnow
+from hub.store import OutboxRow, Store, utcnow
 
 log = logging.getLogger("connectors.econobis.push")
 PARTNER = "econobis"
@@ -205,7 +205,7 @@ class EconobisPush:
         )
         return self.report
 
-    def _one(self, item: dict[str, Any]) -> None:
+    def _one(self, item: OutboxRow) -> None:
         op = item["operation"]
         self.report.by_operation[op] = self.report.by_operation.get(op, 0) + 1
         attempts = int(item["attempts"]) + 1
@@ -249,12 +249,12 @@ class EconobisPush:
             self._link(conn, item, result)
         self.report.sent += 1
 
-    def _park(self, item: dict[str, Any], attempts: int, reason: str, detail: Any) -> None:
+    def _park(self, item: OutboxRow, attempts: int, reason: str, detail: Any) -> None:
         with self.store.begin() as conn:
             self.store.outbox_park(conn, item, attempts, self.client.http.redactor.text(reason), detail)
         self.report.quarantined += 1
 
-    def _link(self, conn: Any, item: dict[str, Any], result: dict[str, Any]) -> None:
+    def _link(self, conn: Any, item: OutboxRow, result: dict[str, Any]) -> None:
         """Tie Econobis' ids to the hub's: the later pull then merges into the same canonical records."""
         if item["operation"] != "webform-signup":
             return
@@ -360,7 +360,7 @@ class EconobisPush:
             fields["kansactie_org_of_coach"] = str(s.visit_coach_id)
         return fields
 
-    def _signup(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _signup(self, item: OutboxRow) -> dict[str, Any]:
         s = SignUp.model_validate(item["payload"])
         if item["status"] == "uncertain":
             found = self._lookup_intake(s)
@@ -412,7 +412,7 @@ class EconobisPush:
 
     # --- kansacties ---------------------------------------------------------------------------------------
 
-    def _kansactie_create(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _kansactie_create(self, item: OutboxRow) -> dict[str, Any]:
         k = KansactieCreate.model_validate(item["payload"])
         marker = f"[hub:{k.key}]"
         opp = self._detail("opportunity", k.opportunity_id, "kans")
@@ -436,7 +436,7 @@ class EconobisPush:
             raise self._classify(exc, outcome_unknown_possible=True) from None
         return {"quotation_request_id": created.get("id")}
 
-    def _kansactie_update(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _kansactie_update(self, item: OutboxRow) -> dict[str, Any]:
         u = KansactieUpdate.model_validate(item["payload"])
         current = self._detail("quotation-request", u.quotation_request_id, "kansactie")
         action_id = (current.get("opportunityAction") or {}).get("id")
@@ -491,7 +491,7 @@ class EconobisPush:
 
     # --- Hoomdossier registration -------------------------------------------------------------------------
 
-    def _make_hoomdossier(self, item: dict[str, Any]) -> dict[str, Any]:
+    def _make_hoomdossier(self, item: OutboxRow) -> dict[str, Any]:
         """Look first (the contact's `hoomAccountId`), then ask Econobis to register; a repeat after a lost
         answer is harmless: Econobis refuses a contact that has an account, and the hub's register proxy
         answers a register it has seen with the stored ids."""

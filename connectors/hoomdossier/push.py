@@ -23,7 +23,7 @@ from connectors.hoomdossier.routes import coach_link_known, only_already_linked,
 from hub.http import OutcomeUnknown, PartnerError, PartnerRateLimited
 from hub.logs import log_event
 from hub.reports import RunReport
-from hub.store import Store, utcnow
+from hub.store import OutboxRow, Store, utcnow
 
 log = logging.getLogger("connectors.hoomdossier.push")
 PARTNER = "hoomdossier"
@@ -80,7 +80,7 @@ class HoomdossierPush:
         log_event(log, "hoomdossier push finished", tenant=self.tenant, partner=PARTNER, sent=self.report.sent)
         return self.report
 
-    def _one(self, item: dict[str, Any]) -> None:
+    def _one(self, item: OutboxRow) -> None:
         link = CoachLink.model_validate(item["payload"])
         attempts = int(item["attempts"]) + 1
         if coach_link_known(self.store, self.tenant, link.coach_contact_id, link.resident_contact_id):
@@ -119,14 +119,14 @@ class HoomdossierPush:
             )
             return rid is not None and bool(self.store.external_ids_of(conn, PARTNER, self.tenant, "account", rid))
 
-    def _done(self, item: dict[str, Any], attempts: int, result: dict[str, Any]) -> None:
+    def _done(self, item: OutboxRow, attempts: int, result: dict[str, Any]) -> None:
         with self.store.begin() as conn:
             self.store.outbox_update(
                 conn, item["id"], status="sent", attempts=attempts, sent_at=utcnow(), result=result, last_error=None
             )
         self.report.sent += 1
 
-    def _later(self, item: dict[str, Any], attempts: int, reason: str, delay: float) -> None:
+    def _later(self, item: OutboxRow, attempts: int, reason: str, delay: float) -> None:
         with self.store.begin() as conn:
             self.store.outbox_update(
                 conn,
@@ -138,7 +138,7 @@ class HoomdossierPush:
             )
         self.report.retry_later += 1
 
-    def _retry(self, item: dict[str, Any], attempts: int, reason: str, answer: Any) -> None:
+    def _retry(self, item: OutboxRow, attempts: int, reason: str, answer: Any) -> None:
         if attempts >= MAX_ATTEMPTS:
             with self.store.begin() as conn:
                 self.store.outbox_park(conn, item, attempts, self.client.http.redactor.text(reason), answer)
