@@ -137,7 +137,7 @@ def start_stack(
         raise
     config_ports: dict[str, Mapping[str, int] | int] = {}
     for name, p in all_ports.items():
-        config_ports[name] = p["*"] if "*" in p else p
+        config_ports[name] = p.get("*", p)
     config = sandbox_config(ports=config_ports, extra_settings=extra_settings)
     stack = SandboxStack(config, running, connectors, couplings, _registry=reg)
     if store is not None:

@@ -17,13 +17,11 @@ from dagster import (
     asset,
     asset_check,
 )
-from sqlalchemy import func, select
 
 from assets.partners import BASE_KEYS, skipped, to_metadata
 from assets.resources import PartnerResource, per_tenant, tenant_partitions
 from hub.connector import REGISTRY, Coupling, FollowUpChannel, Registry
 from hub.store import Store
-from hub.store import tables as t
 from hub.work import open_quarantine_counts
 
 PER_TENANT: dict[str, Any] = per_tenant("canonical", {"python"})
@@ -38,59 +36,25 @@ ONE_TO_ONE: tuple[tuple[str, str], ...] = ()  # the registry's, filled in by can
 
 
 def canonical_counts(store: Store, tenant: str) -> dict[str, Any]:
-    e = t.entities
     with store.begin() as conn:
-        live = {
-            r[0]: int(r[1])
-            for r in conn.execute(
-                select(e.c.entity, func.count())
-                .where(e.c.tenant == tenant, e.c.deleted_at.is_(None))
-                .group_by(e.c.entity)
-            )
+        return {
+            "entities": store.count_live_entities(conn, tenant),
+            "dossiers_by_phase": store.count_live_by_data(conn, tenant, "dossier", "phase"),
+            "journey_events": store.count_journey_events(conn, tenant),
         }
-        phase = e.c.data["phase"].as_string()
-        phases = {
-            str(r[0]): int(r[1])
-            for r in conn.execute(
-                select(phase, func.count())
-                .where(e.c.tenant == tenant, e.c.entity == "dossier", e.c.deleted_at.is_(None))
-                .group_by(phase)
-            )
-        }
-        events = int(
-            conn.execute(
-                select(func.count()).select_from(t.journey_events).where(t.journey_events.c.tenant == tenant)
-            ).scalar_one()
-        )
-    return {"entities": live, "dossiers_by_phase": phases, "journey_events": events}
 
 
-def xref_duplicates(store: Store, tenant: str, one_to_one: Iterable[tuple[str, str]] | None = None) -> dict[str, int]:
+def xref_duplicates(
+    store: Store, tenant: str, one_to_one: Iterable[tuple[str, str]] | None = None
+) -> dict[str, int]:
     """(system/entity) → canonical ids that two partner records of a one-to-one kind point at, plus external
     ids mapped twice (the unique constraint forbids it; counted in case a store lacks it)."""
-    x = t.xref
     out: dict[str, int] = {}
     with store.begin() as conn:
         for system, entity in ONE_TO_ONE if one_to_one is None else one_to_one:
-            shared = (
-                select(x.c.canonical_id)
-                .where(x.c.tenant == tenant, x.c.system == system, x.c.entity == entity)
-                .group_by(x.c.canonical_id)
-                .having(func.count() > 1)
-                .subquery()
-            )
-            n = int(conn.execute(select(func.count()).select_from(shared)).scalar_one())
-            if n:
+            if n := store.xref_shared_canonical_ids(conn, tenant, system, entity):
                 out[f"{system}/{entity}"] = n
-        twice = (
-            select(x.c.system, x.c.entity, x.c.external_id)
-            .where(x.c.tenant == tenant)
-            .group_by(x.c.system, x.c.entity, x.c.external_id)
-            .having(func.count() > 1)
-            .subquery()
-        )
-        n = int(conn.execute(select(func.count()).select_from(twice)).scalar_one())
-        if n:
+        if n := store.xref_external_ids_mapped_twice(conn, tenant):
             out["external ids mapped twice"] = n
     return out
 

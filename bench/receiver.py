@@ -37,9 +37,8 @@ PDF = base64.b64encode(random.Random(1).randbytes(200_000)).decode()
 def serve(db_url: str) -> None:
     """Child process: the receiver on a free port; prints the port, then runs until stdin closes; on exit
     prints its peak RSS and the apply step's timing as JSON."""
-    from assets.coupling import apply_hoomdossier_inbox
-    from connectors.econobis.routes import hoomdossier_endpoints
-    from connectors.hoomdossier.routes import hoomdossier_api
+    from connectors import registry
+    from couplings.econobis_hoomdossier import apply_hoomdossier_inbox
     from hub.config import sandbox_config
     from hub.receiver import create_receiver
     from hub.sandbox.server import ThreadedServer
@@ -47,7 +46,7 @@ def serve(db_url: str) -> None:
 
     config = sandbox_config()
     store = Store.open(db_url)
-    app = create_receiver(config, store, [hoomdossier_endpoints(config, store), hoomdossier_api(config, store)])
+    app = create_receiver(config, store, registry().routers(config, store))
     server = ThreadedServer(app).start()
     print(json.dumps({"port": server.port}), flush=True)
     sys.stdin.readline()
@@ -142,7 +141,7 @@ def messages(n: int) -> list[tuple[str, dict[str, Any]]]:
 def load(port: int, n: int, threads: int) -> dict[str, Any]:
     import requests
 
-    from hub.config import sandbox_hoomdossier_credentials
+    from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials
 
     key = sandbox_hoomdossier_credentials(TENANT)["inbound_key"]
     work = messages(n)

@@ -33,10 +33,7 @@ TENANTS = ("coop-noord", "coop-zuid")
 
 
 def fill(store: Any, n: int) -> None:
-    from sqlalchemy import insert
-
     from connectors.econobis.routes import INBOX_SOURCE
-    from hub.store import tables as t
     from hub.store import utcnow
 
     now = utcnow()
@@ -102,14 +99,10 @@ def fill(store: Any, n: int) -> None:
                     }
                 )
         with store.begin() as conn:
-            for table, rows in (
-                (t.inbox, inbox),
-                (t.outbox, outbox),
-                (t.entities, entities),
-                (t.journey_events, events),
-            ):
-                for k in range(0, len(rows), 5000):
-                    conn.execute(insert(table), rows[k : k + 5000])
+            store.inbox_import(conn, inbox)
+            store.outbox_import(conn, outbox)
+            store.upsert_entities(conn, entities)
+            store.add_journey_events(conn, events)
 
 
 def measure(url: str, n: int, repeat: int) -> list[dict[str, Any]]:
@@ -117,7 +110,8 @@ def measure(url: str, n: int, repeat: int) -> list[dict[str, Any]]:
 
     from assets import HubConfigResource, StateStoreResource
     from hub.store import Store
-    from schedules import inbox_sensor, outbox_sensor, stalled_dossier_sensor
+    from schedules import hoomdossier_inbox_sensor as inbox_sensor
+    from schedules import outbox_sensor, stalled_dossier_sensor
 
     store = Store.open(url)
     t0 = time.monotonic()

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from connectors.econobis import connector as econobis
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.commands import enqueue_make_hoomdossier
@@ -33,7 +31,6 @@ from hub.config import TenantConfig
 from hub.connector import Coupling, CouplingStep, PartnerRun
 from hub.logs import log_event
 from hub.store import Store
-from hub.store import tables as t
 from hub.worker import WorkReport
 
 log = logging.getLogger("couplings.econobis_hoomdossier")
@@ -64,7 +61,7 @@ def plan_hoomdossier(store: Store, tenant: TenantConfig) -> dict[str, int]:
         campaign_ids = set(store.lookup_ids(conn, ECONOBIS, tenant.id, "campaign", campaigns).values())
         intakes = [
             r
-            for r in _live(conn, tenant.id, "intake")
+            for r in store.live_entities(conn, "intake", tenant.id)
             if r["data"].get("campaign_id") in campaign_ids and _on_or_after(r["data"].get("created_at"), since)
         ]
         out["intakes_in_scope"] = len(intakes)
@@ -105,15 +102,6 @@ def plan_hoomdossier(store: Store, tenant: TenantConfig) -> dict[str, int]:
 def push_hoomdossier(store: Store, tenant: TenantConfig, client: HoomdossierClient | None = None) -> WorkReport:
     client = client or HoomdossierClient.for_tenant(tenant, store)
     return HoomdossierPush(store, client, tenant.id).run()
-
-
-def _live(conn: Any, tenant: str, entity: str) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(t.entities.c.canonical_id, t.entities.c.data).where(
-            t.entities.c.tenant == tenant, t.entities.c.entity == entity, t.entities.c.deleted_at.is_(None)
-        )
-    ).mappings()
-    return [dict(r) for r in rows]
 
 
 def _date(value: Any) -> date | None:

@@ -17,12 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection
 
 from hub.canonical.phases import Phase
 from hub.config import FollowUpConfig
-from hub.store import Store, as_utc, utcnow
-from hub.store import tables as t
+from hub.store import Store, utcnow
 
 QUARANTINE_SOURCE = "hub:follow-up"
 OutboxKey = Callable[[str], str]
@@ -55,61 +54,32 @@ def stalled_dossiers(
     if not cfg.enabled:
         return []
     now = now or utcnow()
-    je = t.journey_events
-    last = func.max(je.c.occurred_at)
-    terminal = func.sum(case((je.c.phase.in_([Phase.DONE.value, Phase.STOPPED.value]), 1), else_=0))
-    rows = conn.execute(
-        select(je.c.dossier_id, last.label("last"))
-        .where(je.c.tenant == tenant)
-        .group_by(je.c.dossier_id)
-        .having(
-            last < _param(conn, now - timedelta(days=cfg.after_days)),
-            last >= _param(conn, now - timedelta(days=cfg.look_back_days)),
-            terminal == 0,
-        )
-        .order_by(last, je.c.dossier_id)
-    ).all()
-    if not rows:
+    last_by_dossier = store.journey_last_progress(
+        conn,
+        tenant,
+        before=now - timedelta(days=cfg.after_days),
+        since=now - timedelta(days=cfg.look_back_days),
+        excluding=(Phase.DONE.value, Phase.STOPPED.value),
+    )
+    if not last_by_dossier:
         return []
-    last_by_dossier = {r.dossier_id: as_utc(r.last) for r in rows}
     dossiers = store.load_entities(conn, list(last_by_dossier))
     candidates = [
         Stalled(did, str(d["data"].get("phase")), when or now, d["data"].get("intake_id"))
         for did, when in last_by_dossier.items()
         if (d := dossiers.get(did)) is not None and d.get("deleted_at") is None and d["data"].get("phase") in cfg.phases
     ]
-    planned = _planned(conn, tenant, candidates, outbox_key)
+    planned = _planned(store, conn, tenant, candidates, outbox_key)
     return [s for s in candidates if s.key not in planned][: cfg.max_per_run]
 
 
-def _param(conn: Connection, value: datetime) -> datetime:
-    # SQLite keeps datetimes as naive text (UTC here); PostgreSQL compares aware values.
-    return value.replace(tzinfo=None) if conn.dialect.name == "sqlite" else value
-
-
-def _planned(conn: Connection, tenant: str, candidates: list[Stalled], outbox_key: OutboxKey) -> set[str]:
+def _planned(
+    store: Store, conn: Connection, tenant: str, candidates: list[Stalled], outbox_key: OutboxKey
+) -> set[str]:
     """Keys of candidates whose follow-up is already in the outbox (any status) or parked in quarantine."""
     if not candidates:
         return set()
     by_outbox = {outbox_key(s.key): s.key for s in candidates}
-    found: set[str] = set()
-    keys = list(by_outbox)
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        found.update(
-            by_outbox[k]
-            for (k,) in conn.execute(select(t.outbox.c.idempotency_key).where(t.outbox.c.idempotency_key.in_(chunk)))
-        )
-        parked = [by_outbox[k] for k in chunk]
-        found.update(
-            e
-            for (e,) in conn.execute(
-                select(t.quarantine.c.external_id).where(
-                    t.quarantine.c.tenant == tenant,
-                    t.quarantine.c.source == QUARANTINE_SOURCE,
-                    t.quarantine.c.external_id.in_(parked),
-                    t.quarantine.c.resolved_at.is_(None),
-                )
-            )
-        )
+    found = {by_outbox[k] for k in store.outbox_keys_present(conn, by_outbox)}
+    found |= store.quarantine_open_ids(conn, tenant, QUARANTINE_SOURCE, [s.key for s in candidates])
     return found

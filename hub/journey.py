@@ -10,13 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from hub.canonical import Dossier, Phase
 from hub.connector import REGISTRY, JourneyRules
 from hub.merge import Incoming, MergeStats, merge
-from hub.store import Store
-from hub.store import tables as t
+from hub.store import Store, chunks
 
 
 def rules() -> JourneyRules:
@@ -109,48 +108,34 @@ def current_phase(evidence: dict[Phase, datetime | None]) -> Phase:
 
 
 def _load(
-    conn: Connection, entity: str, *, ids: list[str] | None = None, parents: list[str] | None = None
+    store: Store,
+    conn: Connection,
+    entity: str,
+    *,
+    ids: Iterable[str] | None = None,
+    parents: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    keys = ids if ids is not None else parents or []
-    col = t.entities.c.canonical_id if ids is not None else t.entities.c.parent_id
-    for i in range(0, len(keys), 500):
-        q = select(t.entities.c.canonical_id, t.entities.c.parent_id, t.entities.c.data, t.entities.c.deleted_at).where(
-            t.entities.c.entity == entity, col.in_(keys[i : i + 500])
-        )
-        for r in conn.execute(q):
-            out.append(
-                {
-                    **r.data,
-                    "_id": r.canonical_id,
-                    "_parent": r.parent_id,
-                    "_deleted": r.deleted_at is not None,
-                }
-            )
-    return out
+    """The `entity` rows among `ids` or the children of `parents`, deleted ones too, flattened: their data
+    with `_id`, `_parent` and `_deleted`."""
+    return [
+        {**r["data"], "_id": r["canonical_id"], "_parent": r["parent_id"], "_deleted": r["deleted_at"] is not None}
+        for r in store.entities_of(conn, entity, ids=ids, parents=parents)
+    ]
 
 
-def _dwelling_files(conn: Connection, resident_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _dwelling_files(store: Store, conn: Connection, resident_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """resident id → its dwellings' files, each with its live `_appointments` and `_advices`."""
     if not resident_ids:
         return {}
-    owner: dict[str, str] = {}  # dwelling → resident: ids only, the dwellings' data is not needed here
-    for i in range(0, len(resident_ids), 500):
-        rows = conn.execute(
-            select(t.entities.c.canonical_id, t.entities.c.parent_id).where(
-                t.entities.c.entity == "dwelling",
-                t.entities.c.parent_id.in_(resident_ids[i : i + 500]),
-                t.entities.c.deleted_at.is_(None),
-            )
-        )
-        owner.update({r.canonical_id: r.parent_id for r in rows})
-    files = [f for f in _load(conn, "dwelling_file", parents=list(owner)) if not f["_deleted"]]
+    # dwelling → resident: ids only, the dwellings' data is not needed here
+    owner = {d: rid for rid, ds in store.child_ids(conn, "dwelling", resident_ids).items() for d in ds}
+    files = [f for f in _load(store, conn, "dwelling_file", parents=list(owner)) if not f["_deleted"]]
     if not files:
         return {}
     file_ids = [f["_id"] for f in files]
     children: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for entity in ("appointment", "advice"):
-        for c in _load(conn, entity, parents=file_ids):
+        for c in _load(store, conn, entity, parents=file_ids):
             if not c["_deleted"]:
                 children.setdefault(c["_parent"], {}).setdefault(entity, []).append(c)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -174,14 +159,13 @@ def recompute_dossiers(
     """Re-derive the dossier (and its phase) of each intake; returns journey events added."""
     ids = sorted(set(intake_ids))
     events = 0
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        intakes = [x for x in _load(conn, "intake", ids=chunk) if not x["_deleted"]]
-        opps = _load(conn, "opportunity", parents=[x["_id"] for x in intakes])
-        actions = _load(conn, "action", parents=[o["_id"] for o in opps])
+    for chunk in chunks(ids):
+        intakes = [x for x in _load(store, conn, "intake", ids=chunk) if not x["_deleted"]]
+        opps = _load(store, conn, "opportunity", parents=[x["_id"] for x in intakes])
+        actions = _load(store, conn, "action", parents=[o["_id"] for o in opps])
         resident_ids = [x["resident_id"] for x in intakes if x.get("resident_id")]
-        residents = {r["_id"]: r for r in _load(conn, "resident", ids=resident_ids)}
-        files_by_resident = _dwelling_files(conn, resident_ids)
+        residents = {r["_id"]: r for r in _load(store, conn, "resident", ids=resident_ids)}
+        files_by_resident = _dwelling_files(store, conn, resident_ids)
         journey = REGISTRY.journey_rules()
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:

@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from hub.canonical import CanonicalModel, Observation, new_value_wins
-from hub.store import Store, stable_hash, utcnow
-from hub.store import tables as t
+from hub.store import Provenance, Store, stable_hash, utcnow
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,11 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
             if not new_value_wins(entity, fname, data.get(fname), cur_obs, value, obs):
                 continue
             if fname not in data or data[fname] != value or cur_obs is None or cur_obs.source != item.source:
-                prov = {"source": item.source, "source_ref": item.source_ref, "observed_at": item.observed_at}
+                prov: Provenance = {
+                    "source": item.source,
+                    "source_ref": item.source_ref,
+                    "observed_at": item.observed_at,
+                }
                 prov_rows[(m.id, fname)] = {"canonical_id": m.id, "field": fname, **prov}
                 owners[fname] = prov
             data[fname] = value
@@ -119,15 +122,4 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
 
 def find_by_natural_key(conn: Connection, tenant: str, entity: str, keys: list[str]) -> dict[str, str]:
     """Canonical ids of existing entities by natural key (used to give one dwelling one id across sources)."""
-    out: dict[str, str] = {}
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        rows = conn.execute(
-            select(t.entities.c.natural_key, t.entities.c.canonical_id).where(
-                t.entities.c.tenant == tenant,
-                t.entities.c.entity == entity,
-                t.entities.c.natural_key.in_(chunk),
-            )
-        )
-        out.update({r.natural_key: r.canonical_id for r in rows})
-    return out
+    return Store.ids_by_natural_key(conn, tenant, entity, keys)

@@ -16,11 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-
 from hub.connector import Replay, ReplayRule
 from hub.store import Store, utcnow
-from hub.store import tables as t
 
 
 @dataclass(frozen=True)
@@ -54,38 +51,15 @@ def _due(tenant: str, kind: str, rows: list[tuple[Any, ...]]) -> DueWork | None:
 
 def due_inbox(store: Store, tenant: str, source: str, now: datetime | None = None) -> DueWork | None:
     """Received messages still to apply, or to forward and due (not leased, not waiting for a retry)."""
-    now = now or utcnow()
-    i = t.inbox
-    q = (
-        select(i.c.id, i.c.attempts, i.c.next_attempt_at, i.c.applied_at)
-        .where(
-            i.c.tenant == tenant,
-            i.c.source == source,
-            or_(
-                i.c.applied_at.is_(None),
-                and_(
-                    i.c.status.in_(("received", "retry")),
-                    or_(i.c.next_attempt_at.is_(None), i.c.next_attempt_at <= now),
-                ),
-            ),
-        )
-        .order_by(i.c.id)
-    )
     with store.begin() as conn:
-        rows = [tuple(r) for r in conn.execute(q)]
+        rows = store.inbox_due_versions(conn, tenant, source, now or utcnow())
     return _due(tenant, f"inbox-{source}", rows)
 
 
 def due_outbox(store: Store, tenant: str, partner: str, now: datetime | None = None) -> DueWork | None:
     """Outbox items the push would claim now (`Store.outbox_due`)."""
-    o = t.outbox
-    q = (
-        select(o.c.id, o.c.attempts, o.c.next_attempt_at, o.c.status)
-        .where(Store.outbox_due(tenant, partner, now or utcnow()))
-        .order_by(o.c.id)
-    )
     with store.begin() as conn:
-        rows = [tuple(r) for r in conn.execute(q)]
+        rows = store.outbox_due_versions(conn, tenant, partner, now or utcnow())
     return _due(tenant, f"outbox-{partner}", rows)
 
 
@@ -166,24 +140,12 @@ def replay_quarantine(
             continue
         with store.begin() as conn:
             if rule.action is Replay.REQUEUE_OUTBOX:
-                done = conn.execute(
-                    update(t.outbox)
-                    .where(t.outbox.c.tenant == tenant, t.outbox.c.idempotency_key == q["external_id"])
-                    .where(t.outbox.c.status != "sent")
-                    # of unknown outcome: an earlier attempt may have landed, so the push looks before it sends
-                    .values(status="uncertain", attempts=0, next_attempt_at=now, updated_at=now)
-                ).rowcount
-            elif rule.action in (Replay.RETRY_INBOX, Replay.REAPPLY_INBOX):
-                values: dict[str, Any] = (
-                    {"applied_at": None}
-                    if rule.action is Replay.REAPPLY_INBOX
-                    else {"status": "retry", "attempts": 0, "next_attempt_at": now}
-                )
-                done = conn.execute(
-                    update(t.inbox)
-                    .where(t.inbox.c.tenant == tenant, t.inbox.c.id == int(q["external_id"]))
-                    .values(**values)
-                ).rowcount
+                # of unknown outcome: an earlier attempt may have landed, so the push looks before it sends
+                done = store.outbox_requeue(conn, tenant, q["external_id"], now)
+            elif rule.action is Replay.REAPPLY_INBOX:
+                done = store.inbox_requeue_apply(conn, tenant, int(q["external_id"]))
+            elif rule.action is Replay.RETRY_INBOX:
+                done = store.inbox_requeue_forward(conn, tenant, int(q["external_id"]), now)
             elif rule.action is Replay.REREAD:
                 reread.setdefault(rule.partner or source, {}).setdefault(q["entity"], []).append(q["external_id"])
                 report.reread += 1
@@ -214,9 +176,4 @@ def replay_quarantine(
 def open_quarantine_counts(store: Store, tenant: str) -> dict[str, int]:
     """Open quarantine entries of a tenant by source."""
     with store.begin() as conn:
-        rows = conn.execute(
-            select(t.quarantine.c.source, func.count())
-            .where(t.quarantine.c.tenant == tenant, t.quarantine.c.resolved_at.is_(None))
-            .group_by(t.quarantine.c.source)
-        )
-        return {r[0]: int(r[1]) for r in rows}
+        return store.quarantine_open_counts(conn, tenant)

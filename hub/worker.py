@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from hub.logs import log_event
 from hub.reports import RunReport
-from hub.store import Store, utcnow
+from hub.store import InboxRow, OutboxRow, Store, utcnow
 
 log = logging.getLogger("hub.worker")
 
@@ -203,8 +203,8 @@ def call_metadata(calls: Mapping[str, Any]) -> dict[str, Any]:
 
 
 Redact = Callable[[str], str]
-Send = Callable[[dict[str, Any]], Decision]
-OnSent = Callable[[Connection, dict[str, Any], Any], None]
+Send = Callable[[OutboxRow], Decision]
+OnSent = Callable[[Connection, OutboxRow, Any], None]
 
 
 class OutboxWorker:
@@ -254,7 +254,7 @@ class OutboxWorker:
         )
         return self.report
 
-    def _attempt(self, item: dict[str, Any]) -> Decision:
+    def _attempt(self, item: OutboxRow) -> Decision:
         try:
             return self.send(item)
         except Quarantine as exc:
@@ -262,7 +262,7 @@ class OutboxWorker:
         except RetryLater as exc:
             return exc.retry
 
-    def settle(self, item: dict[str, Any], decision: Decision) -> None:
+    def settle(self, item: OutboxRow, decision: Decision) -> None:
         attempts = int(item["attempts"]) + 1
         if isinstance(decision, Retry) and self.schedule.gives_up(decision.failure, attempts):
             decision = Park(f"gave up after {attempts} attempts: {decision.reason}")
@@ -319,7 +319,7 @@ class InboxForwarder:
         self.redact = redact
         self.schedule = schedule
 
-    def settle(self, m: dict[str, Any], decision: Decision, entity: str = "", detail: Any = None) -> bool:
+    def settle(self, m: InboxRow, decision: Decision, entity: str = "", detail: Any = None) -> bool:
         """Store the outcome of an attempt; True when the messages behind this one may go on."""
         attempts = int(m["attempts"]) + 1
         previous = m.get("result") or {}
@@ -361,7 +361,7 @@ class InboxForwarder:
             )
         return False
 
-    def finish(self, m: dict[str, Any], status: str, result: Any, attempts: int | None = None) -> None:
+    def finish(self, m: InboxRow, status: str, result: Any, attempts: int | None = None) -> None:
         """Close a message: forwarded, or not to be sent (superseded by a newer one, nothing to send)."""
         values: dict[str, Any] = {"status": status, "result": result, "last_error": None}
         if status == "forwarded":

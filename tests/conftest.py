@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
+import connectors  # noqa: F401  (registers the partners' connectors: config validation, redaction, journey)
 from hub.store import Store
 
 PG_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
@@ -56,7 +57,8 @@ def any_store(request, tmp_path) -> Iterator[Store]:
 
 # --- sandboxes over loopback ---------------------------------------------------------------------------------
 
-from hub.config import HubConfig, PartnerConfig, TenantConfig, sandbox_credentials  # noqa: E402
+from connectors.econobis.sandbox.credentials import sandbox_credentials  # noqa: E402
+from hub.config import HubConfig, PartnerConfig, TenantConfig  # noqa: E402
 
 
 def sandbox_hub_config(running, budget_per_minute: float = 1e6, budget_burst: float = 1e6) -> HubConfig:

@@ -103,7 +103,7 @@ def test_materialize_the_hoomdossier_coupling_against_both_sandboxes(tmp_path, m
         hoomdossier_inbox,
         hoomdossier_push,
     )
-    from assets.sandbox_stack import start_stack
+    from app.sandbox_stack import start_stack
     from connectors.econobis.push import SignUp, enqueue_signup
     from hub.config import HubPaths
     from hub.store import Store

@@ -49,7 +49,7 @@ from hub.http import (
 )
 from hub.logs import log_event
 from hub.reports import RunReport
-from hub.store import Store, as_utc, utcnow
+from hub.store import InboxRow, Store, as_utc, utcnow
 from hub.worker import RETRY, Decision, Failure, InboxForwarder, Park, Retry, Sent, call_metadata
 
 log = logging.getLogger("connectors.econobis.forward")
@@ -117,7 +117,7 @@ class EconobisForward:
         now = now or utcnow()
         items = self.store.inbox_open(self.tenant, HOOMDOSSIER_INBOX)
         self.report.open = len(items)
-        by_building: dict[str, list[dict[str, Any]]] = {}
+        by_building: dict[str, list[InboxRow]] = {}
         for item in items:
             by_building.setdefault(str(item["stream"]).split("/", 1)[0], []).append(item)
         for msgs in by_building.values():
@@ -136,7 +136,7 @@ class EconobisForward:
         )
         return self.report
 
-    def _building(self, msgs: list[dict[str, Any]], now: datetime) -> None:
+    def _building(self, msgs: list[InboxRow], now: datetime) -> None:
         for i, m in enumerate(msgs):
             endpoint = m["meta"].get("endpoint", str(m["stream"]).split("/", 1)[-1])
             if endpoint not in NOT_SNAPSHOT and any(later["stream"] == m["stream"] for later in msgs[i + 1 :]):
@@ -154,7 +154,7 @@ class EconobisForward:
                 self.report.waiting_behind += len(msgs) - i - 1
                 return
 
-    def _send(self, m: dict[str, Any], endpoint: str) -> bool:
+    def _send(self, m: InboxRow, endpoint: str) -> bool:
         """True when the building may go on with its next message."""
         if not m["meta"].get("contact_id"):
             self.worker.finish(m, "skipped", {"reason": "no contact_id: Econobis refuses it (404 Contact_id missing)"})
@@ -182,7 +182,7 @@ class EconobisForward:
             self.report.retry_later += 1
         return go_on
 
-    def _decide(self, m: dict[str, Any], endpoint: str, exc: PartnerError) -> Decision:
+    def _decide(self, m: InboxRow, endpoint: str, exc: PartnerError) -> Decision:
         """What Econobis' refusal of a forwarded message means (its dialect: connectors/econobis/errors.py)."""
         uncertain = bool((m.get("result") or {}).get("uncertain"))
         logs = log_lines(exc.body)

@@ -43,7 +43,7 @@ from connectors.econobis.errors import classify, parse_webform_success
 from connectors.econobis.mapping import SOURCE, parse_street_and_number, webform_fields
 from connectors.econobis.settings import CONSENT_WAIT_SECONDS, LOOKUP_PAGE, PARTNER, PUSH_BATCH
 from hub.http import PartnerError, PartnerNotFound
-from hub.store import Store
+from hub.store import OutboxRow, Store
 from hub.worker import (
     RETRY,
     Decision,
@@ -93,7 +93,7 @@ class EconobisPush:
         )
         self.report = self.worker.report
         self.lookups = 0
-        self.handlers: dict[str, Callable[[dict[str, Any]], Sent]] = {
+        self.handlers: dict[str, Callable[[OutboxRow], Sent]] = {
             SIGNUP: self._signup,
             KANSACTIE_CREATE: self._kansactie_create,
             KANSACTIE_UPDATE: self._kansactie_update,
@@ -103,10 +103,10 @@ class EconobisPush:
     def run(self, limit: int = PUSH_BATCH) -> WorkReport:
         return self.worker.run(limit, calls=self.client.http.stats.as_dict)
 
-    def _send(self, item: dict[str, Any]) -> Decision:
+    def _send(self, item: OutboxRow) -> Decision:
         return self.handlers[str(item["operation"])](item)
 
-    def _link(self, conn: Connection, item: dict[str, Any], result: Any) -> None:
+    def _link(self, conn: Connection, item: OutboxRow, result: Any) -> None:
         """Tie Econobis' ids to the hub's: the later pull then merges into the same canonical records."""
         if item["operation"] != SIGNUP:
             return
@@ -154,7 +154,7 @@ class EconobisPush:
             None,
         )
 
-    def _signup(self, item: dict[str, Any]) -> Sent:
+    def _signup(self, item: OutboxRow) -> Sent:
         s = SignUp.model_validate(item["payload"])
         if item["status"] == "uncertain":
             found = self._lookup_intake(s)
@@ -208,7 +208,7 @@ class EconobisPush:
 
     # --- kansacties ---------------------------------------------------------------------------------------
 
-    def _kansactie_create(self, item: dict[str, Any]) -> Sent:
+    def _kansactie_create(self, item: OutboxRow) -> Sent:
         k = KansactieCreate.model_validate(item["payload"])
         marker = f"[hub:{k.key}]"
         opp = self._detail("opportunity", k.opportunity_id, "kans")
@@ -231,7 +231,7 @@ class EconobisPush:
             raise _failed(exc, may_have_landed=True) from None
         return Sent({"quotation_request_id": created.get("id")})
 
-    def _kansactie_update(self, item: dict[str, Any]) -> Sent:
+    def _kansactie_update(self, item: OutboxRow) -> Sent:
         u = KansactieUpdate.model_validate(item["payload"])
         current = self._detail("quotation-request", u.quotation_request_id, "kansactie")
         action_id = (current.get("opportunityAction") or {}).get("id")
@@ -286,7 +286,7 @@ class EconobisPush:
 
     # --- Hoomdossier registration -------------------------------------------------------------------------
 
-    def _make_hoomdossier(self, item: dict[str, Any]) -> Sent:
+    def _make_hoomdossier(self, item: OutboxRow) -> Sent:
         """Look first (the contact's `hoomAccountId`), then ask Econobis to register; a repeat after a lost
         answer is harmless: Econobis refuses a contact that has an account, and the hub's register proxy
         answers a register it has seen with the stored ids."""

@@ -25,7 +25,7 @@ from connectors.hoomdossier.settings import (
     REGISTRATION_WAIT_SECONDS,
 )
 from hub.http import OutcomeUnknown, PartnerError, PartnerRateLimited
-from hub.store import Store
+from hub.store import OutboxRow, Store
 from hub.worker import RETRY, Decision, Failure, OutboxWorker, Park, Retry, Sent, WorkReport, outbox_key
 
 WAITING_FOR_REGISTRATION = "waiting_for_registration"
@@ -73,7 +73,7 @@ class HoomdossierPush:
     def run(self, limit: int = PUSH_BATCH) -> WorkReport:
         return self.worker.run(limit, calls=self.client.http.stats.as_dict)
 
-    def _send(self, item: dict[str, Any]) -> Decision:
+    def _send(self, item: OutboxRow) -> Decision:
         link = CoachLink.model_validate(item["payload"])
         if coach_link_known(self.store, self.tenant, link.coach_contact_id, link.resident_contact_id):
             return Sent({"via": "lookup"}, found_by_lookup=True)

@@ -32,7 +32,7 @@ from hub.config import HubConfig, TenantConfig
 from hub.http import OutcomeUnknown, PartnerError
 from hub.http.redact import register_secret
 from hub.logs import log_event
-from hub.store import Store, stable_hash
+from hub.store import IdempotencyRecord, Store, stable_hash
 
 log = logging.getLogger("connectors.hoomdossier.routes")
 
@@ -127,7 +127,7 @@ class Proxy:
         return self._forward_register(tenant, body, rec)
 
     def _forward_register(
-        self, tenant: TenantConfig, body: dict[str, Any], rec: dict[str, Any] | None
+        self, tenant: TenantConfig, body: dict[str, Any], rec: IdempotencyRecord | None
     ) -> tuple[int, Any, dict[str, str]]:
         contact = register_key(body)
         try:
@@ -163,7 +163,7 @@ class Proxy:
         return resp.status_code, answer, headers
 
     def _remember(
-        self, tenant: TenantConfig, body: dict[str, Any], ids: dict[str, Any], rec: dict[str, Any] | None
+        self, tenant: TenantConfig, body: dict[str, Any], ids: dict[str, Any], rec: IdempotencyRecord | None
     ) -> None:
         """Store the ids in xref and the record before the caller hears of them."""
         contact = contact_of(body)

@@ -18,12 +18,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import select
 
 from hub.canonical import FUNNEL, Phase
 from hub.config import HubConfig
 from hub.store import Store, as_utc
-from hub.store import tables as t
 
 MART_FILE = "hub.duckdb"
 
@@ -109,14 +107,7 @@ def _ts(value: Any) -> datetime | None:
 
 def _entities(store: Store, entity: str, tenants: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
     with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(t.entities.c.canonical_id, t.entities.c.tenant, t.entities.c.data).where(
-                t.entities.c.entity == entity,
-                t.entities.c.tenant.in_(tenants),
-                t.entities.c.deleted_at.is_(None),
-            )
-        )
-        return [(r.canonical_id, r.tenant, r.data) for r in rows]
+        return [(r["canonical_id"], r["tenant"], r["data"]) for r in store.live_entities(conn, entity, tenants)]
 
 
 def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
@@ -156,13 +147,13 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
 
     ev_cols: dict[str, list[Any]] = defaultdict(list)
     with store.engine.connect() as conn:
-        for r in conn.execute(select(t.journey_events).where(t.journey_events.c.tenant.in_(tenants))):
-            ev_cols["dossier_id"].append(r.dossier_id)
-            ev_cols["tenant"].append(r.tenant)
-            ev_cols["phase"].append(r.phase)
-            ev_cols["phase_order"].append(Phase(r.phase).order)
-            ev_cols["occurred_at"].append(as_utc(r.occurred_at))
-            ev_cols["source"].append(r.source)
+        for r in store.journey_events(conn, tenants):
+            ev_cols["dossier_id"].append(r["dossier_id"])
+            ev_cols["tenant"].append(r["tenant"])
+            ev_cols["phase"].append(r["phase"])
+            ev_cols["phase_order"].append(Phase(r["phase"]).order)
+            ev_cols["occurred_at"].append(as_utc(r["occurred_at"]))
+            ev_cols["source"].append(r["source"])
 
     def table(schema: pa.Schema, data: dict[str, list[Any]]) -> pa.Table:
         return pa.table({f.name: pa.array(data.get(f.name, []), type=f.type) for f in schema}, schema=schema)

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from assets.coupling import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
-from assets.sandbox_stack import SandboxStack, start_stack
+from couplings.econobis_hoomdossier import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
+from app.sandbox_stack import SandboxStack, start_stack
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.push import EconobisPush, SignUp, enqueue_signup
 from connectors.econobis.routes import INBOX_SOURCE
@@ -126,7 +126,7 @@ class Hub:
 
 def journey(stack: SandboxStack, store: Store, *, faults: bool) -> dict[str, Any]:
     hub = Hub(stack, store)
-    econobis = stack.econobis_of(TENANT)
+    econobis = stack.of("econobis", TENANT)
     campaign_row = econobis.sandbox.db.tables["campaigns"][CAMPAIGN]
     assert COACH in campaign_row["coach_ids"]
     # 1. sign-ups with a visit for the campaign coach → Econobis
@@ -341,7 +341,7 @@ def run_journey(tmp_path):
             extra_settings={"budget_per_minute": 1e6, "budget_burst": 1e6},
         )
         stacks.append(stack)
-        wf = next(iter(stack.econobis_of(TENANT).sandbox.db.tables["webforms"].values()))
+        wf = next(iter(stack.of("econobis", TENANT).sandbox.db.tables["webforms"].values()))
         wf["max_requests_per_minute"] = 1_000_000
         if faults:
             fault = [
@@ -349,7 +349,7 @@ def run_journey(tmp_path):
                 {"route": "/api/*", "throttle_rate": 0.06, "retry_after": 1},
                 {"route": "/api/*", "drop_rate": 0.06, "after_processing": True},
             ]
-            stack.econobis_of(TENANT).sandbox.faults.set(fault, seed=5)
+            stack.of("econobis", TENANT).sandbox.faults.set(fault, seed=5)
             hoom(stack, "faults", rules=fault, seed=6)
             stack.stop_receiver()
             stack.start_receiver(store, wrap=receiver_faults)

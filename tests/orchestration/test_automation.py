@@ -19,7 +19,7 @@ from connectors.econobis.routes import INBOX_SOURCE
 from hub.store import tables as t
 from hub.store import utcnow
 from schedules import (
-    inbox_sensor,
+    hoomdossier_inbox_sensor as inbox_sensor,
     nightly_mart,
     nightly_reconcile,
     outbox_sensor,
@@ -155,7 +155,7 @@ def _stalled_dossier(store, days: int, phase: str = "contact") -> str:
 
 def test_stalled_sensor_detects_once_and_never_plans(store, resources):
     from hub.config import sandbox_config
-    from hub.followup import plan_follow_ups
+    from couplings.follow_up import plan_follow_ups
 
     _stalled_dossier(store, days=3)  # not stalled yet (7 days)
     _stalled_dossier(store, days=60)  # stalled too long ago: not followed up (look_back_days 28)

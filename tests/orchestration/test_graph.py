@@ -123,7 +123,7 @@ def test_a_stalled_dossier_gets_exactly_one_follow_up_in_econobis(hub):
 
 
 def test_a_dossier_that_moves_on_and_stalls_again_gets_a_new_follow_up(hub, store):
-    from hub.followup import plan_follow_ups, stalled_dossiers
+    from couplings.follow_up import plan_follow_ups, stalled_dossiers
 
     _sync(hub)
     cfg = hub.config.tenant(TENANT).follow_up

@@ -1,5 +1,5 @@
 """A coordinator's backfill through the Dagster webserver, as a new user meets it: `dagster-webserver` and
-`dagster-daemon` on the hub's definitions and instance settings (`hub.cli.write_dagster_home`), a tenant
+`dagster-daemon` on the hub's definitions and instance settings (`app.cli.write_dagster_home`), a tenant
 backfilled through the GraphQL API the UI uses, and the same backfill again, which changes nothing and writes
 nothing to a partner."""
 
@@ -101,7 +101,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store) -> Iter
 
 @pytest.fixture
 def dagster(stack: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dagster]:
-    from hub.cli import write_dagster_home
+    from app.cli import write_dagster_home
 
     home = write_dagster_home(tmp_path / "dagster")
     env = {

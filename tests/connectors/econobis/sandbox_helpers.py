@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from hub.config import sandbox_credentials
+from connectors.econobis.sandbox.credentials import sandbox_credentials
 
 JSON = {"Accept": "application/json"}
 

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from connectors.econobis.routes import INBOX_SOURCE, hoomdossier_endpoints
-from hub.config import sandbox_config, sandbox_hoomdossier_credentials
+from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials
+from hub.config import sandbox_config
 from hub.receiver import create_receiver
 from hub.sandbox.server import ThreadedServer
 from hub.store import tables as t

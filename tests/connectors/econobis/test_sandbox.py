@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from hub.config import sandbox_credentials
+from connectors.econobis.sandbox.credentials import sandbox_credentials
 from tests.connectors.econobis.sandbox_helpers import JSON, bearer, password_grant
 
 

@@ -14,7 +14,8 @@ from connectors.econobis.routes import hoomdossier_endpoints
 from connectors.hoomdossier.routes import REGISTER, hoomdossier_api
 from connectors.hoomdossier.sandbox.app import CooperationConfig, HoomdossierSandbox
 from connectors.hoomdossier.sandbox.server import start_hoomdossier
-from hub.config import sandbox_config, sandbox_hoomdossier_credentials
+from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials
+from hub.config import sandbox_config
 from hub.receiver import create_receiver
 from hub.sandbox.runtime import FaultMiddleware, Faults
 from hub.sandbox.server import ThreadedServer
@@ -34,7 +35,7 @@ def setup(store):
         throttle_per_minute=1_000_000,
     )
     running = start_hoomdossier(hoom, worker_interval=None)
-    config = sandbox_config(hoomdossier_port=int(running.base_url.rsplit(":", 1)[1]))
+    config = sandbox_config(ports={"hoomdossier": int(running.base_url.rsplit(":", 1)[1])})
     faults = Faults(seed=3)
     app = create_receiver(config, store, [hoomdossier_endpoints(config, store), hoomdossier_api(config, store)])
     receiver = ThreadedServer(FaultMiddleware(app, faults)).start()
@@ -123,7 +124,7 @@ def test_ids_of_a_register_whose_answer_was_lost_come_back_from_a_later_message(
     )
     hoom.complete_sub_step(TENANT, 2532, "quick-scan")
     hoom.run_due_jobs()
-    from assets.coupling import apply_hoomdossier_inbox
+    from couplings.econobis_hoomdossier import apply_hoomdossier_inbox
 
     assert store.count(t.inbox) >= 1
     apply_hoomdossier_inbox(store, TENANT)

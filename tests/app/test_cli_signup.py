@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hub.cli import main
+from app.cli import main
 from hub.config import HubPaths
 from hub.store import Store
 from hub.store import tables as t

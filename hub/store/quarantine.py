@@ -1,0 +1,104 @@
+"""Quarantine: records a stage could not process, with why, until resolved (what a coordinator replays).
+
+Every method works in the caller's transaction: a record is parked together with the state it explains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from hub.store import tables as t
+from hub.store.base import StoreBase, chunks, dialect_insert, utcnow
+from hub.store.rows import QuarantineRow, rows_as
+
+
+class QuarantineRepo(StoreBase):
+    def quarantine_put(
+        self,
+        conn: Connection,
+        tenant: str,
+        source: str,
+        entity: str,
+        external_id: str,
+        reason: str,
+        payload: Any = None,
+    ) -> None:
+        """Park a record that cannot be processed, with its reason; a repeat bumps the count and reopens it."""
+        now = utcnow()
+        stmt = dialect_insert(conn, t.quarantine).values(
+            tenant=tenant,
+            source=source,
+            entity=entity,
+            external_id=str(external_id),
+            reason=reason,
+            payload=payload,
+            occurrences=1,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant", "source", "entity", "external_id"],
+            set_={
+                "reason": stmt.excluded.reason,
+                "payload": stmt.excluded.payload,
+                "occurrences": t.quarantine.c.occurrences + 1,
+                "last_seen_at": stmt.excluded.last_seen_at,
+                "resolved_at": None,
+            },
+        )
+        conn.execute(stmt)
+
+    def quarantine_resolve(
+        self, conn: Connection, tenant: str, source: str, entity: str, external_ids: Iterable[str]
+    ) -> int:
+        """Close the open entries of these records; returns how many were open."""
+        ids = [str(e) for e in external_ids]
+        total = 0
+        for chunk in chunks(ids):
+            total += conn.execute(
+                update(t.quarantine)
+                .where(
+                    t.quarantine.c.tenant == tenant,
+                    t.quarantine.c.source == source,
+                    t.quarantine.c.entity == entity,
+                    t.quarantine.c.external_id.in_(chunk),
+                    t.quarantine.c.resolved_at.is_(None),
+                )
+                .values(resolved_at=utcnow())
+            ).rowcount
+        return total
+
+    def open_quarantine(self, conn: Connection, tenant: str | None = None) -> list[QuarantineRow]:
+        """Open entries (of one tenant, or all), oldest first."""
+        q = select(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
+        if tenant:
+            q = q.where(t.quarantine.c.tenant == tenant)
+        return rows_as(QuarantineRow, conn.execute(q.order_by(t.quarantine.c.id)).mappings())
+
+    def quarantine_open_ids(self, conn: Connection, tenant: str, source: str, external_ids: Iterable[str]) -> set[str]:
+        """Which of `external_ids` have an open entry of `source` (any entity type)."""
+        found: set[str] = set()
+        for chunk in chunks([str(e) for e in external_ids]):
+            found.update(
+                e
+                for (e,) in conn.execute(
+                    select(t.quarantine.c.external_id).where(
+                        t.quarantine.c.tenant == tenant,
+                        t.quarantine.c.source == source,
+                        t.quarantine.c.external_id.in_(chunk),
+                        t.quarantine.c.resolved_at.is_(None),
+                    )
+                )
+            )
+        return found
+
+    def quarantine_open_counts(self, conn: Connection, tenant: str) -> dict[str, int]:
+        """source → open entries of the tenant."""
+        rows = conn.execute(
+            select(t.quarantine.c.source, func.count())
+            .where(t.quarantine.c.tenant == tenant, t.quarantine.c.resolved_at.is_(None))
+            .group_by(t.quarantine.c.source)
+        )
+        return {r[0]: int(r[1]) for r in rows}
