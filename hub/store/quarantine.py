@@ -102,3 +102,17 @@ class QuarantineRepo(StoreBase):
             .group_by(t.quarantine.c.source)
         )
         return {r[0]: int(r[1]) for r in rows}
+
+    def quarantine_open_count(self, conn: Connection, tenant: str, source: str, entity: str) -> int:
+        """Open entries of one source and entity (a pull's parked records, for its reconciliation)."""
+        q = (
+            select(func.count())
+            .select_from(t.quarantine)
+            .where(
+                t.quarantine.c.tenant == tenant,
+                t.quarantine.c.source == source,
+                t.quarantine.c.entity == entity,
+                t.quarantine.c.resolved_at.is_(None),
+            )
+        )
+        return int(conn.execute(q).scalar_one())
