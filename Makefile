@@ -22,9 +22,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+## ruff, mypy and the layer contracts (import-linter: imports only point down; connectors independent).
 lint: $(STAMP)
-	$(BIN)/ruff check hub connectors assets schedules definitions.py tests bench
-	$(BIN)/mypy hub connectors assets schedules definitions.py
+	$(BIN)/ruff check app hub couplings connectors assets schedules definitions.py tests bench
+	$(BIN)/mypy app hub couplings connectors assets schedules definitions.py
+	$(BIN)/lint-imports
 
 ## Sandboxes on loopback plus the Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops both).
 ui: $(STAMP)

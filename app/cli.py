@@ -115,14 +115,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
             r.sandbox.cooperation.hoom_link = args.hoom_link or None
         if args.hoom_connect_coach_link is not None:
             r.sandbox.cooperation.hoom_connect_coach_link = args.hoom_connect_coach_link or None
-    described = stack.describe()
-    tenants: dict[str, dict[str, Any]] = {}
-    for partner, per_tenant in described.items():
-        for tenant, info in per_tenant.items():
-            tenants.setdefault(tenant, {"tenant": tenant})[partner] = info
-    receiver = stack.receiver.base_url if stack.receiver else None
+    listing = sandbox_listing(stack)
+    tenants, receiver = listing["tenants"], listing["receiver"]
     if args.json:
-        print(json.dumps({"tenants": tenants, "receiver": receiver}), flush=True)
+        print(json.dumps(listing), flush=True)
     else:
         print(f"Sandboxes ready ({args.residents} residents per tenant). Ctrl-C stops them.")
         print(f"\n  receiver    {receiver or '(not started: --no-receiver)'}")
@@ -143,6 +139,15 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         if store is not None:
             store.dispose()
     return 0
+
+
+def sandbox_listing(stack: SandboxStack) -> dict[str, Any]:
+    """What `hub sandbox` prints: per tenant, every partner's base URL and demo credentials; the receiver."""
+    tenants: dict[str, dict[str, Any]] = {}
+    for partner, per_tenant in stack.describe().items():
+        for tenant, info in per_tenant.items():
+            tenants.setdefault(tenant, {"tenant": tenant})[partner] = info
+    return {"tenants": tenants, "receiver": stack.receiver.base_url if stack.receiver else None}
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -41,7 +41,7 @@ class PartnerConfig(BaseModel):
     @classmethod
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as https://coop.econobis.nl")
+            raise ValueError("must be an http(s) URL such as https://crm.coop.example.nl")
         return value.rstrip("/")
 
     @field_validator("secrets")

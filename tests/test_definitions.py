@@ -95,6 +95,7 @@ def test_materialize_the_hoomdossier_coupling_against_both_sandboxes(tmp_path, m
     import requests
     import yaml
 
+    from app.sandbox_stack import start_stack
     from assets import (
         HubConfigResource,
         default_resources,
@@ -103,7 +104,6 @@ def test_materialize_the_hoomdossier_coupling_against_both_sandboxes(tmp_path, m
         hoomdossier_inbox,
         hoomdossier_push,
     )
-    from app.sandbox_stack import start_stack
     from connectors.econobis.push import SignUp, enqueue_signup
     from hub.config import HubPaths
     from hub.store import Store

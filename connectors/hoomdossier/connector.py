@@ -93,11 +93,9 @@ def _ports(running: Any) -> dict[str, int]:
 
 
 def _describe(running: Any) -> dict[str, Any]:
+    """Per cooperation (= tenant): the one sandbox's URL, the slug, and the demo token and inbound secrets."""
     slugs = sorted(c.slug for c in running.sandbox.state.cooperations.values())
-    return {
-        "base_url": running.base_url,
-        "cooperations": {slug: {"slug": slug, **sandbox_hoomdossier_credentials(slug)} for slug in slugs},
-    }
+    return {s: {"base_url": running.base_url, "slug": s, **sandbox_hoomdossier_credentials(s)} for s in slugs}
 
 
 def _stop(running: Any) -> None:

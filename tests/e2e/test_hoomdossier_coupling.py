@@ -17,13 +17,18 @@ from typing import Any
 import pytest
 import requests
 
-from couplings.econobis_hoomdossier import apply_hoomdossier_inbox, forward_hoomdossier_inbox, plan_hoomdossier, push_hoomdossier
 from app.sandbox_stack import SandboxStack, start_stack
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.push import EconobisPush, SignUp, enqueue_signup
 from connectors.econobis.routes import INBOX_SOURCE
 from connectors.econobis.sync import EconobisPull
 from connectors.hoomdossier.client import HoomdossierClient
+from couplings.econobis_hoomdossier import (
+    apply_hoomdossier_inbox,
+    forward_hoomdossier_inbox,
+    plan_hoomdossier,
+    push_hoomdossier,
+)
 from hub.http import RetryPolicy
 from hub.sandbox.runtime import FaultMiddleware, Faults
 from hub.store import Store

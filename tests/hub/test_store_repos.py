@@ -145,8 +145,8 @@ def test_journey_last_progress_finds_dossiers_whose_latest_event_lies_in_the_win
     assert list(found) == ["d-older", "d-old"]
     assert found["d-old"] == now - timedelta(days=20) and found["d-old"].tzinfo is not None
     # the same dossiers, in the same order, as the follow-up's own query
-    from hub.config import FollowUpConfig
     from couplings.follow_up import stalled_dossiers
+    from hub.config import FollowUpConfig
 
     with s.begin() as conn:
         s.upsert_entities(conn, [_entity(d, "dossier", phase="contact") for d in ("d-old", "d-older", "d-recent")])

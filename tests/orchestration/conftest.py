@@ -60,8 +60,8 @@ def checks(res: Any) -> dict[str, Any]:
 
 
 def make_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store, residents: int = 30) -> Iterator[Hub]:
-    from assets import HubConfigResource, StateStoreResource, default_resources
     from app.sandbox_stack import start_stack
+    from assets import HubConfigResource, StateStoreResource, default_resources
 
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("HUB_DATABASE_URL", raising=False)

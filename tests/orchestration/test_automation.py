@@ -20,6 +20,8 @@ from hub.store import tables as t
 from hub.store import utcnow
 from schedules import (
     hoomdossier_inbox_sensor as inbox_sensor,
+)
+from schedules import (
     nightly_mart,
     nightly_reconcile,
     outbox_sensor,
@@ -154,8 +156,8 @@ def _stalled_dossier(store, days: int, phase: str = "contact") -> str:
 
 
 def test_stalled_sensor_detects_once_and_never_plans(store, resources):
-    from hub.config import sandbox_config
     from couplings.follow_up import plan_follow_ups
+    from hub.config import sandbox_config
 
     _stalled_dossier(store, days=3)  # not stalled yet (7 days)
     _stalled_dossier(store, days=60)  # stalled too long ago: not followed up (look_back_days 28)

@@ -13,8 +13,8 @@ import requests
 from connectors.econobis.routes import hoomdossier_endpoints
 from connectors.hoomdossier.routes import REGISTER, hoomdossier_api
 from connectors.hoomdossier.sandbox.app import CooperationConfig, HoomdossierSandbox
-from connectors.hoomdossier.sandbox.server import start_hoomdossier
 from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials
+from connectors.hoomdossier.sandbox.server import start_hoomdossier
 from hub.config import sandbox_config
 from hub.receiver import create_receiver
 from hub.sandbox.runtime import FaultMiddleware, Faults
