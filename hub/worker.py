@@ -82,9 +82,11 @@ class RetrySchedule:
         first = hint if hint is not None else r.first_delay
         return min(self.cap, first * self.factor ** min(max(attempts, 1) - 1, self.max_exponent))
 
-    def scaled(self, first_delay: float) -> RetrySchedule:
+    def scaled(self, first_delay: float | None) -> RetrySchedule:
         """The same schedule with every backed-off first delay set to `first_delay` (tests pass 0 to retry at
-        once); delays a partner or connector names exactly are kept."""
+        once; None keeps this schedule); delays a partner or connector names exactly are kept."""
+        if first_delay is None:
+            return self
         rules = {f: r if r.exact else replace(r, first_delay=first_delay) for f, r in self.rules.items()}
         return replace(self, rules=rules)
 
@@ -200,6 +202,22 @@ def call_metadata(calls: Mapping[str, Any]) -> dict[str, Any]:
         "partner_writes": calls.get("writes", 0),
         "partner_retries": calls.get("retries", 0),
     }
+
+
+@dataclass
+class PushOutcome:
+    """A push run's report plus the partner's outbox by status afterwards, as run metadata."""
+
+    report: WorkReport
+    outbox: dict[str, int]
+
+    def metadata(self) -> dict[str, Any]:
+        return {**self.report.metadata(), "outbox_now": self.outbox}
+
+    @classmethod
+    def of(cls, store: Store, report: WorkReport) -> PushOutcome:
+        with store.begin() as conn:
+            return cls(report, store.outbox_counts(conn, report.tenant, report.partner))
 
 
 Redact = Callable[[str], str]

@@ -64,6 +64,12 @@ def _result(
     )
 
 
+def _request(run_key: str, tenant: str, reason: str, job_name: str | None = None) -> RunRequest:
+    return RunRequest(
+        run_key=run_key, job_name=job_name, partition_key=tenant, tags={TENANT_TAG: tenant, "hub/reason": reason}
+    )
+
+
 def inbox_sensor_for(source: str, partner: str, job: Any) -> SensorDefinition:
     """A sensor for one inbox source: received messages waiting to be applied or sent on → the partner's
     inbox job for that tenant."""
@@ -87,13 +93,7 @@ def inbox_sensor_for(source: str, partner: str, job: Any) -> SensorDefinition:
                 if work is None:
                     continue
                 hint[tenant.id] = work.newest_id
-                requests.append(
-                    RunRequest(
-                        run_key=work.run_key,
-                        partition_key=tenant.id,
-                        tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} inbox messages due"},
-                    )
-                )
+                requests.append(_request(work.run_key, tenant.id, f"{work.count} inbox messages due"))
         return _result(context, requests, hint, "no inbox messages due")
 
     return _inbox
@@ -122,14 +122,8 @@ def outbox_sensor_for(jobs: dict[str, Any]) -> SensorDefinition:
                     if work is None:
                         continue
                     hint[f"{tenant.id}/{partner}"] = work.newest_id
-                    requests.append(
-                        RunRequest(
-                            run_key=work.run_key,
-                            job_name=job.name,
-                            partition_key=tenant.id,
-                            tags={TENANT_TAG: tenant.id, "hub/reason": f"{work.count} {partner} outbox items due"},
-                        )
-                    )
+                    reason = f"{work.count} {partner} outbox items due"
+                    requests.append(_request(work.run_key, tenant.id, reason, job.name))
         return _result(context, requests, hint, "no outbox items due")
 
     return outbox_sensor
@@ -159,13 +153,7 @@ def stalled_sensor_for(job: Any, partners: tuple[str, ...]) -> SensorDefinition:
                     continue
                 hint[tenant.id] = len(found)
                 key = f"stalled:{tenant.id}:{fingerprint([(s.key,) for s in found])[:16]}"
-                requests.append(
-                    RunRequest(
-                        run_key=key,
-                        partition_key=tenant.id,
-                        tags={TENANT_TAG: tenant.id, "hub/reason": f"{len(found)} stalled dossiers"},
-                    )
-                )
+                requests.append(_request(key, tenant.id, f"{len(found)} stalled dossiers"))
         return _result(context, requests, hint, "no newly stalled dossiers")
 
     return stalled_dossier_sensor

@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors.econobis.errors import partner_message
 from hub.config import TenantConfig
-from hub.http import PartnerAuthError, PartnerClient, RetryPolicy, StoreBudget
+from hub.http import PartnerAuthError, PartnerClient, RetryPolicy
 from hub.store import Store
 
 PARTNER = "econobis"
@@ -135,20 +135,14 @@ class EconobisClient:
         timeout: tuple[float, float] = (3.05, 30.0),
         share_login: bool = False,
     ) -> EconobisClient:
-        pc = tenant.partner(PARTNER)
-        settings = pc.settings
-        budget = None
-        if store is not None:
-            budget = StoreBudget.from_settings(
-                store, PARTNER, tenant.id, settings, DEFAULT_BUDGET_PER_MINUTE, DEFAULT_BUDGET_BURST
-            )
-        http = PartnerClient(
+        settings = tenant.partner(PARTNER).settings
+        http = PartnerClient.for_tenant(
+            tenant,
             PARTNER,
-            tenant.id,
-            pc.base_url,
+            store,
+            budget=(DEFAULT_BUDGET_PER_MINUTE, DEFAULT_BUDGET_BURST),
             timeout=timeout,
             policy=policy,
-            budget=budget,
             error_message=partner_message,
         )
         http.auth = PasswordGrantAuth(

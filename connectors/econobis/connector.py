@@ -35,7 +35,7 @@ from hub.connector import (
     table,
 )
 from hub.store import Store
-from hub.worker import call_metadata
+from hub.worker import PushOutcome, call_metadata
 
 
 class EconobisSettings(BaseModel):
@@ -121,20 +121,8 @@ def pusher(run: PartnerRun) -> EconobisPush:
     return EconobisPush(run.store, client(run), run.tenant_id, run.tenant.secret(PARTNER, "webform_key"))
 
 
-@dataclass
-class PushOutcome:
-    report: Any
-    outbox: dict[str, int]
-
-    def metadata(self) -> dict[str, Any]:
-        return {**self.report.metadata(), "outbox_now": self.outbox}
-
-
 def push(run: PartnerRun) -> PushOutcome:
-    report = pusher(run).run()
-    with run.store.begin() as conn:
-        outbox = run.store.outbox_counts(conn, run.tenant_id, PARTNER)
-    return PushOutcome(report, outbox)
+    return PushOutcome.of(run.store, pusher(run).run())
 
 
 def routes(config: HubConfig, store: Store) -> list[Any]:

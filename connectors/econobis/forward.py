@@ -109,7 +109,7 @@ class EconobisForward:
             tenant,
             QUARANTINE_SOURCE,
             redact=client.http.redactor.text,
-            schedule=RETRY if backoff is None else RETRY.scaled(backoff),
+            schedule=RETRY.scaled(backoff),
         )
 
     def run(self, now: datetime | None = None) -> ForwardReport:

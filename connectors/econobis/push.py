@@ -88,7 +88,7 @@ class EconobisPush:
             PARTNER,
             self._send,
             redact=client.http.redactor.text,
-            schedule=RETRY if backoff is None else RETRY.scaled(backoff),
+            schedule=RETRY.scaled(backoff),
             on_sent=self._link,
         )
         self.report = self.worker.report

@@ -14,7 +14,7 @@ import requests
 
 from connectors.hoomdossier.settings import DEFAULT_BUDGET_BURST, DEFAULT_BUDGET_PER_MINUTE, PARTNER
 from hub.config import TenantConfig
-from hub.http import PartnerClient, RetryPolicy, StoreBudget
+from hub.http import PartnerClient, RetryPolicy
 from hub.store import Store
 
 # Answers a proxied caller gets as Hoomdossier gave them (429 and 5xx go through the retry policy first).
@@ -73,15 +73,17 @@ class HoomdossierClient:
         timeout: tuple[float, float] = (3.05, 60.0),
     ) -> HoomdossierClient:
         pc = tenant.partner(PARTNER)
-        budget = None
-        if store is not None:
-            # keyed by base URL, not tenant: Hoomdossier's throttle key is the caller's IP
-            budget = StoreBudget.from_settings(
-                store, PARTNER, pc.base_url[-64:], pc.settings, DEFAULT_BUDGET_PER_MINUTE, DEFAULT_BUDGET_BURST
-            )
         token = tenant.secret(PARTNER, "token")
-        http = PartnerClient(
-            PARTNER, tenant.id, pc.base_url, timeout=timeout, policy=policy, budget=budget, auth=TokenAuth(token)
+        http = PartnerClient.for_tenant(
+            tenant,
+            PARTNER,
+            store,
+            budget=(DEFAULT_BUDGET_PER_MINUTE, DEFAULT_BUDGET_BURST),
+            # keyed by base URL, not tenant: Hoomdossier's throttle key is the caller's IP
+            budget_key=pc.base_url[-64:],
+            timeout=timeout,
+            policy=policy,
+            auth=TokenAuth(token),
         )
         http.add_secret(token)
         return cls(http, str(pc.settings.get("slug", tenant.id)))

@@ -5,7 +5,6 @@ register and coach-link calls idempotently, and links coaches to residents' buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -30,6 +29,7 @@ from hub.connector import (
     SandboxStart,
 )
 from hub.store import Store
+from hub.worker import PushOutcome
 
 
 class HoomdossierSettings(BaseModel):
@@ -52,20 +52,8 @@ def apply(run: PartnerRun) -> Any:
     return outcome
 
 
-@dataclass
-class PushOutcome:
-    report: Any
-    outbox: dict[str, int]
-
-    def metadata(self) -> dict[str, Any]:
-        return {**self.report.metadata(), "outbox_now": self.outbox}
-
-
 def push(run: PartnerRun) -> PushOutcome:
-    report = HoomdossierPush(run.store, client(run), run.tenant_id).run()
-    with run.store.begin() as conn:
-        outbox = run.store.outbox_counts(conn, run.tenant_id, PARTNER)
-    return PushOutcome(report, outbox)
+    return PushOutcome.of(run.store, HoomdossierPush(run.store, client(run), run.tenant_id).run())
 
 
 def routes(config: HubConfig, store: Store) -> list[Any]:

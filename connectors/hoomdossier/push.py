@@ -65,7 +65,7 @@ class HoomdossierPush:
             PARTNER,
             self._send,
             redact=client.http.redactor.text,
-            schedule=RETRY if backoff is None else RETRY.scaled(backoff),
+            schedule=RETRY.scaled(backoff),
             metrics=(WAITING_FOR_REGISTRATION,),
         )
         self.report = self.worker.report

@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -30,6 +30,10 @@ from hub.http.errors import (
 )
 from hub.http.redact import Redactor
 from hub.logs import log_event
+
+if TYPE_CHECKING:
+    from hub.config import TenantConfig
+    from hub.store import Store
 
 log = logging.getLogger("hub.http")
 
@@ -220,6 +224,28 @@ class PartnerClient:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.stats = CallStats()
+
+    @classmethod
+    def for_tenant(
+        cls,
+        tenant: TenantConfig,
+        partner: str,
+        store: Store | None,
+        *,
+        budget: tuple[float, float],
+        budget_key: str | None = None,
+        timeout: tuple[float, float] = (3.05, 30.0),
+        policy: RetryPolicy | None = None,
+        **kwargs: Any,
+    ) -> PartnerClient:
+        """The client of one tenant's partner from its config: base URL, and (with a store) the request budget
+        shared through the store under (partner, `budget_key` or the tenant), `budget` = the partner's default
+        (per minute, burst) unless the tenant's settings say otherwise. Connectors add auth and secrets."""
+        pc = tenant.partner(partner)
+        shared = None
+        if store is not None:
+            shared = StoreBudget.from_settings(store, partner, budget_key or tenant.id, pc.settings, *budget)
+        return cls(partner, tenant.id, pc.base_url, timeout=timeout, policy=policy, budget=shared, **kwargs)
 
     def add_secret(self, value: str | None) -> None:
         self.redactor.add(value)
