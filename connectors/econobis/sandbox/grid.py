@@ -1,7 +1,9 @@
-"""Econobis' grid query semantics (RequestQuery + filter/sort classes): `limit`, `offset` (only with limit),
-`filters` = JSON list of {field, type, data}, `sorts` = JSON list of {field, order}; `{data, meta}` answers.
+"""Econobis' grids: which exist (`GRIDS`: table, filters, sorts, row serialiser, meta) and how a grid request
+is answered (RequestQuery + filter/sort classes: `limit`, `offset`, `filters`, `sorts`; `{data, meta}` answers).
 
-Matching id lists are cached per (grid, filters, sorts, data version), so paging a large grid costs one scan."""
+`offset` only applies with a `limit`; `filters` is a JSON list of {field, type, data}, `sorts` one of
+{field, order}. Matching id lists are cached per (grid, filters, sorts, data version), so paging a large grid
+costs one scan."""
 
 from __future__ import annotations
 
@@ -12,27 +14,47 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from connectors.econobis.sandbox.db import SandboxDB
 from connectors.econobis.sandbox.lookups import Lookups
+from connectors.econobis.sandbox.serializers import (
+    grid_audit_trail,
+    grid_contact,
+    grid_housing_file,
+    grid_intake,
+    grid_opportunity,
+    grid_quotation_request,
+)
+from hub.sandbox.php import php_int
 
-Getter = Callable[[dict[str, Any], SandboxDB, Lookups], Any]
+Row = dict[str, Any]
+Getter = Callable[[Row, SandboxDB, Lookups], Any]
+Meta = Callable[[list[int], SandboxDB], dict[str, Any]]
 
 
 class GridError(ValueError):
     """An unknown filter/sort field or filter type: Econobis does not catch these, so the answer is a 500."""
 
 
+class Filter(NamedTuple):
+    """One filterable field of a grid: how its value is read from a row, and how Econobis compares it."""
+
+    get: Getter
+    # createdAtStart/End ignore the request's `type`: they compare whole days (Carbon startOfDay/endOfDay).
+    day: Literal["day_gte", "day_lte"] | None = None
+    # The comparison when the request gives no `type` (the grid's RequestFilter default).
+    op: str = "eq"
+
+
 @dataclass(frozen=True)
 class GridSpec:
     table: str
-    # field → (getter, forced comparison that ignores `type` or None, default type when `type` is absent)
-    filters: dict[str, tuple[Getter, str | None, str | None]]
+    filters: dict[str, Filter]
     sorts: dict[str, Getter]
     default_sort: tuple[tuple[str, str], ...]
     row: Getter
-    meta: Callable[[list[int], SandboxDB], dict[str, Any]]
+    meta: Meta
 
 
 def _norm(value: Any) -> Any:
@@ -169,19 +191,6 @@ def _parse_json_list(raw: str | None, name: str) -> list[dict[str, Any]]:
     return value
 
 
-def _php_int(raw: str | None) -> int:
-    digits = ""
-    for ch in (raw or "").strip():
-        if ch.isdigit() or (ch == "-" and not digits):
-            digits += ch
-        else:
-            break
-    try:
-        return max(0, int(digits))
-    except ValueError:
-        return 0
-
-
 def query_ids(
     db: SandboxDB, lk: Lookups, spec: GridSpec, filters: list[dict[str, Any]], sorts: list[dict[str, Any]]
 ) -> tuple[list[int], list[Any]]:
@@ -202,7 +211,7 @@ def query_ids(
         if field not in spec.filters:
             raise GridError(f"RequestFilterException: unknown filter field {field!r}")
         getter, forced, default_type = spec.filters[field]
-        kind = forced or str(f.get("type") or default_type or "ct")
+        kind = forced or str(f.get("type") or default_type)
         if not forced and kind not in FILTER_TYPES:
             raise GridError(f"RequestFilterException: unknown filter type {kind!r}")
         if kind not in ("nl", "nnl") and "data" not in f:
@@ -276,7 +285,8 @@ def run_grid(
     sorts = _parse_json_list(params.get("sorts"), "sorts")
     ids, keys = query_ids(db, lk, spec, filters, sorts)
     # PHP (int) casts: junk becomes 0; limit 0 means no LIMIT; offset only applies together with a limit.
-    limit, offset = _php_int(params.get("limit")), _php_int(params.get("offset"))
+    # Negative values read as 0, as in Laravel's builder: offset() clamps at 0, limit() ignores a negative.
+    limit, offset = max(0, php_int(params.get("limit"))), max(0, php_int(params.get("offset")))
     if not limit:
         page = ids
     elif rng is not None:
@@ -285,3 +295,125 @@ def run_grid(
         page = ids[offset : offset + limit]
     table = db.tables[spec.table]
     return {"data": [spec.row(table[i], db, lk) for i in page], "meta": spec.meta(ids, db)}
+
+
+# --- the grids (filters/sorts Econobis accepts per grid) ----------------------------------------------------
+
+
+def _meta_ids(key: str) -> Meta:
+    return lambda ids, db: {"total": len(ids), key: ids}
+
+
+def _created(r: Row, db: SandboxDB, lk: Lookups) -> Any:
+    return r["created_at"]
+
+
+def _intake_of(r: Row, db: SandboxDB) -> Row:
+    return db.get("intakes", r["intake_id"]) or {}
+
+
+GRIDS: dict[str, GridSpec] = {
+    "contact": GridSpec(
+        table="contacts",
+        filters={
+            "id": Filter(lambda r, db, lk: r["id"]),
+            "typeId": Filter(lambda r, db, lk: r["type_id"]),
+            "fullName": Filter(lambda r, db, lk: r["full_name"], op="ct"),
+            "postalCode": Filter(
+                lambda r, db, lk: (db.primary("addresses", r["id"]) or {}).get("postal_code"),
+                op="ct",
+            ),
+            "createdAt": Filter(lambda r, db, lk: r["created_at"], op="ct"),
+        },
+        sorts={
+            "id": lambda r, db, lk: r["id"],
+            "createdAt": _created,
+            "fullName": lambda r, db, lk: r["full_name"],
+        },
+        default_sort=(),  # no ORDER BY: the database's own order (insertion = id)
+        row=grid_contact,
+        meta=lambda ids, db: {"total": len(ids), "useExportAddressConsumption": False},
+    ),
+    "intake": GridSpec(
+        table="intakes",
+        filters={
+            "createdAtStart": Filter(_created, day="day_gte"),
+            "createdAtEnd": Filter(_created, day="day_lte"),
+            "campaign": Filter(lambda r, db, lk: r.get("campaign_id")),
+            "statusId": Filter(lambda r, db, lk: r["intake_status_id"]),
+            "fullName": Filter(
+                lambda r, db, lk: (db.get("contacts", r["contact_id"]) or {}).get("full_name"),
+                op="ct",
+            ),
+        },
+        sorts={"createdAt": _created, "statusId": lambda r, db, lk: r["intake_status_id"]},
+        default_sort=(("createdAt", "desc"),),
+        row=grid_intake,
+        meta=_meta_ids("intakeIdsTotal"),
+    ),
+    "opportunity": GridSpec(
+        table="opportunities",
+        filters={
+            "createdAtStart": Filter(_created, day="day_gte"),
+            "createdAtEnd": Filter(_created, day="day_lte"),
+            "statusId": Filter(lambda r, db, lk: r["status_id"]),
+            "measureCategory": Filter(lambda r, db, lk: r["measure_category_id"]),
+            "campaign": Filter(lambda r, db, lk: _intake_of(r, db).get("campaign_id")),
+        },
+        sorts={"createdAt": _created, "statusId": lambda r, db, lk: r["status_id"]},
+        default_sort=(("createdAt", "desc"),),
+        row=grid_opportunity,
+        meta=_meta_ids("opportunityIdsTotal"),
+    ),
+    "quotation-request": GridSpec(
+        table="quotation_requests",
+        filters={
+            "createdAtStart": Filter(_created, day="day_gte"),
+            "createdAtEnd": Filter(_created, day="day_lte"),
+            "opportunityActionId": Filter(lambda r, db, lk: r["opportunity_action_id"]),
+            "statusId": Filter(lambda r, db, lk: r["status_id"]),
+        },
+        sorts={"createdAt": _created, "datePlanned": lambda r, db, lk: r.get("date_planned")},
+        default_sort=(("createdAt", "desc"),),
+        row=grid_quotation_request,
+        meta=_meta_ids("quotationRequestIdsTotal"),
+    ),
+    "housing-file": GridSpec(
+        table="housing_files",
+        filters={
+            "createdAt": Filter(_created, op="ct"),
+            "postalCode": Filter(
+                lambda r, db, lk: (db.get("addresses", r["address_id"]) or {}).get("postal_code"),
+                op="ct",
+            ),
+            "buildYear": Filter(lambda r, db, lk: r.get("build_year"), op="ct"),
+        },
+        sorts={"createdAt": _created, "buildYear": lambda r, db, lk: r.get("build_year")},
+        default_sort=(("createdAt", "desc"),),
+        row=grid_housing_file,
+        meta=lambda ids, db: {"total": len(ids)},
+    ),
+    # RequestQuery: the request's sorts, then ORDER BY updated_at DESC. Filter default type is `ct` except
+    # model/changedById (eq); `model` compares the full class name; changedById inner-joins users.
+    "audit-trail": GridSpec(
+        table="revisions",
+        filters={
+            "model": Filter(lambda r, db, lk: r["revisionable_type"]),
+            "revisionableId": Filter(lambda r, db, lk: r["revisionable_id"], op="ct"),
+            "field": Filter(lambda r, db, lk: r["key"], op="ct"),
+            "oldValue": Filter(lambda r, db, lk: r["old_value"], op="ct"),
+            "newValue": Filter(lambda r, db, lk: r["new_value"], op="ct"),
+            "changedById": Filter(lambda r, db, lk: r["user_id"]),
+            "updatedAt": Filter(lambda r, db, lk: r["updated_at"], op="ct"),
+        },
+        sorts={
+            "model": lambda r, db, lk: r["revisionable_type"],
+            "revisionableId": lambda r, db, lk: r["revisionable_id"],
+            "field": lambda r, db, lk: r["key"],
+            "updatedAt": lambda r, db, lk: r["updated_at"],
+        },
+        default_sort=(("updatedAt", "desc"),),
+        row=grid_audit_trail,
+        meta=lambda ids, db: {"total": len(ids)},
+    ),
+}

@@ -10,12 +10,12 @@ import random
 import string
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.econobis.sandbox.db import SandboxDB
 from connectors.econobis.sandbox.lookups import Lookups
-from connectors.econobis.sandbox.status_engine import derive_opportunity_status, observer_status
+from connectors.econobis.sandbox.status_engine import apply_kansactie_write
 
 FIRST_NAMES = [
     "Jan",
@@ -458,75 +458,3 @@ class SeedBuilder:
 
     def count(self, table: str) -> int:
         return len(self.db.tables[table])
-
-
-def apply_kansactie_write(
-    db: SandboxDB,
-    lk: Lookups,
-    qid: int,
-    change: dict[str, Any],
-    at: datetime | None = None,
-    *,
-    created: bool = False,
-    updated_with: str = "econobis",
-) -> tuple[str, str]:
-    """Save a kansactie as Econobis does, whatever route wrote it; returns (kansactie status, kans status).
-
-    An explicit `status` (a code_ref valid for the action type) is set first, as the controllers do; the
-    QuotationRequestObserver's date rules then run and may override it (§1.8). If the status changed (or the
-    kansactie was just created), an actions-log row is written and the kans status is recomputed
-    (OpportunityHelper). Runs in one transaction."""
-    at = at or db.now()
-    with db.transaction():
-        row = db.tables["quotation_requests"][qid]
-        action = lk.by_id("opportunityActions", row["opportunity_action_id"])["codeRef"]
-        old_status = lk.by_id("quotationRequestStatus", row["status_id"])["codeRef"]
-        status = old_status
-        fields = {k: v for k, v in change.items() if k != "status"}
-        before = dict(row)
-        after = {**row, **fields}
-        valid = lk.qr_status_codes(action)
-        if change.get("status") in valid:
-            status = change["status"]
-        new_status, extra = observer_status(action, status, before, after, valid)
-        status_row = lk.qr_status(action, new_status)
-        assert status_row is not None
-        db.update("quotation_requests", qid, {**fields, **extra, "status_id": status_row["id"], "updated_at": at})
-        opp = db.tables["opportunities"][row["opportunity_id"]]
-        opp_status = lk.by_id("opportunityStatus", opp["status_id"])["codeRef"]
-        if new_status != old_status or created:
-            if new_status != old_status:
-                db.insert(
-                    "quotation_request_actions_log",
-                    {
-                        "quotation_request_id": qid,
-                        "old_status_id": before["status_id"],
-                        "new_status_id": status_row["id"],
-                        "user_id": db.acting_user,
-                        "updated_with": updated_with,
-                        "created_at": at,
-                    },
-                )
-            others = [
-                (
-                    lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"],
-                    lk.by_id("quotationRequestStatus", q["status_id"])["codeRef"],
-                )
-                for q in db.kansacties_of(row["opportunity_id"])
-                if q["id"] != qid and q.get("deleted_at") is None
-            ]
-            derived = derive_opportunity_status(opp_status, action, new_status, others)
-            if derived != opp_status:
-                db.update(
-                    "opportunities",
-                    opp["id"],
-                    {"status_id": lk.by_code("opportunityStatus", derived)["id"], "updated_at": at},
-                )
-                opp_status = derived
-        return new_status, opp_status
-
-
-def date_to_str(value: date | datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value.isoformat()

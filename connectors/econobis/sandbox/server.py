@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.econobis.sandbox.app import EconobisSandbox, create_app
+from connectors.econobis.sandbox.app import create_app
 from connectors.econobis.sandbox.credentials import sandbox_credentials
+from connectors.econobis.sandbox.instance import EconobisSandbox
 from hub.config import SANDBOX_TENANTS
 from hub.sandbox.server import ThreadedServer
 

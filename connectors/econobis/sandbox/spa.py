@@ -12,14 +12,12 @@ SPA always sends them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from connectors.econobis.sandbox import resources
+from connectors.econobis.sandbox import serializers
 from connectors.econobis.sandbox.outbound import HoomAbort, HoomValidation, connect_coach, register_resident
-from connectors.econobis.sandbox.seed import apply_kansactie_write
-
-if TYPE_CHECKING:
-    from connectors.econobis.sandbox.app import EconobisSandbox
+from connectors.econobis.sandbox.state import SandboxState
+from connectors.econobis.sandbox.status_engine import apply_kansactie_write
 
 READ_WITHOUT_ISSET = (
     "organisationOrCoachId",
@@ -83,7 +81,7 @@ def _date(value: Any) -> datetime | None:
     )
 
 
-def _validate(sb: EconobisSandbox, body: dict[str, Any], creating: bool) -> tuple[dict[str, Any] | None, Answer | None]:
+def _validate(sb: SandboxState, body: dict[str, Any], creating: bool) -> tuple[dict[str, Any] | None, Answer | None]:
     db, lk = sb.db, sb.lookups
     errors: dict[str, list[str]] = {}
     if not db.live("opportunities", _int(body.get("opportunityId"))):
@@ -144,14 +142,14 @@ def _changes(body: dict[str, Any], updating: bool) -> dict[str, Any]:
     return change
 
 
-def _status_change(sb: EconobisSandbox, action_id: int, status_id: int) -> dict[str, Any]:
+def _status_change(sb: SandboxState, action_id: int, status_id: int) -> dict[str, Any]:
     row = sb.lookups.by_id("quotationRequestStatus", status_id)
     if row["opportunityActionId"] == action_id:
         return {"status": row["codeRef"]}
     return {"status_id": status_id}  # a status of another action type: stored as sent
 
 
-def create_quotation_request(sb: EconobisSandbox, body: dict[str, Any], user_id: int) -> Answer:
+def create_quotation_request(sb: SandboxState, body: dict[str, Any], user_id: int) -> Answer:
     data, error = _validate(sb, body, creating=True)
     if error is not None or data is None:
         return error or Answer(500, {"message": "Server Error"})
@@ -190,10 +188,10 @@ def create_quotation_request(sb: EconobisSandbox, body: dict[str, Any], user_id:
             connect_coach(db, sb.cooperation, row)
         except HoomAbort as exc:
             return Answer(exc.status, exc.body, exc.content_type)  # the kansactie stays
-    return Answer(201, {"data": resources.full_quotation_request(row, db, lk)})
+    return Answer(201, {"data": serializers.full_quotation_request(row, db, lk)})
 
 
-def update_quotation_request(sb: EconobisSandbox, qid: int, body: dict[str, Any], user_id: int) -> Answer:
+def update_quotation_request(sb: SandboxState, qid: int, body: dict[str, Any], user_id: int) -> Answer:
     db, lk = sb.db, sb.lookups
     row = db.live("quotation_requests", qid)
     if row is None:
@@ -215,10 +213,10 @@ def update_quotation_request(sb: EconobisSandbox, qid: int, body: dict[str, Any]
                 apply_kansactie_write(db, lk, qid, change)
         else:
             apply_kansactie_write(db, lk, qid, change)
-    return Answer(200, {"data": resources.full_quotation_request(db.tables["quotation_requests"][qid], db, lk)})
+    return Answer(200, {"data": serializers.full_quotation_request(db.tables["quotation_requests"][qid], db, lk)})
 
 
-def make_hoomdossier(sb: EconobisSandbox, contact_id: int, user_id: int) -> Answer:
+def make_hoomdossier(sb: SandboxState, contact_id: int, user_id: int) -> Answer:
     db = sb.db
     if db.live("contacts", contact_id) is None:
         return Answer(404, {"message": f"No query results for model [App\\Eco\\Contact\\Contact] {contact_id}"})
@@ -241,7 +239,7 @@ def _int(value: Any) -> int | None:
 
 
 def create_opportunities_from_specs(
-    sb: EconobisSandbox, housing_file_id: int, campaign_id: int, spec_ids: list[int], user_id: int
+    sb: SandboxState, housing_file_id: int, campaign_id: int, spec_ids: list[int], user_id: int
 ) -> Answer:
     """`POST /api/housing-file/{id}/campaign/{campaign}/create-opportunities` (§1.9): per spec one intake
     (closed_with_opportunity, source housing_file), one kans (active, quotation_text = external_hoom_name),

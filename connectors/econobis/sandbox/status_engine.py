@@ -1,13 +1,19 @@
-"""The kansactie status rules and kans status derivation of contracts/econobis.md §1.8.
+"""The kansactie status rules and kans status derivation of contracts/econobis.md §1.8, and the one write path
+(`apply_kansactie_write`) every kansactie save takes, whatever route made it.
 
-`apply_write` is what Econobis' QuotationRequestObserver + OpportunityHelper do on every kansactie save:
+`apply_kansactie_write` is what Econobis' QuotationRequestObserver + OpportunityHelper do on every kansactie save:
 date-driven status rules (last applicable wins, only if the target code_ref exists for the action type),
 then, if the status changed, the kans status is recomputed from all its kansacties."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+
+from connectors.econobis.sandbox.db import SandboxDB
+from connectors.econobis.sandbox.lookups import Lookups
+from hub.sandbox.php import php_loose_equal
 
 VISIT_OPEN = frozenset({"default", "made"})
 QR_OPEN = frozenset({"not-made", "default", "under-review", "under-review-occupant", "pm-approved"})
@@ -25,25 +31,14 @@ SUBSIDY_PENDING = frozenset(
 )
 
 
-def _php_truthy(value: Any) -> bool:
-    return value not in (None, False, 0, 0.0, "", "0")
-
-
-def php_loose_equal(a: Any, b: Any) -> bool:
-    """PHP 8's `==` for what these columns hold (null, booleans, numbers, strings, dates). The observer
-    compares a field with its original by `!=`, so on a create null (no original) equals false and '' — a
-    flag saved as false on a new kansactie is no change."""
-    if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
-        return _php_truthy(a) == _php_truthy(b)
-    return bool(a == b)
-
-
 def observer_status(
     action: str, status: str, before: dict[str, Any], after: dict[str, Any], valid: set[str]
 ) -> tuple[str, dict[str, Any]]:
     """The status after a save, by the observer rules. Returns (status, extra field changes)."""
     extra: dict[str, Any] = {}
 
+    # The observer compares a field with its original by PHP's `!=`: on a create the original is null, and
+    # null == false == '', so a flag saved as false on a new kansactie is no change.
     def changed(f: str) -> bool:
         return not php_loose_equal(before.get(f), after.get(f))
 
@@ -156,3 +151,70 @@ def derive_opportunity_status(current: str, action: str, new_status: str, others
             return "executed" if executed_elsewhere else "subsidy-request_pending"
         return current
     return current  # redirection: no effect
+
+
+def apply_kansactie_write(
+    db: SandboxDB,
+    lk: Lookups,
+    qid: int,
+    change: dict[str, Any],
+    at: datetime | None = None,
+    *,
+    created: bool = False,
+    updated_with: str = "econobis",
+) -> tuple[str, str]:
+    """Save a kansactie as Econobis does, whatever route wrote it; returns (kansactie status, kans status).
+
+    An explicit `status` (a code_ref valid for the action type) is set first, as the controllers do; the
+    QuotationRequestObserver's date rules then run and may override it (§1.8). If the status changed (or the
+    kansactie was just created), an actions-log row is written and the kans status is recomputed
+    (OpportunityHelper). Runs in one transaction."""
+    at = at or db.now()
+    with db.transaction():
+        row = db.tables["quotation_requests"][qid]
+        action = lk.by_id("opportunityActions", row["opportunity_action_id"])["codeRef"]
+        old_status = lk.by_id("quotationRequestStatus", row["status_id"])["codeRef"]
+        status = old_status
+        fields = {k: v for k, v in change.items() if k != "status"}
+        before = dict(row)
+        after = {**row, **fields}
+        valid = lk.qr_status_codes(action)
+        if change.get("status") in valid:
+            status = change["status"]
+        new_status, extra = observer_status(action, status, before, after, valid)
+        status_row = lk.qr_status(action, new_status)
+        if status_row is None:  # cannot happen: the observer only moves to a code_ref valid for the action
+            raise KeyError(f"quotationRequestStatus has no {action}/{new_status}")
+        db.update("quotation_requests", qid, {**fields, **extra, "status_id": status_row["id"], "updated_at": at})
+        opp = db.tables["opportunities"][row["opportunity_id"]]
+        opp_status = lk.by_id("opportunityStatus", opp["status_id"])["codeRef"]
+        if new_status != old_status or created:
+            if new_status != old_status:
+                db.insert(
+                    "quotation_request_actions_log",
+                    {
+                        "quotation_request_id": qid,
+                        "old_status_id": before["status_id"],
+                        "new_status_id": status_row["id"],
+                        "user_id": db.acting_user,
+                        "updated_with": updated_with,
+                        "created_at": at,
+                    },
+                )
+            others = [
+                (
+                    lk.by_id("opportunityActions", q["opportunity_action_id"])["codeRef"],
+                    lk.by_id("quotationRequestStatus", q["status_id"])["codeRef"],
+                )
+                for q in db.kansacties_of(row["opportunity_id"])
+                if q["id"] != qid and q.get("deleted_at") is None
+            ]
+            derived = derive_opportunity_status(opp_status, action, new_status, others)
+            if derived != opp_status:
+                db.update(
+                    "opportunities",
+                    opp["id"],
+                    {"status_id": lk.by_code("opportunityStatus", derived)["id"], "updated_at": at},
+                )
+                opp_status = derived
+        return new_status, opp_status

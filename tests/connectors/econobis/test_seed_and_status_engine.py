@@ -7,8 +7,8 @@ from datetime import datetime
 
 from connectors.econobis.sandbox.db import SandboxDB
 from connectors.econobis.sandbox.lookups import Lookups
-from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec, apply_kansactie_write
-from connectors.econobis.sandbox.status_engine import derive_opportunity_status, observer_status
+from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec
+from connectors.econobis.sandbox.status_engine import apply_kansactie_write, derive_opportunity_status, observer_status
 
 
 def _seed(n=400, tenant="coop-noord", shift=0):

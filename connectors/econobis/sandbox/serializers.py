@@ -1,7 +1,9 @@
-"""Wire shapes of the sandbox Econobis: Grid* rows, Full* details, system-data and client-version, with the
-keys, nesting and formats of Econobis' Laravel resources (camelCase; timestamps as UTC ISO with microseconds;
-plain DATE/DATETIME columns as raw strings; `measureCategory` as a raw snake_case model; status names, not
-code_refs, in the intake/opportunity grids and system-data)."""
+"""Wire serialisers of the sandbox Econobis (Laravel's JsonResources): Grid* rows, Full* details, system-data
+and client-version, with Econobis' keys, nesting and formats.
+
+The formats: camelCase keys; timestamps as UTC ISO with microseconds; plain DATE/DATETIME columns as raw
+strings; `measureCategory` as a raw snake_case model; status names, not code_refs, in the intake/opportunity
+grids and system-data."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connectors.econobis.sandbox.db import SandboxDB
-from connectors.econobis.sandbox.grid import GridSpec
-from connectors.econobis.sandbox.lookups import Lookups
+from connectors.econobis.sandbox.lookups import CONTACT_STATUS, Lookups
 from hub.sandbox.runtime import AMS
 
 Row = dict[str, Any]
@@ -53,10 +54,8 @@ def _name(lk: Lookups, table: str, row_id: int | None) -> str | None:
 
 
 def _contact_status_name(status: str) -> str:
-    return next((n for c, n in _CONTACT_STATUS if c == status), "")
+    return next((n for c, n in CONTACT_STATUS if c == status), "")
 
-
-from connectors.econobis.sandbox.lookups import CONTACT_STATUS as _CONTACT_STATUS  # noqa: E402
 
 # --- nested resources --------------------------------------------------------------------------------------
 
@@ -508,128 +507,3 @@ def grid_audit_trail(r: Row, db: SandboxDB, lk: Lookups) -> Row:
         "changedBy": {"id": user, "fullName": f"Gebruiker {user}"} if user is not None else None,
         "changedAt": iso(r["updated_at"]),
     }
-
-
-# --- grid specs (filters/sorts Econobis accepts per grid) ---------------------------------------------------
-
-
-def _meta_ids(key: str) -> Any:
-    return lambda ids, db: {"total": len(ids), key: ids}
-
-
-def _created(r: Row, db: SandboxDB, lk: Lookups) -> Any:
-    return r["created_at"]
-
-
-def _intake_of(r: Row, db: SandboxDB) -> Row:
-    return db.get("intakes", r["intake_id"]) or {}
-
-
-GRIDS: dict[str, GridSpec] = {
-    "contact": GridSpec(
-        table="contacts",
-        filters={
-            "id": (lambda r, db, lk: r["id"], None, "eq"),
-            "typeId": (lambda r, db, lk: r["type_id"], None, "eq"),
-            "fullName": (lambda r, db, lk: r["full_name"], None, "ct"),
-            "postalCode": (
-                lambda r, db, lk: (db.primary("addresses", r["id"]) or {}).get("postal_code"),
-                None,
-                "ct",
-            ),
-            "createdAt": (lambda r, db, lk: r["created_at"], None, "ct"),
-        },
-        sorts={
-            "id": lambda r, db, lk: r["id"],
-            "createdAt": _created,
-            "fullName": lambda r, db, lk: r["full_name"],
-        },
-        default_sort=(),  # no ORDER BY: the database's own order (insertion = id)
-        row=grid_contact,
-        meta=lambda ids, db: {"total": len(ids), "useExportAddressConsumption": False},
-    ),
-    "intake": GridSpec(
-        table="intakes",
-        filters={
-            "createdAtStart": (_created, "day_gte", None),
-            "createdAtEnd": (_created, "day_lte", None),
-            "campaign": (lambda r, db, lk: r.get("campaign_id"), None, "eq"),
-            "statusId": (lambda r, db, lk: r["intake_status_id"], None, "eq"),
-            "fullName": (
-                lambda r, db, lk: (db.get("contacts", r["contact_id"]) or {}).get("full_name"),
-                None,
-                "ct",
-            ),
-        },
-        sorts={"createdAt": _created, "statusId": lambda r, db, lk: r["intake_status_id"]},
-        default_sort=(("createdAt", "desc"),),
-        row=grid_intake,
-        meta=_meta_ids("intakeIdsTotal"),
-    ),
-    "opportunity": GridSpec(
-        table="opportunities",
-        filters={
-            "createdAtStart": (_created, "day_gte", None),
-            "createdAtEnd": (_created, "day_lte", None),
-            "statusId": (lambda r, db, lk: r["status_id"], None, "eq"),
-            "measureCategory": (lambda r, db, lk: r["measure_category_id"], None, "eq"),
-            "campaign": (lambda r, db, lk: _intake_of(r, db).get("campaign_id"), None, "eq"),
-        },
-        sorts={"createdAt": _created, "statusId": lambda r, db, lk: r["status_id"]},
-        default_sort=(("createdAt", "desc"),),
-        row=grid_opportunity,
-        meta=_meta_ids("opportunityIdsTotal"),
-    ),
-    "quotation-request": GridSpec(
-        table="quotation_requests",
-        filters={
-            "createdAtStart": (_created, "day_gte", None),
-            "createdAtEnd": (_created, "day_lte", None),
-            "opportunityActionId": (lambda r, db, lk: r["opportunity_action_id"], None, "eq"),
-            "statusId": (lambda r, db, lk: r["status_id"], None, "eq"),
-        },
-        sorts={"createdAt": _created, "datePlanned": lambda r, db, lk: r.get("date_planned")},
-        default_sort=(("createdAt", "desc"),),
-        row=grid_quotation_request,
-        meta=_meta_ids("quotationRequestIdsTotal"),
-    ),
-    "housing-file": GridSpec(
-        table="housing_files",
-        filters={
-            "createdAt": (_created, None, "ct"),
-            "postalCode": (
-                lambda r, db, lk: (db.get("addresses", r["address_id"]) or {}).get("postal_code"),
-                None,
-                "ct",
-            ),
-            "buildYear": (lambda r, db, lk: r.get("build_year"), None, "ct"),
-        },
-        sorts={"createdAt": _created, "buildYear": lambda r, db, lk: r.get("build_year")},
-        default_sort=(("createdAt", "desc"),),
-        row=grid_housing_file,
-        meta=lambda ids, db: {"total": len(ids)},
-    ),
-    # RequestQuery: the request's sorts, then ORDER BY updated_at DESC. Filter default type is `ct` except
-    # model/changedById (eq); `model` compares the full class name; changedById inner-joins users.
-    "audit-trail": GridSpec(
-        table="revisions",
-        filters={
-            "model": (lambda r, db, lk: r["revisionable_type"], None, "eq"),
-            "revisionableId": (lambda r, db, lk: r["revisionable_id"], None, "ct"),
-            "field": (lambda r, db, lk: r["key"], None, "ct"),
-            "oldValue": (lambda r, db, lk: r["old_value"], None, "ct"),
-            "newValue": (lambda r, db, lk: r["new_value"], None, "ct"),
-            "changedById": (lambda r, db, lk: r["user_id"], None, "eq"),
-            "updatedAt": (lambda r, db, lk: r["updated_at"], None, "ct"),
-        },
-        sorts={
-            "model": lambda r, db, lk: r["revisionable_type"],
-            "revisionableId": lambda r, db, lk: r["revisionable_id"],
-            "field": lambda r, db, lk: r["key"],
-            "updatedAt": lambda r, db, lk: r["updated_at"],
-        },
-        default_sort=(("updatedAt", "desc"),),
-        row=grid_audit_trail,
-        meta=lambda ids, db: {"total": len(ids)},
-    ),
-}
