@@ -82,7 +82,8 @@ def dossier_evidence(
         o
         for o in live_opps
         if o.get("status") in r.opportunity_executed
-        # a status that means "a visit is planned" is advice, not execution, until the visit was made
+        # such a status means execution, unless a visit on the kans is `visit_made` (an appointment planned):
+        # Econobis sets a kans in_progress when a visit is planned, and that is advice
         or (o.get("status") in r.opportunity_in_progress and o.get("_id") not in visit_made_on)
     ]
     if in_execution or executed_quotes:

@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PARTNER = re.compile(r"econobis|hoom|woningpas|fluvius", re.IGNORECASE)
 # Where the core may name a partner in code (comments and docstrings may always): data tables and constants.
 ALLOWED = {
-    # field-level survivorship: which source wins, declared once, as data (ARCHITECTURE.md)
+    # field-level survivorship: which source wins, declared once, as data (../shared/ARCHITECTURE.md)
     "hub/canonical/survivorship.py": "source ranking data",
-    # canonical fields that carry a partner's id or status; to become an external-ids map (README: limits)
+    # canonical fields that carry a partner's id or status; to become an external-ids map (docs/limits.md)
     "hub/canonical/models.py": "partner-id fields of the canonical model",
 }
 

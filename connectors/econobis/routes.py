@@ -6,8 +6,8 @@ The key in the path is the hub's inbound key of one tenant (constant-time compar
 is stored in the inbox BEFORE the answer; the answer has Econobis' shape, a JSON list of Dutch log lines:
 200 when stored (or already stored), 404 with "Fout opgetreden: …" for what Econobis would also refuse and
 no retry could heal (unknown key, no payload, no building id) — that input goes to quarantine with its
-reason — and 503 only when the store itself is unavailable: Hoomdossier retries 5xx (3 tries, 2 minutes
-apart) and drops everything else, so 5xx is reserved for "try again, nothing was stored".
+reason — and 503 only when the store itself is unavailable, meaning "try again, nothing was stored". (Stock
+Hoomdossier drops a 5xx too, contracts/hoomdossier.md §2.6; one that retries as intended retries it.)
 
 Forwarding to the tenant's Econobis happens later, in a run (forward.py)."""
 

@@ -25,7 +25,7 @@ log = logging.getLogger("hub.receiver")
 
 
 def create_receiver(config: HubConfig, store: Store, routers: Sequence[APIRouter]) -> FastAPI:
-    """`routers` come from the connectors (the composition root picks them: hub/cli.py, tests)."""
+    """`routers` come from the connectors (the composition root picks them: app/cli.py, the sandbox stack, tests)."""
     app = FastAPI(title="Renovation-journey hub receiver", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.config = config
     app.state.store = store
