@@ -262,7 +262,7 @@ class Registry:
         if existing is not None and existing is not connector:
             raise ValueError(f"a connector named {connector.name!r} is registered already")
         self._by_name[connector.name] = connector
-        from hub.http.redact import register_path_pattern
+        from hub.redact import register_path_pattern
 
         for pattern in connector.path_secrets:
             register_path_pattern(pattern)

@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.redact import RedactingFilter
+
 _CONTEXT_KEYS = ("tenant", "partner", "run_id")
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -32,8 +34,6 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     """Install the JSON formatter and the redacting filter on the root handler (idempotent)."""
-    from hub.http.redact import RedactingFilter  # hub.http logs through this module
-
     root = logging.getLogger()
     for h in root.handlers:
         if getattr(h, "_hub_handler", False):

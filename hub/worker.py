@@ -26,10 +26,10 @@ from sqlalchemy import Connection
 from hub.logs import log_event
 from hub.reports import RunReport
 from hub.store import InboxRow, OutboxRow, Store, utcnow
+from hub.store.base import ERROR_TEXT_LIMIT
 
 log = logging.getLogger("hub.worker")
 
-ERROR_TEXT_LIMIT = 2000  # characters of an error kept on a queue row (the quarantine keeps the whole reason)
 
 
 def outbox_key(partner: str, kind: str, *parts: object) -> str:

@@ -26,8 +26,8 @@ from fastapi.responses import JSONResponse, Response
 from connectors.econobis.errors import LOGGED, ROLLED_BACK
 from connectors.econobis.settings import HOOMDOSSIER_INBOX
 from hub.config import HubConfig
-from hub.http.redact import register_secret
 from hub.logs import log_event
+from hub.redact import register_secret
 from hub.store import Store
 
 log = logging.getLogger("connectors.econobis.routes")

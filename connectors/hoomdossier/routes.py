@@ -30,8 +30,8 @@ from connectors.hoomdossier.client import HoomdossierClient
 from connectors.hoomdossier.settings import ECONOBIS_CONTACTS, PARTNER
 from hub.config import HubConfig, TenantConfig
 from hub.http import OutcomeUnknown, PartnerError
-from hub.http.redact import register_secret
 from hub.logs import log_event
+from hub.redact import register_secret
 from hub.store import IdempotencyRecord, Store, stable_hash
 
 log = logging.getLogger("connectors.hoomdossier.routes")

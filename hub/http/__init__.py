@@ -21,7 +21,7 @@ from hub.http.errors import (
     PartnerServerError,
     PartnerUnavailable,
 )
-from hub.http.redact import Redactor, register_secret
+from hub.redact import Redactor, register_secret
 
 __all__ = [
     "AuthProvider",

@@ -28,8 +28,8 @@ from hub.http.errors import (
     PartnerServerError,
     PartnerUnavailable,
 )
-from hub.http.redact import Redactor
 from hub.logs import log_event
+from hub.redact import Redactor
 
 if TYPE_CHECKING:
     from hub.config import TenantConfig

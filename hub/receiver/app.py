@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from hub.config import HubConfig
-from hub.http.redact import Redactor
 from hub.logs import log_event
+from hub.redact import Redactor
 from hub.store import Store
 
 log = logging.getLogger("hub.receiver")

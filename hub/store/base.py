@@ -18,6 +18,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.store.db import make_engine, migrate
 
 CHUNK = 500
+# Characters of an error kept on a queue row (the quarantine keeps the whole reason): one length everywhere.
+ERROR_TEXT_LIMIT = 2000
 """Keys per IN list: well below SQLite's bound-parameter limit, small enough for PostgreSQL's planner."""
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from typing import Any, overload
 from sqlalchemy import ColumnElement, Connection, and_, func, select, update
 
 from hub.store import tables as t
-from hub.store.base import QueuedItem, chunks, insert_or_get_id, utcnow
+from hub.store.base import ERROR_TEXT_LIMIT, QueuedItem, chunks, insert_or_get_id, utcnow
 from hub.store.quarantine import QuarantineRepo
 from hub.store.rows import OutboxRow, row_as
 from hub.store.status import OUTBOX_DUE, OutboxStatus
@@ -111,7 +111,9 @@ class OutboxRepo(QuarantineRepo):
     ) -> None:
         """Give up on an outbox item: `failed`, and into quarantine (source `outbox:<partner>`) with its payload
         and the partner's answer, so a coordinator sees why and can replay it."""
-        self.outbox_update(conn, item["id"], status=OutboxStatus.FAILED, attempts=attempts, last_error=reason[:4000])
+        self.outbox_update(
+            conn, item["id"], status=OutboxStatus.FAILED, attempts=attempts, last_error=reason[:ERROR_TEXT_LIMIT]
+        )
         self.quarantine_put(
             conn,
             item["tenant"],
