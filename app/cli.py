@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from hub.config import (
     sandbox_config,
     sandbox_port_base,
 )
-from hub.connector import PartnerRun
+from hub.connector import Connector, PartnerRun
 from hub.logs import configure_logging
 from hub.receiver import create_receiver
 from hub.store import Store
@@ -218,19 +219,31 @@ def _open_store() -> Store:
     return Store.open(paths.database_url())
 
 
-def _econobis_tenants(args: argparse.Namespace) -> list[TenantConfig]:
+def _partner_runs(args: argparse.Namespace, has: Callable[[Connector], bool]) -> Iterator[tuple[str, PartnerRun]]:
+    """(partner, run) for every registered connector with the capability (or the one `--partner` names), for
+    every tenant that has it (or the one `--tenant` names). Logins are not shared outside Dagster runs."""
     config = load_config(args.config)
-    return [config.tenant(args.tenant)] if args.tenant else config.tenants_with("econobis")
+    store = _open_store()
+    for c in registry():
+        if not has(c) or (args.partner and c.name != args.partner):
+            continue
+        tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with(c.name)
+        for t in tenants:
+            if t.has(c.name):
+                yield c.name, PartnerRun(store, config, t, {"share_login": False})
+
+
+def _print_outcome(partner: str, run: PartnerRun, outcome: Any) -> None:
+    values = {"partner": partner, "tenant": run.tenant_id, **outcome.metadata()}
+    print(json.dumps(values, indent=2, default=lambda v: getattr(v, "text", str(v))))
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from connectors.econobis.client import EconobisClient
-    from connectors.econobis.sync import EconobisPull
-
-    store = _open_store()
-    for t in _econobis_tenants(args):
-        report = EconobisPull(store, EconobisClient.for_tenant(t, store), t.id).run(full=args.full)
-        print(json.dumps(report.as_dict(), indent=2))
+    """Each partner's pull for the configured tenants, without Dagster (`--full`: the nightly re-read)."""
+    for partner, run in _partner_runs(args, lambda c: c.pull is not None):
+        pull = registry().get(partner).pull
+        assert pull is not None
+        _print_outcome(partner, run, pull.run(run, args.full))
     return 0
 
 
@@ -258,9 +271,11 @@ def cmd_signup(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    store = _open_store()
-    for t in _econobis_tenants(args):
-        print(json.dumps(_econobis_pusher(t, store).run().as_dict(), indent=2))
+    """Each partner's due outbox items, pushed without Dagster."""
+    for partner, run in _partner_runs(args, lambda c: c.push is not None):
+        push = registry().get(partner).push
+        assert push is not None
+        _print_outcome(partner, run, push.run(run))
     return 0
 
 
@@ -348,8 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--signups", type=int, default=8, help="web-form sign-ups pushed into each tenant first")
     d.set_defaults(fn=demo.cmd_demo)
 
-    pl = sub.add_parser("pull", help="pull Econobis for the configured tenants (no Dagster)")
+    pl = sub.add_parser("pull", help="run each partner's pull for the configured tenants (no Dagster)")
     pl.add_argument("--tenant")
+    pl.add_argument("--partner", help="only this partner (default: every partner with a pull)")
     pl.add_argument("--full", action="store_true", help="ignore cursors and re-read everything")
     pl.set_defaults(fn=cmd_pull)
 
@@ -358,8 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--tenant", required=True)
     sg.set_defaults(fn=cmd_signup)
 
-    ps = sub.add_parser("push", help="push due outbox items into Econobis (no Dagster)")
+    ps = sub.add_parser("push", help="push each partner's due outbox items (no Dagster)")
     ps.add_argument("--tenant")
+    ps.add_argument("--partner", help="only this partner (default: every partner with a push)")
     ps.set_defaults(fn=cmd_push)
 
     m = sub.add_parser("mart", help="rebuild the DuckDB mart from the state store")

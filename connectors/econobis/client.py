@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.econobis.errors import partner_message
+from connectors.econobis.errors import log_lines, partner_message
 from hub.config import TenantConfig
 from hub.http import PartnerAuthError, PartnerClient, RetryPolicy
 from hub.store import Store
@@ -232,6 +232,20 @@ class EconobisClient:
         resp = self.http.request("POST", f"/api/quotation-request/{record_id}", json=body, idempotent=True)
         data: dict[str, Any] = resp.json().get("data", {})
         return data
+
+    def hoomdossier_endpoint(self, endpoint_key: str, endpoint: str, body: bytes, *, idempotent: bool) -> list[str]:
+        """POST /api/{key}/hoomdossier/{endpoint} (contracts/econobis.md §3): one of Econobis' own endpoints
+        for Hoomdossier messages, with the endpoint key in the path (redacted) and no login. Returns the log
+        lines Econobis answered; `idempotent` for the endpoints that set state (a repeat changes nothing)."""
+        resp = self.http.request(
+            "POST",
+            f"/api/{endpoint_key}/hoomdossier/{endpoint}",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            idempotent=idempotent,
+            authenticated=False,
+        )
+        return log_lines(resp.text)
 
     def make_hoomdossier(self, contact_id: int) -> Any:
         """GET /api/contact/{id}/make-hoomdossier: Econobis registers the contact at its `hoom_link` and stores

@@ -161,15 +161,10 @@ class EconobisForward:
             self.report.skipped += 1
             return True
         try:
-            resp = self.client.http.request(
-                "POST",
-                f"/api/{self.key}/hoomdossier/{endpoint}",
-                data=str(m["payload"]).encode("utf-8"),
-                headers={"Content-Type": "application/json"},
-                idempotent=endpoint in STATE_SETTING,
-                authenticated=False,
+            logs = self.client.hoomdossier_endpoint(
+                self.key, endpoint, str(m["payload"]).encode("utf-8"), idempotent=endpoint in STATE_SETTING
             )
-            decision: Decision = Sent({"econobis": log_lines(resp.text)[-3:]})
+            decision: Decision = Sent({"econobis": logs[-3:]})
         except PartnerError as exc:
             decision = self._decide(m, endpoint, exc)
         detail = {"building_id": m["meta"].get("building_id")}
