@@ -353,13 +353,6 @@ def known_partners() -> tuple[str, ...]:
     return REGISTRY.names()
 
 
-def merge_metadata(*parts: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for p in parts:
-        out.update(p)
-    return out
-
-
 def table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Markdown:
     """A Markdown table for run metadata."""
     head = list(header)
