@@ -2,7 +2,7 @@
 and the ratio B/A per row. The machines are shared and noisy, so only a side-by-side ratio means something.
 
     python bench/ab.py --base 9fa2ac8 --rounds 3 --key rows_per_kind sensor --metric p50_ms \\
-        sensor_ticks.py --sizes 1000 10000
+        --script sensor_ticks.py -- --sizes 1000 10000
 
 The base is checked out into a temporary git worktree (removed afterwards); both sides run with this
 checkout's virtualenv, each importing its own tree. Prints a table and writes bench/results/ab_<script>.json."""
@@ -38,9 +38,13 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--key", nargs="+", required=True, help="the fields that name a row")
     ap.add_argument("--metric", nargs="+", required=True, help="the numbers to compare")
-    ap.add_argument("script")
-    ap.add_argument("args", nargs=argparse.REMAINDER)
-    a = ap.parse_args()
+    ap.add_argument("--alias", nargs="*", default=[], help="NEW=OLD: a row value renamed between the two trees")
+    ap.add_argument("--script", required=True, help="a script in bench/; its own arguments follow `--`")
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    a = ap.parse_args(argv[:split])
+    a.args = argv[split + 1 :]
+    aliases = dict(pair.split("=", 1) for pair in a.alias)
     samples: dict[str, dict[tuple[Any, ...], dict[str, list[float]]]] = {"A": {}, "B": {}}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "base"
@@ -49,7 +53,7 @@ def main() -> int:
             for _ in range(a.rounds):
                 for side, tree in (("A", base), ("B", ROOT)):
                     for row in run(tree, a.script, a.args):
-                        key = tuple(row.get(k) for k in a.key)
+                        key = tuple(aliases.get(row.get(k), row.get(k)) for k in a.key)
                         per = samples[side].setdefault(key, {})
                         for m in a.metric:
                             if isinstance(row.get(m), int | float):

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.canonical.phases import Phase
+
 _SECRETISH = re.compile(r"(pass(word)?|secret|token|api[_-]?key|^key$)", re.IGNORECASE)
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 SANDBOX_PORT_BASE_DEFAULT = 18100
@@ -73,7 +75,7 @@ class PartnerConfig(BaseModel):
 
 
 # The journey phases a dossier can stall in (done and stopped are terminal).
-FOLLOW_UP_PHASES = ("interest", "contact", "advice", "financing", "quotation", "execution")
+FOLLOW_UP_PHASES = tuple(p.value for p in Phase if p not in (Phase.DONE, Phase.STOPPED))
 
 
 class FollowUpConfig(BaseModel):
