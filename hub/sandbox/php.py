@@ -32,10 +32,20 @@ def php_truthy(value: Any) -> bool:
 
 
 def php_loose_equal(a: Any, b: Any) -> bool:
-    """PHP 8's `$a == $b` for what database columns hold (null, booleans, numbers, strings, dates): when
-    either side is null or a boolean both are compared as booleans, so null == false == '' == 0."""
+    """PHP 8's `$a == $b` for what database columns and form values hold (null, booleans, numbers, strings,
+    dates): null or a boolean on either side compares both as booleans (null == false == '' == 0); a number
+    and a numeric string, or two numeric strings, compare as numbers ("1" == 1, "1.0" == "01"); a number and a
+    non-numeric string compare as strings (PHP 8: 0 != "abc"); anything else as it is."""
     if a is None or b is None or isinstance(a, bool) or isinstance(b, bool):
         return php_truthy(a) == php_truthy(b)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return bool(a == b)
+    if isinstance(a, str | int | float) and isinstance(b, str | int | float):
+        if php_is_numeric(a) and php_is_numeric(b):
+            return float(a) == float(b)
+        if isinstance(a, str) and isinstance(b, str):
+            return a == b
+        return php_string(a) == php_string(b)
     return bool(a == b)
 
 

@@ -32,6 +32,13 @@ def test_loose_equal_compares_null_and_booleans_as_booleans() -> None:
     assert not php_loose_equal("a", "b")
 
 
+def test_loose_equal_compares_numeric_strings_as_numbers_as_php_8_does():
+    assert php_loose_equal("1", 1) and php_loose_equal(" 1", 1.0) and php_loose_equal("1.0", "01")
+    assert php_loose_equal("1e3", 1000)
+    assert not php_loose_equal(0, "abc")  # PHP 8: a non-numeric string is compared as a string
+    assert php_loose_equal(5, "5") and not php_loose_equal("abc", "ABC")
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("12abc", 12), ("abc", 0), (" 7 ", 7), ("-3x", -3), ("", 0), (None, 0), (True, 1), (4.9, 4), (-4.9, -4), (5, 5)],

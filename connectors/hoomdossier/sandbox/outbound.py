@@ -42,7 +42,7 @@ from connectors.hoomdossier.sandbox.lookups import (
     ToolQuestion,
 )
 from connectors.hoomdossier.sandbox.state import Building, State
-from hub.sandbox.php import php_json
+from hub.sandbox.php import php_json, php_loose_equal
 
 ENDPOINTS = ("afspraak", "woning-status", "scan-status", "gebruik", "woonplan", "pdf", "delete")
 PDF_TIMEOUT = 360.0
@@ -161,17 +161,9 @@ def scan_status(state: State, building: Building) -> dict[str, Any]:
     return {"scans": scans or []}
 
 
-def _loose_equal(a: Any, b: Any) -> bool:
-    """PHP 8 `==` between an option value and a stored answer."""
-    try:
-        return float(a) == float(b)
-    except (TypeError, ValueError):
-        return str(a) == str(b)
-
-
 def _option(question: ToolQuestion, answer: Any) -> dict[str, Any]:
     for option in question.options:
-        if _loose_equal(option.value, answer):
+        if php_loose_equal(option.value, answer):
             return {"value": option.value, "name": option.name, "short": option.short}
     # `$values->where('value', $answer)->first()` is null → Arr::only(null, …)
     raise PayloadError(
