@@ -23,11 +23,10 @@ from connectors import registry
 from hub.config import (
     ConfigError,
     HubPaths,
-    TenantConfig,
     load_config,
     receiver_port,
-    sandbox_config,
     sandbox_port_base,
+    sandbox_ports,
 )
 from hub.connector import Connector, PartnerRun
 from hub.logs import configure_logging
@@ -77,19 +76,12 @@ def _dagster_home(paths: HubPaths) -> Path:
 def _start_default_stack(residents: int, throttle: int, store: Store | None, id_shift: int = 0) -> SandboxStack:
     """Every registered sandbox and (with a store) the receiver, on the embedded config's ports."""
     base = sandbox_port_base()
-    config = sandbox_config()
-    ports: dict[str, dict[str, int]] = {}
-    for c in registry().with_sandbox():
-        assert c.sandbox is not None
-        urls = {t.id: t.partner(c.name).base_url for t in config.tenants if t.has(c.name)}
-        found = {tid: int(url.rsplit(":", 1)[1]) for tid, url in urls.items()}
-        ports[c.name] = found if c.sandbox.per_tenant else {"*": next(iter(found.values()))}
     try:
         return start_stack(
             residents,
             store=store,
             throttle=throttle,
-            ports=ports,
+            ports=sandbox_ports(),
             receiver_port=receiver_port(),
             id_shift=id_shift,
         )
@@ -167,6 +159,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_hoomdossier(args: argparse.Namespace) -> int:
     """One pass of the Hoomdossier coupling without Dagster: apply and forward received messages, plan and
     push registrations and coach links."""
+    from connectors.econobis.connector import pusher
     from couplings.econobis_hoomdossier import (
         apply_hoomdossier_inbox,
         forward_hoomdossier_inbox,
@@ -181,16 +174,10 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
         out: dict[str, Any] = {"tenant": t.id, "applied": apply_hoomdossier_inbox(store, t.id).as_dict()}
         out["forwarded"] = forward_hoomdossier_inbox(store, t).as_dict()
         out["planned"] = plan_hoomdossier(store, t)
-        out["econobis_push"] = _econobis_pusher(t, store).run().as_dict()
+        out["econobis_push"] = pusher(PartnerRun(store, config, t, {"share_login": False})).run().as_dict()
         out["hoomdossier_push"] = push_hoomdossier(store, t).as_dict()
         print(json.dumps(out, indent=2, default=str))
     return 0
-
-
-def _econobis_pusher(t: TenantConfig, store: Store) -> Any:
-    from connectors.econobis.connector import pusher
-
-    return pusher(PartnerRun(store, load_config(), t, {"share_login": False}))
 
 
 def _print_funnel(rows: list[tuple[Any, ...]]) -> None:

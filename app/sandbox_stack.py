@@ -7,7 +7,7 @@ Used by `hub sandbox`, `hub demo`, `hub ui` and the end-to-end tests."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors import registry
@@ -28,12 +28,15 @@ class SandboxStack:
 
     config: HubConfig
     running: dict[str, Any]
-    connectors: list[Connector]
+    registry: Registry
     couplings: tuple[Coupling, ...] = ()
     receiver: ThreadedServer | None = None
     receiver_app: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    _registry: Registry | None = None
+
+    @property
+    def connectors(self) -> list[Connector]:
+        """The connectors with a sandbox, in start order."""
+        return self.registry.with_sandbox()
 
     def __getattr__(self, name: str) -> Any:
         # stack.econobis, stack.hoomdossier, …: a partner's running sandbox by its name
@@ -63,7 +66,7 @@ class SandboxStack:
         """(Re)start the receiver with every connector's routes; `wrap` puts an ASGI middleware (e.g. faults)
         in front of it. The couplings then point the sandboxes at it."""
         port = port if port is not None else (self.receiver.port if self.receiver else 0)
-        routers = (self._registry or registry()).routers(self.config, store)
+        routers = self.registry.routers(self.config, store)
         app: Any = create_receiver(self.config, store, routers)
         self.receiver_app = app
         self.receiver = ThreadedServer(wrap(app) if wrap else app, "127.0.0.1", port).start()
@@ -139,7 +142,7 @@ def start_stack(
     for name, p in all_ports.items():
         config_ports[name] = p.get("*", p)
     config = sandbox_config(ports=config_ports, extra_settings=extra_settings)
-    stack = SandboxStack(config, running, connectors, couplings, _registry=reg)
+    stack = SandboxStack(config, running, reg, couplings)
     if store is not None:
         try:
             stack.start_receiver(store, receiver_port)

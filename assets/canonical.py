@@ -27,14 +27,6 @@ from hub.work import open_quarantine_counts
 PER_TENANT: dict[str, Any] = per_tenant("canonical", {"python"})
 
 
-def one_to_one(reg: Registry = REGISTRY) -> tuple[tuple[str, str], ...]:
-    """(system, entity) pairs where one canonical record stands for exactly one partner record."""
-    return tuple((c.name, kind) for c in reg for kind in c.one_to_one)
-
-
-ONE_TO_ONE: tuple[tuple[str, str], ...] = ()  # the registry's, filled in by canonical_assets()
-
-
 def canonical_counts(store: Store, tenant: str) -> dict[str, Any]:
     with store.begin() as conn:
         return {
@@ -47,11 +39,12 @@ def canonical_counts(store: Store, tenant: str) -> dict[str, Any]:
 def xref_duplicates(
     store: Store, tenant: str, one_to_one: Iterable[tuple[str, str]] | None = None
 ) -> dict[str, int]:
-    """(system/entity) → canonical ids that two partner records of a one-to-one kind point at, plus external
-    ids mapped twice (the unique constraint forbids it; counted in case a store lacks it)."""
+    """(system/entity) → canonical ids that two partner records of a one-to-one kind point at (`one_to_one`,
+    default: the registry's), plus external ids mapped twice (the unique constraint forbids it; counted in
+    case a store lacks it)."""
     out: dict[str, int] = {}
     with store.begin() as conn:
-        for system, entity in ONE_TO_ONE if one_to_one is None else one_to_one:
+        for system, entity in REGISTRY.one_to_one() if one_to_one is None else one_to_one:
             if n := store.xref_shared_canonical_ids(conn, tenant, system, entity):
                 out[f"{system}/{entity}"] = n
         if n := store.xref_external_ids_mapped_twice(conn, tenant):
@@ -62,8 +55,6 @@ def xref_duplicates(
 def canonical_assets(reg: Registry, couplings: tuple[Coupling, ...]) -> tuple[list[Any], list[Any]]:
     """The canonical stage for these connectors: the model (after every pull and inbox), its checks, and the
     stalled-dossier follow-ups of the couplings' follow-up channels."""
-    global ONE_TO_ONE
-    ONE_TO_ONE = one_to_one(reg)
     feeds = [f"{c.name}_pull" for c in reg.with_pull()] + [f"{c.name}_inbox" for c in reg.with_inbox()]
 
     @asset(
@@ -112,7 +103,7 @@ def canonical_assets(reg: Registry, couplings: tuple[Coupling, ...]) -> tuple[li
             metadata={"open": total, "by_source": MetadataValue.json(counts)},
         )
 
-    pairs = ONE_TO_ONE
+    pairs = reg.one_to_one()
 
     @asset_check(
         asset=canonical_model,

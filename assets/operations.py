@@ -58,7 +58,7 @@ def replay_asset(reg: Registry, couplings: tuple[Coupling, ...]) -> Any:
             try:
                 report, reread = replay_quarantine(store, tenant, rules, config.sources or None, config.ids or None)
             except UnknownQuarantineSource as exc:
-                unknown, report, reread = exc, exc.args[1], exc.args[2]
+                unknown, report, reread = exc, exc.report, exc.reread
             still = 0
             for partner, records in reread.items():
                 c = reg.get(partner)

@@ -3,7 +3,6 @@ steps wired in. So a partner's assets are a declaration, not code: `<name>_pull`
 `<name>_window` (date-range backfill), `<name>_inbox`, `<name>_push`; one partition per tenant, the partner's
 pool, Dagster retries, and a tenant without the partner materializes as skipped."""
 
-
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,6 +28,7 @@ from dagster import (
 )
 
 from assets.resources import PartnerResource, per_tenant, tenant_partitions, window_partitions
+from hub.config import HubConfig
 from hub.connector import Connector, Coupling, CouplingStep, Markdown, Outcome, PartnerRun, table
 from hub.work import record_success
 
@@ -56,11 +56,22 @@ def to_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _config(context: AssetExecutionContext | AssetCheckExecutionContext, c: Connector, tenant: str) -> HubConfig | None:
+    """The tenants file, once per materialization; None when the tenant lacks the partner (then its asset
+    materializes as skipped)."""
+    config: HubConfig = context.resources.hub_config.load()
+    return config if config.tenant(tenant).has(c.name) else None
+
+
 def _run(
-    context: AssetExecutionContext | AssetCheckExecutionContext, partner: str, tenant: str, store: Any
+    context: AssetExecutionContext | AssetCheckExecutionContext,
+    partner: str,
+    config: HubConfig,
+    tenant: str,
+    store: Any,
 ) -> PartnerRun:
     resource: PartnerResource = getattr(context.resources, partner)
-    return resource.run(context.resources.hub_config.load(), tenant, store, dict(context.run.tags))
+    return resource.run(config, tenant, store, dict(context.run.tags))
 
 
 def _steps(steps: Iterable[CouplingStep], run: PartnerRun) -> dict[str, Any]:
@@ -91,12 +102,13 @@ def pull_asset(c: Connector) -> AssetsDefinition:
     )
     def _pull(context: AssetExecutionContext) -> MaterializeResult:
         tenant = context.partition_key
-        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+        config = _config(context, c, tenant)
+        if config is None:
             return skipped(f"tenant {tenant} has no {c.title}")
         tags = context.run.tags
         full = tags.get("full") == "true" or "dagster/backfill" in tags
         with context.resources.state_store.session() as store:
-            outcome = pull.run(_run(context, c.name, tenant, store), full)
+            outcome = pull.run(_run(context, c.name, config, tenant, store), full)
             if freshness is not None:
                 record_success(store, tenant, freshness.what)
         return MaterializeResult(metadata=to_metadata(outcome.metadata()))
@@ -118,10 +130,11 @@ def reconciliation_check(c: Connector, pull: AssetsDefinition) -> AssetChecksDef
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         tenant = context.partition_key
-        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+        config = _config(context, c, tenant)
+        if config is None:
             return AssetCheckResult(passed=True, metadata={"skipped": f"tenant {tenant} has no {c.title}"})
         with context.resources.state_store.session() as store:
-            rows = reconcile(_run(context, c.name, tenant, store))
+            rows = reconcile(_run(context, c.name, config, tenant, store))
         off = [r for r in rows if r["difference"] != 0]
         counts = table(
             ("entity", c.name, "hub", "quarantined", "difference"),
@@ -155,10 +168,11 @@ def window_asset(c: Connector) -> AssetsDefinition:
         key = context.partition_key
         assert isinstance(key, MultiPartitionKey)
         tenant, day = key.keys_by_dimension["tenant"], date.fromisoformat(key.keys_by_dimension["day"])
-        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+        config = _config(context, c, tenant)
+        if config is None:
             return skipped(f"tenant {tenant} has no {c.title}")
         with context.resources.state_store.session() as store:
-            outcome = window(_run(context, c.name, tenant, store), day, day)
+            outcome = window(_run(context, c.name, config, tenant, store), day, day)
         return MaterializeResult(metadata=to_metadata(outcome.metadata()))
 
     return _window
@@ -188,10 +202,11 @@ def _step_asset(
     )
     def _asset(context: AssetExecutionContext) -> MaterializeResult:
         tenant = context.partition_key
-        if not context.resources.hub_config.load().tenant(tenant).has(c.name):
+        config = _config(context, c, tenant)
+        if config is None:
             return skipped(f"tenant {tenant} has no {c.title}")
         with context.resources.state_store.session() as store:
-            run = _run(context, c.name, tenant, store)
+            run = _run(context, c.name, config, tenant, store)
             metadata = _steps(before, run)
             metadata.update(main(run).metadata())
             metadata.update(_steps(after, run))

@@ -60,8 +60,8 @@ def serve(db_url: str) -> None:
             {
                 "peak_rss_mb": round(rss_receiving, 1),
                 "apply_s": round(apply_s, 2),
-                "applied": applied["applied"],
-                "apply_per_s": round(applied["applied"] / apply_s, 1) if apply_s else None,
+                "applied": applied.applied,
+                "apply_per_s": round(applied.applied / apply_s, 1) if apply_s else None,
                 "peak_rss_after_apply_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             }
         ),

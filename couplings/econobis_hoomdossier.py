@@ -27,6 +27,7 @@ from connectors.hoomdossier import connector as hoomdossier
 from connectors.hoomdossier.client import HoomdossierClient
 from connectors.hoomdossier.inbox import ApplyOutcome, apply_inbox
 from connectors.hoomdossier.push import HoomdossierPush, enqueue_coach_link
+from connectors.hoomdossier.settings import INBOX_SOURCE as HOOMDOSSIER_INBOX
 from hub.config import TenantConfig
 from hub.connector import Coupling, CouplingStep, PartnerRun
 from hub.logs import log_event
@@ -190,9 +191,7 @@ COUPLING = Coupling(
     name="econobis_hoomdossier",
     partners=(ECONOBIS, HOOMDOSSIER),
     summary="Hoomdossier's messages on to Econobis; registrations and coach links planned from the model",
-    after_inbox={hoomdossier.CONNECTOR.inbox.source: CouplingStep((ECONOBIS, HOOMDOSSIER), _forward, ECONOBIS)}
-    if hoomdossier.CONNECTOR.inbox
-    else {},
+    after_inbox={HOOMDOSSIER_INBOX: CouplingStep((ECONOBIS, HOOMDOSSIER), _forward, ECONOBIS)},
     before_push={HOOMDOSSIER: CouplingStep((ECONOBIS, HOOMDOSSIER), _plan)},
     feeds=(ECONOBIS, HOOMDOSSIER),
     sandbox_seed=_seed,

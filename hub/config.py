@@ -228,6 +228,22 @@ def receiver_port() -> int:
         raise ConfigError(f"HUB_RECEIVER_PORT must be a port number, got {raw!r}") from None
 
 
+def sandbox_ports() -> dict[str, dict[str, int]]:
+    """Each registered sandbox's default ports above HUB_SANDBOX_PORT_BASE: partner → {tenant: port} for a
+    per-tenant sandbox (its offset + the tenant's number), {"*": port} for one shared by all tenants."""
+    from hub.connector import REGISTRY
+
+    base = sandbox_port_base()
+    out: dict[str, dict[str, int]] = {}
+    for c in REGISTRY.with_sandbox():
+        assert c.sandbox is not None
+        if c.sandbox.per_tenant:
+            out[c.name] = {tid: base + c.sandbox.port_offset + i for i, (tid, _) in enumerate(SANDBOX_TENANTS, 1)}
+        else:
+            out[c.name] = {"*": base + c.sandbox.port_offset}
+    return out
+
+
 def sandbox_config(
     ports: Mapping[str, Mapping[str, int] | int] | None = None,
     host: str = "127.0.0.1",
@@ -239,17 +255,17 @@ def sandbox_config(
     listens on the base port itself."""
     from hub.connector import REGISTRY
 
-    base = sandbox_port_base()
+    defaults = sandbox_ports()
     tenants = []
-    for i, (tid, name) in enumerate(SANDBOX_TENANTS, start=1):
+    for tid, name in SANDBOX_TENANTS:
         partners: dict[str, PartnerConfig] = {}
         for c in REGISTRY.with_sandbox():
             assert c.sandbox is not None
             given = (ports or {}).get(c.name)
             if isinstance(given, Mapping):
                 given = given.get(tid)
-            default = base + c.sandbox.port_offset + (i if c.sandbox.per_tenant else 0)
-            partners[c.name] = c.sandbox.config(tid, int(given or default), host, extra_settings)
+            default = defaults[c.name].get(tid, defaults[c.name].get("*"))
+            partners[c.name] = c.sandbox.config(tid, int(given or default or 0), host, extra_settings)
         tenants.append(TenantConfig(id=tid, name=name, partners=partners))
     return HubConfig(tenants=tenants)
 

@@ -311,6 +311,10 @@ class Registry:
     def with_sandbox(self) -> list[Connector]:
         return sorted((c for c in self if c.sandbox is not None), key=lambda c: c.sandbox.order if c.sandbox else 0)
 
+    def one_to_one(self) -> tuple[tuple[str, str], ...]:
+        """(system, entity) pairs where one canonical record stands for exactly one partner record."""
+        return tuple((c.name, kind) for c in self for kind in c.one_to_one)
+
     def journey_rules(self) -> JourneyRules:
         rules = JourneyRules()
         for c in self:

@@ -18,11 +18,6 @@ from hub.merge import Incoming, MergeStats, merge
 from hub.store import Store, chunks
 
 
-def rules() -> JourneyRules:
-    """The registered connectors' status → phase rules, merged (hub/connector.py `JourneyRules`)."""
-    return REGISTRY.journey_rules()
-
-
 def _dt(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
@@ -160,6 +155,7 @@ def recompute_dossiers(
     """Re-derive the dossier (and its phase) of each intake; returns journey events added."""
     ids = sorted(set(intake_ids))
     events = 0
+    journey = REGISTRY.journey_rules()
     for chunk in chunks(ids):
         intakes = [x for x in _load(store, conn, "intake", ids=chunk) if not x["_deleted"]]
         opps = _load(store, conn, "opportunity", parents=[x["_id"] for x in intakes])
@@ -167,7 +163,6 @@ def recompute_dossiers(
         resident_ids = [x["resident_id"] for x in intakes if x.get("resident_id")]
         residents = {r["_id"]: r for r in _load(store, conn, "resident", ids=resident_ids)}
         files_by_resident = _dwelling_files(store, conn, resident_ids)
-        journey = REGISTRY.journey_rules()
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:
             opps_by_intake.setdefault(o["_parent"], []).append(o)

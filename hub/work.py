@@ -95,7 +95,13 @@ class ReplayReport:
 
 class UnknownQuarantineSource(LookupError):
     """Open quarantine entries of a source no connector or coupling declares a replay rule for. Raised after
-    the entries that do have a rule were replayed, so they are never closed unreplayed nor block the rest."""
+    the entries that do have a rule were replayed, so they are never closed unreplayed nor block the rest;
+    carries that replay's report and re-reads."""
+
+    def __init__(self, message: str, report: ReplayReport, reread: dict[str, dict[str, list[str]]]) -> None:
+        super().__init__(message)
+        self.report = report
+        self.reread = reread
 
 
 def replay_quarantine(

@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -81,6 +81,20 @@ class RetrySchedule:
             return hint if hint is not None else r.first_delay
         first = hint if hint is not None else r.first_delay
         return min(self.cap, first * self.factor ** min(max(attempts, 1) - 1, self.max_exponent))
+
+    def final(self, decision: Decision, attempts: int) -> Decision:
+        """The decision as it stands after `attempts`: a retry past its last attempt parks the item."""
+        if isinstance(decision, Retry) and self.gives_up(decision.failure, attempts):
+            return Park(f"gave up after {attempts} attempts: {decision.reason}")
+        return decision
+
+    def later(self, retry: Retry, attempts: int, was_uncertain: bool) -> tuple[int, bool, datetime]:
+        """(attempts to store, uncertain, next attempt) of an item to try again: waiting is not an attempt;
+        once a call may have landed, every later attempt starts with a lookup."""
+        if not self.rule(retry.failure).counts:
+            attempts -= 1
+        uncertain = retry.failure is Failure.OUTCOME_UNKNOWN or was_uncertain
+        return attempts, uncertain, utcnow() + timedelta(seconds=self.delay(retry.failure, attempts, retry.delay))
 
     def scaled(self, first_delay: float | None) -> RetrySchedule:
         """The same schedule with every backed-off first delay set to `first_delay` (tests pass 0 to retry at
@@ -282,8 +296,7 @@ class OutboxWorker:
 
     def settle(self, item: OutboxRow, decision: Decision) -> None:
         attempts = int(item["attempts"]) + 1
-        if isinstance(decision, Retry) and self.schedule.gives_up(decision.failure, attempts):
-            decision = Park(f"gave up after {attempts} attempts: {decision.reason}")
+        decision = self.schedule.final(decision, attempts)
         uncertain = False
         with self.store.begin() as conn:
             if isinstance(decision, Sent):
@@ -301,18 +314,13 @@ class OutboxWorker:
             elif isinstance(decision, Park):
                 self.store.outbox_park(conn, item, attempts, self.redact(decision.reason), decision.detail)
             else:
-                rule = self.schedule.rule(decision.failure)
-                if not rule.counts:
-                    attempts -= 1
-                # once a call may have landed, every later attempt starts with a lookup
-                uncertain = decision.failure is Failure.OUTCOME_UNKNOWN or item["status"] == "uncertain"
+                attempts, uncertain, due = self.schedule.later(decision, attempts, item["status"] == "uncertain")
                 self.store.outbox_update(
                     conn,
                     item["id"],
                     status="uncertain" if uncertain else "retry",
                     attempts=attempts,
-                    next_attempt_at=utcnow()
-                    + timedelta(seconds=self.schedule.delay(decision.failure, attempts, decision.delay)),
+                    next_attempt_at=due,
                     last_error=self.redact(decision.reason)[:ERROR_TEXT_LIMIT],
                 )
         self.report.count(decision, uncertain)
@@ -341,8 +349,7 @@ class InboxForwarder:
         """Store the outcome of an attempt; True when the messages behind this one may go on."""
         attempts = int(m["attempts"]) + 1
         previous = m.get("result") or {}
-        if isinstance(decision, Retry) and self.schedule.gives_up(decision.failure, attempts):
-            decision = Park(f"gave up after {attempts} attempts: {decision.reason}")
+        decision = self.schedule.final(decision, attempts)
         if isinstance(decision, Sent):
             self.finish(m, "forwarded", decision.result, attempts)
             return True
@@ -362,18 +369,14 @@ class InboxForwarder:
                     {**(detail or {}), "inbox_id": m["id"], "partner_answer": decision.detail},
                 )
             return True
-        rule = self.schedule.rule(decision.failure)
-        if not rule.counts:
-            attempts -= 1
-        uncertain = decision.failure is Failure.OUTCOME_UNKNOWN or bool(previous.get("uncertain"))
+        attempts, uncertain, due = self.schedule.later(decision, attempts, bool(previous.get("uncertain")))
         with self.store.begin() as conn:
             self.store.inbox_update(
                 conn,
                 m["id"],
                 status="retry",
                 attempts=attempts,
-                next_attempt_at=utcnow()
-                + timedelta(seconds=self.schedule.delay(decision.failure, attempts, decision.delay)),
+                next_attempt_at=due,
                 last_error=self.redact(decision.reason)[:ERROR_TEXT_LIMIT],
                 result={**previous, "uncertain": uncertain},
             )

@@ -190,7 +190,7 @@ def test_a_fake_connector_runs_in_the_sandbox_stack_the_cli_list_freshness_and_t
             store.quarantine_put(conn, "coop-noord", "nobody:knows", "event", "2", "orphan", {})
         with pytest.raises(UnknownQuarantineSource) as err:
             replay_quarantine(store, "coop-noord", replay_rules(fake, COUPLINGS))
-        report = err.value.args[1]
+        report = err.value.report
         assert report.requeued == {fake_connector.APPLY_QUARANTINE: 1} and report.unknown == {"nobody:knows": 1}
         with store.begin() as conn:
             still = [q["source"] for q in store.open_quarantine(conn, "coop-noord")]

@@ -61,24 +61,39 @@ def webform_limited(logs: list[str]) -> bool:
     return any(RATE_LIMITED in line for line in logs)
 
 
-def classify(exc: PartnerError, *, may_have_landed: bool, label: str = "Econobis refused") -> Decision:
-    """What the worker does after an Econobis call failed. `may_have_landed`: the call is not idempotent, so
-    an answer that leaves the outcome unknown means the next attempt must look first."""
+def transport_retry(exc: PartnerError) -> Retry | None:
+    """The failures every Econobis call shares, whatever it sends: no answer after sending (look first next
+    time), 429 (wait as told), unreachable. None for an answer Econobis gave."""
     if isinstance(exc, OutcomeUnknown):
         return Retry(Failure.OUTCOME_UNKNOWN, str(exc))
     if isinstance(exc, PartnerRateLimited):
         return Retry(Failure.RATE_LIMITED, str(exc), exc.retry_after)
     if isinstance(exc, PartnerUnavailable):
         return Retry(Failure.UNAVAILABLE, str(exc))
+    return None
+
+
+def webform_limit_retry(exc: PartnerError, logs: list[str]) -> Retry | None:
+    """Econobis' per-webform limit (a 4xx with "Maximum aantal aanroepen…"): waiting, not a refusal."""
+    if isinstance(exc, PartnerRejected | PartnerNotFound) and logs and webform_limited(logs):
+        return Retry(Failure.RATE_LIMITED, "Econobis per-webform limit reached", WEBFORM_LIMIT_WAIT)
+    return None
+
+
+def classify(exc: PartnerError, *, may_have_landed: bool, label: str = "Econobis refused") -> Decision:
+    """What the worker does after an Econobis call failed. `may_have_landed`: the call is not idempotent, so
+    an answer that leaves the outcome unknown means the next attempt must look first."""
+    if (retry := transport_retry(exc)) is not None:
+        return retry
     logs = log_lines(exc.body)
+    if (retry := webform_limit_retry(exc, logs)) is not None:
+        return retry
     if isinstance(exc, PartnerServerError):
         if logs and rolled_back(logs):
             return Retry(Failure.UNAVAILABLE, f"Econobis rolled back: {' | '.join(logs[-4:])}")
         # a plain Laravel 500 (or a 5xx without Econobis' log): the data may be committed
         return Retry(Failure.OUTCOME_UNKNOWN if may_have_landed else Failure.UNAVAILABLE, str(exc))
     if isinstance(exc, PartnerRejected | PartnerNotFound):
-        if logs and webform_limited(logs):
-            return Retry(Failure.RATE_LIMITED, "per-webform limit reached", WEBFORM_LIMIT_WAIT)
         reason = " | ".join(error_lines(logs)) or str(exc)
         return Park(f"{label} ({exc.status}): {reason}", logs or exc.body)
     return Park(f"{label} ({exc.status}): {exc}", exc.body)

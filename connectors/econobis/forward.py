@@ -31,21 +31,17 @@ from typing import Any
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.errors import (
     ENDPOINT_NOT_FOUND,
-    WEBFORM_LIMIT_WAIT,
     error_lines,
     log_lines,
     rolled_back,
-    webform_limited,
+    transport_retry,
+    webform_limit_retry,
 )
 from connectors.econobis.settings import HOOMDOSSIER_INBOX, PARTNER
 from hub.http import (
-    OutcomeUnknown,
     PartnerError,
     PartnerNotFound,
-    PartnerRateLimited,
-    PartnerRejected,
     PartnerServerError,
-    PartnerUnavailable,
 )
 from hub.logs import log_event
 from hub.reports import RunReport
@@ -179,21 +175,17 @@ class EconobisForward:
 
     def _decide(self, m: InboxRow, endpoint: str, exc: PartnerError) -> Decision:
         """What Econobis' refusal of a forwarded message means (its dialect: connectors/econobis/errors.py)."""
+        if (retry := transport_retry(exc)) is not None:
+            return retry
         uncertain = bool((m.get("result") or {}).get("uncertain"))
         logs = log_lines(exc.body)
+        if (retry := webform_limit_retry(exc, logs)) is not None:
+            return retry
         text = " | ".join(error_lines(logs)) or exc.message
-        if isinstance(exc, OutcomeUnknown):
-            return Retry(Failure.OUTCOME_UNKNOWN, str(exc))
-        if isinstance(exc, PartnerRateLimited):
-            return Retry(Failure.RATE_LIMITED, str(exc), exc.retry_after)
-        if isinstance(exc, PartnerUnavailable):
-            return Retry(Failure.UNAVAILABLE, str(exc))
         if isinstance(exc, PartnerServerError):
             landed = not (logs and rolled_back(logs))  # a plain 500 may come after the commit
             kind = Failure.OUTCOME_UNKNOWN if landed or uncertain else Failure.UNAVAILABLE
             return Retry(kind, f"Econobis {exc.status}: {text}")
-        if isinstance(exc, PartnerRejected) and webform_limited(logs):
-            return Retry(Failure.RATE_LIMITED, "Econobis per-webform limit reached", WEBFORM_LIMIT_WAIT)
         if isinstance(exc, PartnerNotFound):
             if uncertain and endpoint in DONE_ON_REPEAT_404:
                 return Sent({"econobis": logs[-3:], "by": "repeat answer after a lost one"})

@@ -33,9 +33,6 @@ class ApplyOutcome:
             "entities": self.entities,
         }
 
-    def __getitem__(self, key: str) -> Any:
-        return self.as_dict()[key]
-
     def metadata(self) -> dict[str, Any]:
         return {
             "applied": self.applied,
