@@ -197,6 +197,9 @@ class Connector:
     summary: str
     secrets: tuple[str, ...] = ()
     optional_secrets: tuple[str, ...] = ()
+    # secrets whose value names the tenant on an inbound call (path keys, proxy tokens, webhook secrets): each
+    # must be unique across tenants and partners, or a message could land in the wrong tenant
+    inbound_secrets: tuple[str, ...] = ()
     settings: type[BaseModel] | None = None
     path_secrets: tuple[re.Pattern[str], ...] = ()
     routes: Callable[[HubConfig, Store], Sequence[APIRouter]] | None = None

@@ -95,6 +95,7 @@ CONNECTOR = Connector(
     title="Hoomdossier",
     summary="the dwelling dossier a coach fills in: building data, appointment, scans, woonplan of measures",
     secrets=("token", "inbound_key", "inbound_token"),
+    inbound_secrets=("inbound_key", "inbound_token"),
     settings=HoomdossierSettings,
     routes=routes,
     inbox=Inbox(
