@@ -55,9 +55,12 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
     """Write `items` into the store in the caller's transaction; returns the ids that were created or changed."""
     if not items:
         return []
-    ids = [i.model.id for i in items]
-    existing = store.load_entities(conn, ids)
-    provenance = store.load_provenance(conn, ids)
+    existing: dict[str, Any] = {}
+    provenance: dict[str, Any] = {}
+    for tenant in sorted({i.model.tenant for i in items}):  # each tenant's rows read in its own scope
+        ids = [i.model.id for i in items if i.model.tenant == tenant]
+        existing.update(store.load_entities(conn, ids, tenant=tenant))
+        provenance.update(store.load_provenance(conn, ids, tenant=tenant))
     now = utcnow()
     # Keyed by id: one batch may carry the same entity twice (two partner addresses of one dwelling).
     rows: dict[str, dict[str, Any]] = {}

@@ -64,11 +64,11 @@ def apply_inbox(store: Store, tenant: str) -> ApplyOutcome:
                     f"Hoomdossier message does not match the contract: {str(exc).splitlines()[0][:500]}",
                     {"inbox_id": m["id"]},
                 )
-                store.inbox_update(conn, m["id"], applied_at=utcnow())
+                store.inbox_update(conn, m["tenant"], m["id"], applied_at=utcnow())
                 out.quarantined += 1
                 continue
             applier.apply(conn, endpoint, msg, int(m["id"]), received)
-            store.inbox_update(conn, m["id"], applied_at=utcnow())
+            store.inbox_update(conn, m["tenant"], m["id"], applied_at=utcnow())
             out.applied += 1
     out.journey_events_added = applier.journey_events
     out.entities = applier.stats.as_dict()

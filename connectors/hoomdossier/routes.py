@@ -136,11 +136,11 @@ class Proxy:
             # the call went out and no answer came: it may have landed. The claim is released as "open";
             # the next attempt forwards again and a 422 "already registered" is then resolved from xref.
             if rec:
-                self.store.idempotency_finish(rec["id"], "open")
+                self.store.idempotency_finish(rec, "open")
             return 504, {"message": "Gateway Timeout"}, {}
         except PartnerError as exc:
             if rec:
-                self.store.idempotency_finish(rec["id"], "open")
+                self.store.idempotency_finish(rec, "open")
             status = exc.status or 502
             return status, {"message": "Server Error" if status >= 500 else exc.message}, {}
         try:
@@ -159,7 +159,7 @@ class Proxy:
                 return 201, recovered, {}
             self._reconcile_case(tenant, contact or "", answer)
         if rec:
-            self.store.idempotency_finish(rec["id"], "open", resp.status_code, None)
+            self.store.idempotency_finish(rec, "open", resp.status_code, None)
         return resp.status_code, answer, headers
 
     def _remember(
@@ -180,7 +180,7 @@ class Proxy:
                 "user_id": ids.get("user_id"),
                 "email": str(body.get("email") or "").strip().lower(),
             }
-            self.store.idempotency_finish(rec["id"], "done", 201, stored)
+            self.store.idempotency_finish(rec, "done", 201, stored)
 
     def _recover(self, tenant: TenantConfig, body: dict[str, Any]) -> dict[str, Any] | None:
         """The ids of a registration whose answer was lost, if a Hoomdossier message has shown them since."""
@@ -238,7 +238,7 @@ def record_coach_link(store: Store, tenant: str, coach_contact_id: Any, resident
     key = f"{coach_contact_id}:{resident_contact_id}"
     rec = store.idempotency_begin(tenant, COACH_LINK, key, key)
     if rec["claimed"] or rec["status"] != "done":
-        store.idempotency_finish(rec["id"], "done", 200, [])
+        store.idempotency_finish(rec, "done", 200, [])
 
 
 def coach_link_known(store: Store, tenant: str, coach_contact_id: Any, resident_contact_id: Any) -> bool:

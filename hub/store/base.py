@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from typing import Any, Self, TypeVar, overload
 from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub.store import tables as t
 from hub.store.db import make_engine, migrate
+from hub.store.scope import install_guard
 
 CHUNK = 500
 # Characters of an error kept on a queue row (the quarantine keeps the whole reason): one length everywhere.
@@ -86,11 +89,22 @@ def insert_or_get_id(conn: Connection, table: Table, values: Mapping[str, Any], 
     return QueuedItem(id=int(row_id), created=created)
 
 
+_GUARDED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def guard_tenants(engine: Engine) -> None:
+    """Every statement on `engine` must pin the tenant of each tenant table it touches (hub/store/scope.py)."""
+    if engine not in _GUARDED:
+        install_guard(engine, t.metadata.tables.values())
+        _GUARDED.add(engine)
+
+
 class StoreBase:
     """The engine and its transactions; every repository mixin of `Store` builds on it."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        guard_tenants(engine)
 
     @classmethod
     def open(cls, url: str) -> Self:

@@ -53,7 +53,12 @@ class IdempotencyRepo(StoreBase):
             if fresh or stale:
                 won = conn.execute(
                     update(r)
-                    .where(r.c.id == row["id"], r.c.attempts == row["attempts"], r.c.status == row["status"])
+                    .where(
+                        r.c.tenant == tenant,
+                        r.c.id == row["id"],
+                        r.c.attempts == row["attempts"],
+                        r.c.status == row["status"],
+                    )
                     .values(
                         status=IdempotencyStatus.IN_FLIGHT,
                         attempts=row["attempts"] + 1,
@@ -69,7 +74,7 @@ class IdempotencyRepo(StoreBase):
             return {**row, "claimed": False}
 
     def idempotency_finish(
-        self, record_id: int, status: str, response_status: int | None = None, response_body: Any = None
+        self, record: IdempotencyRecord, status: str, response_status: int | None = None, response_body: Any = None
     ) -> None:
         """`done` keeps the answer for repeats; `open` releases the claim (the next caller calls again). Its own
         transaction: the outcome is recorded as soon as the upstream call returns."""
@@ -77,7 +82,7 @@ class IdempotencyRepo(StoreBase):
         with self.begin() as conn:
             conn.execute(
                 update(r)
-                .where(r.c.id == record_id)
+                .where(r.c.tenant == record["tenant"], r.c.id == record["id"])
                 .values(
                     status=status, response_status=response_status, response_body=response_body, updated_at=utcnow()
                 )

@@ -120,7 +120,12 @@ class InboxRepo(StoreBase):
         with self.begin() as conn:
             won = conn.execute(
                 update(t.inbox)
-                .where(t.inbox.c.id == item["id"], t.inbox.c.status == item["status"], cond)
+                .where(
+                    t.inbox.c.tenant == item["tenant"],
+                    t.inbox.c.id == item["id"],
+                    t.inbox.c.status == item["status"],
+                    cond,
+                )
                 .values(next_attempt_at=until)
             ).rowcount
         if won == 1:
@@ -129,8 +134,8 @@ class InboxRepo(StoreBase):
 
     # --- in the caller's transaction ---------------------------------------------------------------------
 
-    def inbox_update(self, conn: Connection, item_id: int, **values: Any) -> None:
-        conn.execute(update(t.inbox).where(t.inbox.c.id == item_id).values(**values))
+    def inbox_update(self, conn: Connection, tenant: str, item_id: int, **values: Any) -> None:
+        conn.execute(update(t.inbox).where(t.inbox.c.tenant == tenant, t.inbox.c.id == item_id).values(**values))
 
     def inbox_requeue_forward(self, conn: Connection, tenant: str, item_id: int, now: datetime | None = None) -> int:
         """Make a message due to be forwarded again with fresh attempts (a quarantine replay). Returns the

@@ -70,11 +70,9 @@ class QuarantineRepo(StoreBase):
             ).rowcount
         return total
 
-    def open_quarantine(self, conn: Connection, tenant: str | None = None) -> list[QuarantineRow]:
-        """Open entries (of one tenant, or all), oldest first."""
-        q = select(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
-        if tenant:
-            q = q.where(t.quarantine.c.tenant == tenant)
+    def open_quarantine(self, conn: Connection, tenant: str) -> list[QuarantineRow]:
+        """The tenant's open entries, oldest first."""
+        q = select(t.quarantine).where(t.quarantine.c.tenant == tenant, t.quarantine.c.resolved_at.is_(None))
         return rows_as(QuarantineRow, conn.execute(q.order_by(t.quarantine.c.id)).mappings())
 
     def quarantine_open_ids(self, conn: Connection, tenant: str, source: str, external_ids: Iterable[str]) -> set[str]:

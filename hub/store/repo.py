@@ -25,8 +25,8 @@ class Store(EntityRepo, CursorRepo, InboxRepo, OutboxRepo, IdempotencyRepo, Budg
         q = select(func.count()).select_from(table)
         for col, val in where.items():
             q = q.where(table.c[col] == val)
-        with self.engine.connect() as conn:
-            return int(conn.execute(q).scalar_one())
+        with self.engine.connect() as conn:  # across tenants unless `tenant=` is given: for checks and tests
+            return int(conn.execution_options(all_tenants=True).execute(q).scalar_one())
 
 
 __all__ = ["QueuedItem", "Store", "as_utc", "chunks", "stable_hash", "utcnow"]

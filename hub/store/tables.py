@@ -143,7 +143,7 @@ outbox = Table(
     Column("sent_at", TS),
     Column("last_error", Text),
     Column("result", JSON),
-    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+    UniqueConstraint("tenant", "idempotency_key", name="uq_outbox_tenant_key"),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )
 

@@ -108,7 +108,10 @@ class XrefRepo(StoreBase):
         return (
             select(*columns)
             .select_from(t.xref)
-            .join(t.entities, t.entities.c.canonical_id == t.xref.c.canonical_id)
+            .join(
+                t.entities,
+                (t.entities.c.canonical_id == t.xref.c.canonical_id) & (t.entities.c.tenant == t.xref.c.tenant),
+            )
             .where(
                 t.xref.c.system == system,
                 t.xref.c.tenant == tenant,
