@@ -15,6 +15,13 @@ from sqlalchemy import Connection
 from hub.canonical import CanonicalModel, Observation, new_value_wins
 from hub.store import Provenance, Store, stable_hash, utcnow
 
+ERASED_KEY = "erased"
+"""The key of an erased entity's tombstone data (`{"erased": <request id>, ...}`, hub/erasure.py)."""
+
+
+def is_erased(data: Any) -> bool:
+    return isinstance(data, dict) and ERASED_KEY in data
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -57,6 +64,22 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
         return []
     ids = [i.model.id for i in items]
     existing = store.load_entities(conn, ids)
+    # an erased resident's records are tombstones: nothing a partner still holds is written into them or
+    # under them (a partner may keep the record until its coordinator deletes it)
+    related = {
+        r for i in items for r in (i.model.parent_id, getattr(i.model, "resident_id", None)) if isinstance(r, str)
+    }
+    related_rows = store.load_entities(conn, related - set(existing)) if related else {}
+    erased = {cid for cid, r in {**existing, **related_rows}.items() if is_erased(r.get("data"))}
+    if erased:
+        kept = []
+        for i in items:
+            if erased & {i.model.id, i.model.parent_id, getattr(i.model, "resident_id", None)}:
+                stats.add(i.model.entity, "suppressed")
+            else:
+                kept.append(i)
+        items = kept
+        ids = [i.model.id for i in items]
     provenance = store.load_provenance(conn, ids)
     now = utcnow()
     # Keyed by id: one batch may carry the same entity twice (two partner addresses of one dwelling).
