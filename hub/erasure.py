@@ -412,3 +412,22 @@ def purge_retention(store: Store, config: HubConfig, now: datetime | None = None
             out[tc.id] = store.purge_processed(conn, tc.id, now - timedelta(days=tc.retention_days))
         log_event(log, "retention purge", tenant=tc.id, **{k: v for k, v in out[tc.id].items()})
     return out
+
+
+def resume(store: Store, config: HubConfig, mart_dir: Any, reg: Registry = REGISTRY) -> list[dict[str, Any]]:
+    """Continue every open request: move partner steps on, republish the mart for those whose store step is
+    done and whose mart step is not (the mart then holds none of them), close what is complete. Returns the
+    audit records of the requests it looked at (the resume job's and `hub erase`'s report)."""
+    from pathlib import Path
+
+    from hub.mart import build_mart
+
+    requests = open_requests(store)
+    pending = [r["id"] for r in requests if r["steps"].get("mart", {}).get("status") != DONE]
+    if pending:
+        build_mart(store, config, Path(mart_dir))
+        mark_mart_published(store, pending, reg)
+    out = []
+    for r in requests:
+        out.append(audit_record(progress(store, r["id"], reg)))
+    return out

@@ -188,24 +188,24 @@ class ErasureRepo(StoreBase):
         counts["inbox"] = len(rows)
 
         o = t.outbox
-        rows = conn.execute(
+        orows = conn.execute(
             select(o.c.id, o.c.status).where(o.c.tenant == tenant, _contains_any([o.c.payload, o.c.result], needles))
         ).all()
-        for r in rows:
+        for r in orows:
             values = {**_blank_values(o, ["payload"], marker), "result": marker, "updated_at": now}
             if r.status in OUTBOX_DUE:
                 values.update(
                     status=OutboxStatus.FAILED, last_error=f"cancelled: the resident was erased ({request_id})"
                 )
             conn.execute(update(o).where(o.c.id == r.id).values(**values))
-        counts["outbox"] = len(rows)
+        counts["outbox"] = len(orows)
 
         q = t.quarantine
         cond = _contains_any([q.c.payload, q.c.reason], needles)
         for system, entity, ext in partner_ids:
             cond = or_(cond, (q.c.source == system) & (q.c.entity == entity) & (q.c.external_id == ext))
-        rows = conn.execute(select(q.c.id, q.c.external_id).where(q.c.tenant == tenant, cond)).all()
-        for r in rows:
+        qrows = conn.execute(select(q.c.id, q.c.external_id).where(q.c.tenant == tenant, cond)).all()
+        for r in qrows:
             values = {
                 **_blank_values(q, ["payload"], marker),
                 "reason": f"erased ({request_id})",
@@ -213,19 +213,19 @@ class ErasureRepo(StoreBase):
                 "resolved_at": func.coalesce(q.c.resolved_at, now),
             }
             conn.execute(update(q).where(q.c.id == r.id).values(**values))
-        counts["quarantine"] = len(rows)
+        counts["quarantine"] = len(qrows)
 
         d = t.idempotency_records
         cond = _contains_any([d.c.key, d.c.response_body], needles)
         for scope, key in idempotency:
             cond = or_(cond, (d.c.scope == scope) & (d.c.key == key))
-        rows = conn.execute(select(d.c.id, d.c.key).where(d.c.tenant == tenant, cond)).all()
-        for r in rows:
+        drows = conn.execute(select(d.c.id, d.c.key).where(d.c.tenant == tenant, cond)).all()
+        for r in drows:
             values = {**_blank_values(d, [], marker), "response_body": marker, "updated_at": now}
             if not r.key.startswith(ERASED_PREFIX):
                 values["key"] = _hashed(r.key)
             conn.execute(update(d).where(d.c.id == r.id).values(**values))
-        counts["idempotency_records"] = len(rows)
+        counts["idempotency_records"] = len(drows)
         return counts
 
     def blank_outbox_items(self, conn: Connection, keys: Iterable[str], request_id: str) -> int:

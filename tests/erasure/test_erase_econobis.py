@@ -7,18 +7,30 @@ import json
 
 import duckdb
 import requests
-from sqlalchemy import LargeBinary, select
+from sqlalchemy import select
 
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.push import EconobisPush, SignUp, enqueue_signup
 from connectors.econobis.sync import EconobisPull
 from hub.erasure import DONE, erase, find_residents, mark_mart_published, progress
+from hub.http import RetryPolicy
 from hub.mart import build_mart
 from hub.store import tables as t
 from tests.conftest import sandbox_hub_config
 
-TABLES = [t.entities, t.field_provenance, t.xref, t.inbox, t.outbox, t.quarantine, t.idempotency_records,
-          t.erasure_requests, t.journey_events, t.sync_cursors]
+FAST = RetryPolicy(max_attempts=2, backoff_initial=0.01, backoff_max=0.02, jitter=0.0)
+TABLES = [
+    t.entities,
+    t.field_provenance,
+    t.xref,
+    t.inbox,
+    t.outbox,
+    t.quarantine,
+    t.idempotency_records,
+    t.erasure_requests,
+    t.journey_events,
+    t.sync_cursors,
+]
 
 
 def _dump(store) -> str:
@@ -39,7 +51,9 @@ def _pull(store, config, tenant, full=True):
 
 def _push(store, config, tenant):
     tc = config.tenant(tenant)
-    return EconobisPush(store, EconobisClient.for_tenant(tc, store), tenant, tc.secret("econobis", "webform_key"), backoff=0).run()
+    return EconobisPush(
+        store, EconobisClient.for_tenant(tc, store), tenant, tc.secret("econobis", "webform_key"), backoff=0
+    ).run()
 
 
 def test_an_erased_resident_is_gone_and_econobis_is_told_and_confirms(store, start_sandbox, tmp_path):
@@ -49,9 +63,19 @@ def test_an_erased_resident_is_gone_and_econobis_is_told_and_confirms(store, sta
     enqueue_signup(
         store,
         tenant,
-        SignUp(key="erase-me-1", first_name="Ezra", last_name="Vergeetmij", email="ezra.vergeet@example.org",
-               phone="0612398745", street="Vergeetmijnietlaan", number="7", postcode="1681AB", city="Wognum",
-               campaign_id=sb.sandbox.db.ids["campaigns"][0], measures=["Vloerisolatie"]),
+        SignUp(
+            key="erase-me-1",
+            first_name="Ezra",
+            last_name="Vergeetmij",
+            email="ezra.vergeet@example.org",
+            phone="0612398745",
+            street="Vergeetmijnietlaan",
+            number="7",
+            postcode="1681AB",
+            city="Wognum",
+            campaign_id=sb.sandbox.db.ids["campaigns"][0],
+            measures=["Vloerisolatie"],
+        ),
     )
     assert _push(store, config, tenant).sent == 1
     _pull(store, config, tenant)
@@ -59,8 +83,11 @@ def test_an_erased_resident_is_gone_and_econobis_is_told_and_confirms(store, sta
     before_events = store.count(t.journey_events, tenant=tenant)
     mart_dir = tmp_path / "mart"
     build_mart(store, config, mart_dir)
-    dossiers_before = duckdb.connect(str(mart_dir / "hub.duckdb"), read_only=True).execute(
-        "SELECT count(*) FROM dossiers").fetchone()[0]
+    dossiers_before = (
+        duckdb.connect(str(mart_dir / "hub.duckdb"), read_only=True)
+        .execute("SELECT count(*) FROM dossiers")
+        .fetchone()[0]
+    )
     assert "vergeetmij" in _dump(store)
 
     report = erase(store, config, tenant, rid, "coordinator:noord-1")
@@ -85,11 +112,13 @@ def test_an_erased_resident_is_gone_and_econobis_is_told_and_confirms(store, sta
     assert _push(store, config, tenant).sent == 1
     audit = progress(store, report.request_id)
     assert audit["steps"]["partners"]["econobis"]["status"] == "told"
-    contact_id = next(c["id"] for c in sb.sandbox.db.tables["email_addresses"].values()
-                      if c["email"] == "ezra.vergeet@example.org")
+    contact_id = next(
+        c["id"] for c in sb.sandbox.db.tables["email_addresses"].values() if c["email"] == "ezra.vergeet@example.org"
+    )
     contact_id = sb.sandbox.db.tables["email_addresses"][contact_id]["contact_id"]
-    tasks = requests.get(f"{sb.server.base_url}/__sandbox/records/tasks", params={"contact_id": contact_id},
-                         timeout=10).json()
+    tasks = requests.get(
+        f"{sb.server.base_url}/__sandbox/records/tasks", params={"contact_id": contact_id}, timeout=10
+    ).json()
     assert any("AVG-verwijderverzoek" in (task["note"] or "") for task in tasks)
 
     # a pull while Econobis still has the contact re-imports nothing; the request stays open
@@ -102,8 +131,12 @@ def test_an_erased_resident_is_gone_and_econobis_is_told_and_confirms(store, sta
     assert again.request_id == report.request_id and not again.started
 
     # the coordinator deletes the contact; the next full pull no longer sees it → confirmed, done
-    assert requests.post(f"{sb.server.base_url}/__sandbox/delete", json={"table": "contacts", "id": contact_id},
-                         timeout=10).status_code == 200
+    assert (
+        requests.post(
+            f"{sb.server.base_url}/__sandbox/delete", json={"table": "contacts", "id": contact_id}, timeout=10
+        ).status_code
+        == 200
+    )
     _pull(store, config, tenant)
     final = progress(store, report.request_id)
     assert final["status"] == DONE, final["steps"]
@@ -112,3 +145,24 @@ def test_an_erased_resident_is_gone_and_econobis_is_told_and_confirms(store, sta
     for value in ("ezra", "vergeetmij", "0612398745", "example.org", str(contact_id)):
         assert value not in audit_text.replace(report.request_id, ""), value
     print(json.dumps(again.audit, indent=2))
+
+
+def test_erasure_is_resumable_while_econobis_is_down(store, start_sandbox, tmp_path):
+    [sb] = start_sandbox(10, tenants=("coop-noord",), throttle_per_minute=100000)
+    config = sandbox_hub_config([sb])
+    tenant = "coop-noord"
+    _pull(store, config, tenant)
+    with store.begin() as conn:
+        resident = next(r for r in store.live_entities(conn, "resident", tenant) if r["data"].get("email"))
+    report = erase(store, config, tenant, resident["canonical_id"], "coordinator:noord-2")
+    down = {"seed": 1, "rules": [{"route": "/api/webform/*", "error_rate": 1.0, "error_status": 503}]}
+    requests.post(f"{sb.server.base_url}/__sandbox/faults", json=down, timeout=5)
+    tc = config.tenant(tenant)
+    client = EconobisClient.for_tenant(tc, store, policy=FAST)
+    pushed = EconobisPush(store, client, tenant, tc.secret("econobis", "webform_key"), backoff=0).run()
+    assert pushed.sent == 0 and pushed.retry_later == 1
+    assert progress(store, report.request_id)["steps"]["partners"]["econobis"]["status"] == "queued"
+    assert progress(store, report.request_id)["status"] == "open"
+    requests.post(f"{sb.server.base_url}/__sandbox/faults", json={"rules": []}, timeout=5)
+    assert _push(store, config, tenant).sent == 1  # the retry falls due at once (backoff 0)
+    assert progress(store, report.request_id)["steps"]["partners"]["econobis"]["status"] == "told"
