@@ -191,13 +191,13 @@ class ErasureRepo(StoreBase):
         orows = conn.execute(
             select(o.c.id, o.c.status).where(o.c.tenant == tenant, _contains_any([o.c.payload, o.c.result], needles))
         ).all()
-        for r in orows:
+        for ro in orows:
             values = {**_blank_values(o, ["payload"], marker), "result": marker, "updated_at": now}
-            if r.status in OUTBOX_DUE:
+            if ro.status in OUTBOX_DUE:
                 values.update(
                     status=OutboxStatus.FAILED, last_error=f"cancelled: the resident was erased ({request_id})"
                 )
-            conn.execute(update(o).where(o.c.id == r.id).values(**values))
+            conn.execute(update(o).where(o.c.id == ro.id).values(**values))
         counts["outbox"] = len(orows)
 
         q = t.quarantine
@@ -205,14 +205,14 @@ class ErasureRepo(StoreBase):
         for system, entity, ext in partner_ids:
             cond = or_(cond, (q.c.source == system) & (q.c.entity == entity) & (q.c.external_id == ext))
         qrows = conn.execute(select(q.c.id, q.c.external_id).where(q.c.tenant == tenant, cond)).all()
-        for r in qrows:
+        for rq in qrows:
             values = {
                 **_blank_values(q, ["payload"], marker),
                 "reason": f"erased ({request_id})",
-                "external_id": _hashed(f"{r.id}:{r.external_id}"),
+                "external_id": _hashed(f"{rq.id}:{rq.external_id}"),
                 "resolved_at": func.coalesce(q.c.resolved_at, now),
             }
-            conn.execute(update(q).where(q.c.id == r.id).values(**values))
+            conn.execute(update(q).where(q.c.id == rq.id).values(**values))
         counts["quarantine"] = len(qrows)
 
         d = t.idempotency_records
@@ -220,11 +220,11 @@ class ErasureRepo(StoreBase):
         for scope, key in idempotency:
             cond = or_(cond, (d.c.scope == scope) & (d.c.key == key))
         drows = conn.execute(select(d.c.id, d.c.key).where(d.c.tenant == tenant, cond)).all()
-        for r in drows:
+        for rd in drows:
             values = {**_blank_values(d, [], marker), "response_body": marker, "updated_at": now}
-            if not r.key.startswith(ERASED_PREFIX):
-                values["key"] = _hashed(r.key)
-            conn.execute(update(d).where(d.c.id == r.id).values(**values))
+            if not rd.key.startswith(ERASED_PREFIX):
+                values["key"] = _hashed(rd.key)
+            conn.execute(update(d).where(d.c.id == rd.id).values(**values))
         counts["idempotency_records"] = len(drows)
         return counts
 
