@@ -37,7 +37,8 @@ def _entity(cid: str, entity: str, data: dict, parent: str | None = None) -> dic
     }
 
 
-def test_hoomdossier_is_told_through_the_coordinator_task_and_confirmed_by_its_delete_message(store):
+def test_hoomdossier_is_told_through_the_coordinator_task_and_confirmed_by_its_delete_message(any_store):
+    store = any_store
     config = sandbox_config()
     with store.begin() as conn:
         store.upsert_entities(
@@ -86,7 +87,8 @@ def test_hoomdossier_is_told_through_the_coordinator_task_and_confirmed_by_its_d
         assert store.load_entities(conn, ["r-1"])["r-1"]["data"] == {"erased": report.request_id}
 
 
-def test_retention_purge_blanks_old_processed_payloads_only(store):
+def test_retention_purge_blanks_old_processed_payloads_only(any_store):
+    store = any_store
     config = sandbox_config()
     old = utcnow() - timedelta(days=40)
     with store.begin() as conn:
