@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.hoomdossier.client import HoomdossierClient
+from connectors.hoomdossier.erase import plan as erase_plan
 from connectors.hoomdossier.inbox import APPLY_QUARANTINE, apply_inbox
 from connectors.hoomdossier.push import HoomdossierPush
 from connectors.hoomdossier.routes import PROXY_QUARANTINE, hoomdossier_api
@@ -19,6 +20,7 @@ from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER
 from hub.config import HubConfig
 from hub.connector import (
     Connector,
+    Erase,
     Inbox,
     JourneyRules,
     PartnerRun,
@@ -123,6 +125,12 @@ CONNECTOR = Connector(
     },
     # a resident with a Hoomdossier account is in contact; appointments, advices and scans are advice
     journey=JourneyRules(contact_fields=frozenset({"hoomdossier_account_id"}), dwelling_file_advice=True),
+    erase=Erase(
+        plan=erase_plan,
+        how="API v1 has no delete the hub may call: an instruction in the coordinator's task; confirmed when "
+        "Hoomdossier's own delete message for the user arrives",
+        confirms="inbox",
+    ),
     sandbox=SandboxFactory(
         config=sandbox_partner_config,
         start=_start,

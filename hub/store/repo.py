@@ -12,12 +12,13 @@ from hub.store.base import QueuedItem, as_utc, chunks, stable_hash, utcnow
 from hub.store.budget import BudgetRepo
 from hub.store.cursors import CursorRepo
 from hub.store.entities import EntityRepo
+from hub.store.erasure import ErasureRepo
 from hub.store.idempotency import IdempotencyRepo
 from hub.store.inbox import InboxRepo
 from hub.store.outbox import OutboxRepo
 
 
-class Store(EntityRepo, CursorRepo, InboxRepo, OutboxRepo, IdempotencyRepo, BudgetRepo):
+class Store(EntityRepo, CursorRepo, InboxRepo, OutboxRepo, IdempotencyRepo, BudgetRepo, ErasureRepo):
     """The hub's state store. Open it with `Store.open()`; it migrates on start."""
 
     def count(self, table: Table, **where: Any) -> int:

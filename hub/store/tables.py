@@ -193,3 +193,23 @@ request_budgets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    # One per erased resident of a tenant, and its audit record: who asked, when, what was removed, what each
+    # partner was told and confirmed. No personal data: the subject is a keyed hash, `requested_by` the
+    # coordinator's role or staff id, `removed` counts per table, `steps` statuses and hashed partner ids.
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", TS, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("removed", JSON, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("completed_at", TS),
+    UniqueConstraint("tenant", "subject", name="uq_erasure_requests_subject"),
+    Index("ix_erasure_requests_open", "status", "tenant"),
+)

@@ -221,7 +221,7 @@ def test_no_write_for_one_tenant_changes_the_other_tenants_rows(store, twins, ca
 
 def test_the_mart_puts_each_tenants_rows_under_that_tenant_only(store, twins, tmp_path, monkeypatch):
     config, _ = twins
-    monkeypatch.setenv("HUB_MART_PSEUDONYM_KEY", "test-key")
+    monkeypatch.setenv("HUB_MART_PSEUDONYM_KEY", "isolation-test-pseudonym-key")
     for tenant in (A, B):
         assert apply_inbox(store, tenant).applied == 1
     with store.begin() as conn:  # a dossier per tenant on the look-alike resident, so the mart has rows

@@ -2,14 +2,14 @@
 partner-side key (the same sign-up id, the same Econobis contact number) without one's push swallowing the other's.
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-12-02
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
