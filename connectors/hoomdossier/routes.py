@@ -163,8 +163,8 @@ class Proxy:
         except PartnerError as exc:
             if rec:
                 self.store.idempotency_finish(rec["id"], "open")
-            status = exc.status or 502
-            return status, {"message": "Server Error" if status >= 500 else exc.message}, {}
+            status = gateway_status(exc)
+            return status, {"message": "Bad Gateway" if status >= 500 else exc.message}, {}
         try:
             answer: Any = resp.json()
         except ValueError:
@@ -242,8 +242,9 @@ class Proxy:
         try:
             resp = self.client(tenant).link_coach(coach, resident)  # type: ignore[arg-type]
         except PartnerError as exc:
-            status = exc.status or 502
-            return (504 if isinstance(exc, OutcomeUnknown) else status), {"message": "Server Error"}, {}
+            status = 504 if isinstance(exc, OutcomeUnknown) else gateway_status(exc)
+            text = "Gateway Timeout" if status == 504 else "Bad Gateway" if status >= 500 else exc.message
+            return status, {"message": text}, {}
         try:
             answer: Any = resp.json()
         except ValueError:
@@ -253,6 +254,13 @@ class Proxy:
             record_coach_link(self.store, tenant.id, coach, resident)
             return 200, [], {}
         return resp.status_code, answer, {k: v for k, v in resp.headers.items() if k.lower() == "retry-after"}
+
+
+def gateway_status(exc: PartnerError) -> int:
+    """The status the proxy answers for a failed upstream call: Hoomdossier's own 4xx (429) passes through; a
+    5xx of Hoomdossier's (or none) is the gateway's 502 — the receiver itself never answers 500."""
+    status = exc.status or 502
+    return 502 if status >= 500 else status
 
 
 def record_coach_link(store: Store, tenant: str, coach_contact_id: Any, resident_contact_id: Any) -> None:
