@@ -425,7 +425,7 @@ def hoomdossier_api(config: HubConfig, store: Store) -> APIRouter:
         try:
             body = await read_input(request)
         except BodyTooLarge as exc:
-            info = {"limit": exc.limit, "declared_bytes": exc.declared, "bytes_read": exc.read}
+            info: dict[str, Any] = {"limit": exc.limit, "declared_bytes": exc.declared, "bytes_read": exc.read}
             return await _refused(tenant, entity, None, f"Payload too large: {exc}", info, 413, {"message": TOO_LARGE})
         if isinstance(body, BadInput):
             raw = await read_body(request)  # cached: read once above
