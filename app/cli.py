@@ -356,6 +356,26 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def receiver_openapi() -> dict[str, Any]:
+    """The receiver's OpenAPI document, generated from every connector's routes. Built on the sandbox tenants
+    and an in-memory store: the document describes the routes, not a deployment's tenants or secrets."""
+    from hub.config import sandbox_config
+    from hub.receiver.app import openapi_document
+
+    config = sandbox_config()
+    store = Store.open("sqlite://")
+    try:
+        return openapi_document(create_receiver(config, store, registry().routers(config, store)))
+    finally:
+        store.dispose()
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """Print the receiver's OpenAPI document (docs/openapi.json is this output, checked by a test)."""
+    print(json.dumps(receiver_openapi(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     problems = registry().check_config(config)
@@ -437,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="create or upgrade the state store").set_defaults(fn=cmd_migrate)
     sub.add_parser("check-config", help="validate the tenants file and its secrets").set_defaults(fn=cmd_check_config)
+    sub.add_parser("openapi", help="print the receiver's OpenAPI document (JSON)").set_defaults(fn=cmd_openapi)
     return p
 
 

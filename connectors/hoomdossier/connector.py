@@ -14,7 +14,7 @@ from connectors.hoomdossier.client import HoomdossierClient
 from connectors.hoomdossier.erase import plan as erase_plan
 from connectors.hoomdossier.inbox import APPLY_QUARANTINE, apply_inbox
 from connectors.hoomdossier.push import HoomdossierPush
-from connectors.hoomdossier.routes import PROXY_QUARANTINE, hoomdossier_api
+from connectors.hoomdossier.routes import PROXY_QUARANTINE, REFUSED_QUARANTINE, hoomdossier_api
 from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials, sandbox_partner_config
 from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER
 from hub.config import HubConfig
@@ -121,6 +121,10 @@ CONNECTOR = Connector(
         APPLY_QUARANTINE: ReplayRule(Replay.REAPPLY_INBOX),
         PROXY_QUARANTINE: ReplayRule(
             Replay.NOT_REPLAYABLE, "resolves itself when Hoomdossier next sends a message for the resident"
+        ),
+        REFUSED_QUARANTINE: ReplayRule(
+            Replay.NOT_REPLAYABLE,
+            "the call was refused at the door with Hoomdossier's 413/422; Econobis sends it again",
         ),
     },
     # a resident with a Hoomdossier account is in contact; appointments, advices and scans are advice

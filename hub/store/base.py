@@ -51,6 +51,23 @@ def stable_hash(value: Any) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+def fit_column(value: str, length: int) -> str:
+    """`value` as a bounded text column may hold it: unchanged when it fits and every database can store it,
+    else a stable digest (`sha256:<hex>`, cut to `length`). The same value always maps to the same result, so
+    keys and streams made from partner input keep their meaning however long or odd the input was; without
+    this a 10 MB e-mail would reach a String(200) column (PostgreSQL refuses it: a 503 for bad input) and a
+    NUL or a lone surrogate would be refused by PostgreSQL's text type."""
+    try:
+        value.encode("utf-8")
+        storable = "\x00" not in value
+    except UnicodeEncodeError:  # a lone surrogate
+        storable = False
+    if storable and len(value) <= length:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"sha256:{digest}"[:length]
+
+
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """`items` in consecutive slices of at most `size`, in order (for IN lists and batched inserts)."""
     for i in range(0, len(items), size):

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hub.store import tables as t
-from hub.store.base import StoreBase, as_utc, dialect_insert, utcnow
+from hub.store.base import StoreBase, as_utc, dialect_insert, fit_column, utcnow
 from hub.store.rows import IdempotencyClaim, IdempotencyRecord, row_as
 from hub.store.status import IdempotencyStatus
+
+KEY_LENGTH = 200  # idempotency_records.key
 
 
 class IdempotencyRepo(StoreBase):
@@ -21,7 +23,9 @@ class IdempotencyRepo(StoreBase):
         """Claim (tenant, scope, key) for one upstream call. Returns the record: `claimed` True when this
         caller must make the call; otherwise the record holds the stored answer (`done`) or another caller's
         call in flight (`in_flight`, newer than `stale_after` seconds). A stale in-flight claim is taken
-        over (its caller died or timed out) and counts as an attempt whose outcome is unknown."""
+        over (its caller died or timed out) and counts as an attempt whose outcome is unknown. A key longer
+        than its column (or one PostgreSQL cannot store) is kept as its digest (`fit_column`)."""
+        key = fit_column(key, KEY_LENGTH)
         now = utcnow()
         r = t.idempotency_records
         with self.begin() as conn:
@@ -90,6 +94,7 @@ class IdempotencyRepo(StoreBase):
 
     def idempotency_get(self, tenant: str, scope: str, key: str) -> IdempotencyRecord | None:
         """The record of (tenant, scope, key), if any; its own (read) transaction."""
+        key = fit_column(key, KEY_LENGTH)
         r = t.idempotency_records
         with self.begin() as conn:
             row = (

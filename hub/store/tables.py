@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -157,6 +158,8 @@ quarantine = Table(
     Column("external_id", String(128), nullable=False),
     Column("reason", Text, nullable=False),
     Column("payload", JSON),
+    # a body refused at the receiver, byte-exact (invalid UTF-8 included); `payload` says what it is
+    Column("payload_bytes", LargeBinary),
     Column("occurrences", Integer, nullable=False),
     Column("first_seen_at", TS, nullable=False),
     Column("last_seen_at", TS, nullable=False),
