@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -192,4 +193,38 @@ request_budgets = Table(
     Column("refill_per_second", Float, nullable=False),
     Column("tokens", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+# Consent as data (hub/consent.py): every statement a system made about a resident's consent for one purpose
+# and partner, append-only (`consent_log`), and the one that stands now (`consents`: the latest observed).
+# Only canonical ids, purposes, partner and source names and references: no personal data.
+consent_log = Table(
+    "consent_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("resident_id", String(36), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("partner", String(32), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(32), nullable=False),  # which system said it (a partner, "hub", "coordinator")
+    Column("source_ref", String(128), nullable=False),  # where it said it (a record, a message, a call)
+    Column("observed_at", TS, nullable=False),  # when that system said it (or the hub saw it say so)
+    Column("recorded_at", TS, nullable=False),
+    Index("ix_consent_log_subject", "tenant", "resident_id", "purpose", "partner", "id"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("resident_id", String(36), primary_key=True),
+    Column("purpose", String(32), primary_key=True),
+    Column("partner", String(32), primary_key=True),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("source_ref", String(128), nullable=False),
+    Column("observed_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("log_id", BigInteger, nullable=False),  # the consent_log row this state is
 )
