@@ -209,7 +209,8 @@ consent_log = Table(
     Column("granted", Boolean, nullable=False),
     Column("source", String(32), nullable=False),  # which system said it (a partner, "hub", "coordinator")
     Column("source_ref", String(128), nullable=False),  # where it said it (a record, a message, a call)
-    Column("observed_at", TS, nullable=False),  # when that system said it (or the hub saw it say so)
+    # when the hub observed it, on its own clock: statements of different systems are ordered on one clock
+    Column("observed_at", TS, nullable=False),
     Column("recorded_at", TS, nullable=False),
     Index("ix_consent_log_subject", "tenant", "resident_id", "purpose", "partner", "id"),
 )
