@@ -73,7 +73,9 @@ def stalled_dossiers(
     return [s for s in candidates if s.key not in planned][: cfg.max_per_run]
 
 
-def _planned(store: Store, conn: Connection, tenant: str, candidates: list[Stalled], outbox_key: OutboxKey) -> set[str]:
+def _planned(
+    store: Store, conn: Connection, tenant: str, candidates: list[Stalled], outbox_key: OutboxKey
+) -> set[str]:
     """Keys of candidates whose follow-up is already in the outbox (any status) or parked in quarantine."""
     if not candidates:
         return set()

@@ -177,7 +177,9 @@ def recompute_dossiers(
             my_opps = opps_by_intake.get(intake["_id"], [])
             my_actions = [a for o in my_opps for a in actions_by_opp.get(o["_id"], [])]
             rid = intake.get("resident_id") or ""
-            ev = dossier_evidence(intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid), journey)
+            ev = dossier_evidence(
+                intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid), journey
+            )
             phase = current_phase(ev)
             did = dossier_ids[intake["_id"]]
             items.append(
