@@ -171,7 +171,9 @@ class OutboxRepo(QuarantineRepo):
                 continue
             resumed += conn.execute(
                 update(t.outbox)
-                .where(t.outbox.c.id == item["id"], t.outbox.c.status == OutboxStatus.WITHHELD)
+                .where(
+                    t.outbox.c.tenant == tenant, t.outbox.c.id == item["id"], t.outbox.c.status == OutboxStatus.WITHHELD
+                )
                 .values(
                     status=(item["result"] or {}).get("resume_as") or OutboxStatus.PENDING,
                     next_attempt_at=now,
