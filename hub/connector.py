@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from hub.consent import ConsentNeed, Mandate, mandated_run
+
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
@@ -71,14 +73,26 @@ class Pull:
     reread: Callable[[PartnerRun, dict[str, list[str]]], Outcome] | None = None
     reconcile: Callable[[PartnerRun], list[dict[str, Any]]] | None = None
     reconcile_description: str = ""
+    # an authentic source read only under the resident's mandate (hub/consent.py): build it with `under_mandate`
+    mandate: Mandate | None = None
+
+    @classmethod
+    def under_mandate(cls, mandate: Mandate, description: str, **rest: Any) -> Pull:
+        """A pull of an authentic source: `run` fetches for the residents whose mandate `hub.consent.check`
+        finds granted, and only for them (the run's metadata counts the others as withheld)."""
+        return cls(run=mandated_run(mandate), description=description, mandate=mandate, **rest)
 
 
 @dataclass(frozen=True)
 class Push:
-    """Sending the partner's due outbox items (`<name>_push`, per tenant; the outbox sensor requests it)."""
+    """Sending the partner's due outbox items (`<name>_push`, per tenant; the outbox sensor requests it).
+    `consent`: operation → what it shares (hub/consent.py); the outbox worker checks it before every send of
+    such an item and withholds the item without consent. Operations not named (an erasure, a write into the
+    cooperation's own records) are not checked."""
 
     run: Step
     description: str
+    consent: Mapping[str, ConsentNeed] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

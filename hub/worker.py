@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hub.consent import ConsentNeed, check
 from hub.logs import log_event
 from hub.reports import RunReport
 from hub.store import InboxRow, OutboxRow, Store, utcnow
@@ -142,7 +143,19 @@ class Park:
     detail: Any = None
 
 
-Decision = Sent | Retry | Park
+@dataclass(frozen=True)
+class Withhold:
+    """Not sent for want of the resident's consent (hub/consent.py): `withheld` until consent is recorded,
+    then due again as it was. Not an attempt, never given up on. `hold`: purpose, partner and residents."""
+
+    reason: str
+    hold: Mapping[str, Any]
+
+
+Decision = Sent | Retry | Park | Withhold
+
+# A consented item whose residents the hub does not know yet looks again after this (not an attempt).
+RESIDENT_UNKNOWN_WAIT_SECONDS = 300.0
 
 
 class Quarantine(Exception):
@@ -176,6 +189,7 @@ class WorkReport(RunReport):
     retry_later: int = 0
     uncertain: int = 0
     quarantined: int = 0
+    withheld: int = 0
     seconds: float = 0.0
     by_operation: dict[str, int] = field(default_factory=dict)
     waiting: dict[str, int] = field(default_factory=dict)
@@ -187,6 +201,8 @@ class WorkReport(RunReport):
             self.found_by_lookup += decision.found_by_lookup
         elif isinstance(decision, Park):
             self.quarantined += 1
+        elif isinstance(decision, Withhold):
+            self.withheld += 1
         else:
             self.retry_later += 1
             self.uncertain += uncertain
@@ -201,6 +217,7 @@ class WorkReport(RunReport):
             "retry_later": self.retry_later,
             "outcome_unknown": self.uncertain,
             "quarantined": self.quarantined,
+            "withheld_without_consent": self.withheld,
             **self.waiting,
             **call_metadata(self.calls),
             "by_operation": dict(self.by_operation),
@@ -236,10 +253,27 @@ class PushOutcome:
 Redact = Callable[[str], str]
 Send = Callable[[OutboxRow], Decision]
 OnSent = Callable[[Connection, OutboxRow, Any], None]
+Ask = Callable[[OutboxRow], None]
+
+
+def declared_consent(partner: str) -> Mapping[str, ConsentNeed]:
+    """What the registered connector `partner` declares its push operations share (`Push.consent`)."""
+    from hub.connector import REGISTRY
+
+    if partner not in REGISTRY:
+        return {}
+    push = REGISTRY.get(partner).push
+    return push.consent if push is not None else {}
 
 
 class OutboxWorker:
-    """Claims a tenant's due outbox items of one partner and settles each by the connector's decision."""
+    """Claims a tenant's due outbox items of one partner and settles each by the connector's decision.
+
+    Consent is checked here, before every send of an operation that shares a resident's data (`consent`:
+    operation → need; by default what the registered connector declares in `Push.consent`). Without consent
+    the item is withheld. `consent_ask(item)`, when given, is called once for an item whose residents have no
+    statement yet, to read what the system holding the consent says now and record it; it may raise
+    `RetryLater` or `Quarantine` like a send."""
 
     def __init__(
         self,
@@ -252,6 +286,8 @@ class OutboxWorker:
         schedule: RetrySchedule = RETRY,
         on_sent: OnSent | None = None,
         metrics: Iterable[str] = (),
+        consent: Mapping[str, ConsentNeed] | None = None,
+        consent_ask: Ask | None = None,
     ) -> None:
         self.store = store
         self.tenant = tenant
@@ -260,6 +296,8 @@ class OutboxWorker:
         self.redact = redact
         self.schedule = schedule
         self.on_sent = on_sent
+        self.consent = declared_consent(partner) if consent is None else consent
+        self.consent_ask = consent_ask
         self.report = WorkReport(tenant, partner, waiting={m: 0 for m in metrics})
 
     def run(self, limit: int = 1000, calls: Callable[[], dict[str, Any]] | None = None) -> WorkReport:
@@ -282,16 +320,38 @@ class OutboxWorker:
             found_by_lookup=self.report.found_by_lookup,
             retry_later=self.report.retry_later,
             quarantined=self.report.quarantined,
+            withheld=self.report.withheld,
         )
         return self.report
 
     def _attempt(self, item: OutboxRow) -> Decision:
         try:
-            return self.send(item)
+            return self.consent_gate(item) or self.send(item)
         except Quarantine as exc:
             return exc.decision()
         except RetryLater as exc:
             return exc.retry
+
+    def consent_gate(self, item: OutboxRow) -> Decision | None:
+        """None when the item may be sent: its operation shares nothing, or every resident it names has
+        consented (hub.consent.check); else why not (withheld, or waiting for the hub to know them)."""
+        need = self.consent.get(str(item["operation"]))
+        if need is None:
+            return None
+        for asked in (False, True):
+            with self.store.begin() as conn:
+                residents = need.subjects(self.store, conn, self.tenant, item["payload"])
+                if residents is None:
+                    return Retry(
+                        Failure.WAITING, "waiting for the hub to know the resident", RESIDENT_UNKNOWN_WAIT_SECONDS
+                    )
+                verdict = check(self.store, conn, self.tenant, residents, need.purpose, need.partner)
+            if verdict.allowed:
+                return None
+            if asked or self.consent_ask is None or not verdict.unknown or verdict.withdrawn:
+                break
+            self.consent_ask(item)
+        return Withhold(verdict.reason(), verdict.hold())
 
     def settle(self, item: OutboxRow, decision: Decision) -> None:
         attempts = int(item["attempts"]) + 1
@@ -313,6 +373,8 @@ class OutboxWorker:
                     self.on_sent(conn, item, decision.result)
             elif isinstance(decision, Park):
                 self.store.outbox_park(conn, item, attempts, self.redact(decision.reason), decision.detail)
+            elif isinstance(decision, Withhold):
+                self.store.outbox_withhold(conn, item, self.redact(decision.reason), decision.hold)
             else:
                 attempts, uncertain, due = self.schedule.later(decision, attempts, item["status"] == "uncertain")
                 self.store.outbox_update(
@@ -370,6 +432,8 @@ class InboxForwarder:
                     {**(detail or {}), "inbox_id": m["id"], "partner_answer": decision.detail},
                 )
             return True
+        if isinstance(decision, Withhold):
+            raise TypeError("a forwarded message is not withheld for consent: the partner that sent it decided")
         attempts, uncertain, due = self.schedule.later(decision, attempts, bool(previous.get("uncertain")))
         with self.store.begin() as conn:
             self.store.inbox_update(

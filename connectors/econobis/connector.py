@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.econobis.client import EconobisClient
+from connectors.econobis.consent import CONSENT
 from connectors.econobis.erase import ERASE
 from connectors.econobis.erase import plan as erase_plan
 from connectors.econobis.forward import QUARANTINE_SOURCE as FORWARD_QUARANTINE
@@ -217,8 +218,10 @@ CONNECTOR = Connector(
             "Due outbox items pushed into the tenant's Econobis: sign-ups as webform calls (intake_id_extern = the "
             "hub's key; lookup before any retry whose outcome is unknown), follow-up kansacties for stalled "
             "dossiers, kansactie updates and Hoomdossier registrations (make-hoomdossier) as SPA calls. Refusals "
-            "that will not heal go to quarantine with Econobis' log lines."
+            "that will not heal go to quarantine with Econobis' log lines. A registration shares the resident's "
+            "data with Hoomdossier: without the resident's consent (Econobis' privacy agreement) it is withheld."
         ),
+        consent=CONSENT,
     ),
     replay={
         PARTNER: ReplayRule(Replay.REREAD, partner=PARTNER),

@@ -11,6 +11,10 @@ Why each is safe to retry:
   kans' detail is read, and a kansactie of that type with that marker means it was already created.
 - **Kansactie update** (`kansactie-update`): read-modify-write of the full SPA body; the same body twice gives
   the same state, so the call is idempotent.
+- **Registration** (`make-hoomdossier`): shares the resident's data with Hoomdossier, so the worker checks
+  the resident's consent first (consent.py: Econobis' privacy agreement). When the hub has no statement yet
+  it reads the contact and records what Econobis holds; without consent the item is withheld (not an
+  attempt) until consent is recorded, and looks at the contact again after a day (CONSENT_WAIT_SECONDS).
 
 The worker (hub/worker.py) decides retries, waits and quarantine by its one retry table; this module supplies
 the sends, and connectors/econobis/errors.py says what each Econobis answer means. A 4xx that will not heal
@@ -39,12 +43,13 @@ from connectors.econobis.commands import (
     enqueue_make_hoomdossier,
     enqueue_signup,
 )
+from connectors.econobis.consent import CONSENT, contact_resident, record_privacy_agreement
 from connectors.econobis.erase import ERASE, EraseRequest, task_fields
 from connectors.econobis.errors import classify, parse_webform_success
 from connectors.econobis.mapping import SOURCE, parse_street_and_number, webform_fields
 from connectors.econobis.settings import CONSENT_WAIT_SECONDS, LOOKUP_PAGE, PARTNER, PUSH_BATCH
 from hub.http import PartnerError, PartnerNotFound
-from hub.store import OutboxRow, Store
+from hub.store import OutboxRow, Store, as_utc, utcnow
 from hub.worker import (
     RETRY,
     Decision,
@@ -55,6 +60,7 @@ from hub.worker import (
     Retry,
     RetryLater,
     Sent,
+    Withhold,
     WorkReport,
 )
 
@@ -91,10 +97,14 @@ class EconobisPush:
             redact=client.http.redactor.text,
             schedule=RETRY.scaled(backoff),
             on_sent=self._link,
+            consent=CONSENT,
+            consent_ask=self._ask_consent,
         )
         self.report = self.worker.report
         self.lookups = 0
-        self.handlers: dict[str, Callable[[OutboxRow], Sent]] = {
+        # contact details read for the consent check, reused by the send that follows in the same run
+        self._contacts: dict[int, dict[str, Any]] = {}
+        self.handlers: dict[str, Callable[[OutboxRow], Sent | Withhold]] = {
             SIGNUP: self._signup,
             KANSACTIE_CREATE: self._kansactie_create,
             KANSACTIE_UPDATE: self._kansactie_update,
@@ -103,19 +113,62 @@ class EconobisPush:
         }
 
     def run(self, limit: int = PUSH_BATCH) -> WorkReport:
+        self._look_again_at_withheld()
         return self.worker.run(limit, calls=self.client.http.stats.as_dict)
 
     def _send(self, item: OutboxRow) -> Decision:
         return self.handlers[str(item["operation"])](item)
 
     def _link(self, conn: Connection, item: OutboxRow, result: Any) -> None:
-        """Tie Econobis' ids to the hub's: the later pull then merges into the same canonical records."""
+        """Tie Econobis' ids to the hub's: the later pull then merges into the same canonical records. A
+        sign-up's `akkoord_privacybeleid` is what Econobis now holds for the contact: recorded as consent."""
         if item["operation"] != SIGNUP:
             return
         key = item["payload"]["key"]
         intake_id = self.store.resolve_ids(conn, "hub", self.tenant, "signup", [key])[key]
         if result.get("intake_id"):
             self.store.link_ids(conn, SOURCE, self.tenant, "intake", {str(result["intake_id"]): intake_id})
+        if result.get("contact_id"):
+            contact = str(result["contact_id"])
+            resident = self.store.resolve_ids(conn, SOURCE, self.tenant, "contact", [contact])[contact]
+            consent = bool(item["payload"].get("consent"))
+            record_privacy_agreement(self.store, conn, self.tenant, resident, consent, f"webform-signup:{key}")
+
+    # --- consent (consent.py) -------------------------------------------------------------------------------
+
+    def _ask_consent(self, item: OutboxRow) -> None:
+        """No statement yet: read the contact and record the privacy agreement Econobis holds."""
+        if item["operation"] != MAKE_HOOMDOSSIER:
+            return
+        contact_id = int(item["payload"]["contact_id"])
+        contact = self._detail("contact", contact_id, "contact")
+        self._contacts[contact_id] = contact
+        self._record_agreement(contact_id, contact)
+
+    def _record_agreement(self, contact_id: int, contact: dict[str, Any]) -> None:
+        with self.store.begin() as conn:
+            resident = contact_resident(self.store, conn, self.tenant, contact_id)
+            if resident is not None:
+                agreed = bool(contact.get("didAgreeAvg"))
+                record_privacy_agreement(self.store, conn, self.tenant, resident, agreed, f"contact:{contact_id}")
+
+    def _look_again_at_withheld(self) -> None:
+        """Registrations withheld for a day look at the contact again: a change of the privacy agreement that
+        Econobis keeps no revision of (so the pull does not see it) is seen at the latest then."""
+        cutoff = utcnow().timestamp() - CONSENT_WAIT_SECONDS
+        with self.store.begin() as conn:
+            items = [
+                i
+                for i in self.store.outbox_withheld(conn, self.tenant, PARTNER)
+                if i["operation"] == MAKE_HOOMDOSSIER and as_utc(i["updated_at"]).timestamp() <= cutoff
+            ]
+        for item in items:
+            try:
+                self._ask_consent(item)
+            except (Quarantine, RetryLater):
+                continue  # Econobis did not answer: the next run looks again
+            with self.store.begin() as conn:
+                self.store.outbox_update(conn, item["tenant"], item["id"])  # looked at now
 
     def _detail(self, entity: str, record_id: int, label: str) -> dict[str, Any]:
         """A record's detail, read before a write: gone → quarantine, other failures → retry later."""
@@ -302,15 +355,20 @@ class EconobisPush:
 
     # --- Hoomdossier registration -------------------------------------------------------------------------
 
-    def _make_hoomdossier(self, item: OutboxRow) -> Sent:
+    def _make_hoomdossier(self, item: OutboxRow) -> Sent | Withhold:
         """Look first (the contact's `hoomAccountId`), then ask Econobis to register; a repeat after a lost
         answer is harmless: Econobis refuses a contact that has an account, and the hub's register proxy
-        answers a register it has seen with the stored ids."""
+        answers a register it has seen with the stored ids. The worker checked consent before; a contact that
+        no longer agrees now is recorded as withdrawn and the item withheld."""
         m = MakeHoomdossier.model_validate(item["payload"])
-        contact = self._detail("contact", m.contact_id, "contact")
+        contact = self._contacts.pop(m.contact_id, None) or self._detail("contact", m.contact_id, "contact")
         if contact.get("hoomAccountId"):
             return Sent({"account_id": contact["hoomAccountId"], "via": "lookup"}, found_by_lookup=True)
         if not contact.get("didAgreeAvg"):
+            self._record_agreement(m.contact_id, contact)
+            decision = self.worker.consent_gate(item)
+            if isinstance(decision, Withhold):
+                return decision
             raise RetryLater(
                 Failure.WAITING, "waiting for the resident's consent (akkoord privacybeleid)", CONSENT_WAIT_SECONDS
             )

@@ -164,6 +164,8 @@ class FullContact(Wire):
     email_addresses: list[Channel] = Field(default_factory=list, alias="emailAddresses")
     phone_numbers: list[Channel] = Field(default_factory=list, alias="phoneNumbers")
     created_at: datetime = Field(alias="createdAt")
+    # the resident's privacy agreement (contacts.did_agree_avg): the grid does not carry it, the detail does
+    did_agree_avg: bool | None = Field(default=None, alias="didAgreeAvg")
 
     def to_grid(self) -> GridContact:
         """The same facts as a contact grid row carries (primary address, e-mail and phone)."""

@@ -6,13 +6,19 @@ from __future__ import annotations
 PARTNER = "econobis"
 # The inbox source of the messages Hoomdossier posts to the hub in Econobis' own contract (routes.py): the
 # Econobis-shaped endpoints a Hoomdossier cooperation points its Econobis link at. It is also the partner
-# name whose tenants' `inbound_key` those endpoints accept. The one place this connector names another.
+# name whose tenants' `inbound_key` those endpoints accept, the partner a registration (make-hoomdossier)
+# shares the resident's data with, and the one Econobis' privacy agreement covers. The one place this
+# connector names another.
 HOOMDOSSIER_INBOX = "hoomdossier"
+# The partners whose sharing the resident's privacy agreement in Econobis (`didAgreeAvg`, akkoord
+# privacybeleid) consents to (docs/consent.md): the cooperation's own Hoomdossier.
+PRIVACY_AGREEMENT_COVERS: tuple[str, ...] = (HOOMDOSSIER_INBOX,)
 # Where a lost webform sign-up is looked for: the newest intakes of the campaign (a lost call is recent).
 LOOKUP_PAGE = 50
 # Pushes claimed per run.
 PUSH_BATCH = 1000
-# A registration waits this long for the resident's consent before it looks again (not a failed attempt).
+# A registration withheld for want of the resident's consent looks at the contact again after this (not an
+# attempt): a change Econobis records no revision for is seen at the latest then.
 CONSENT_WAIT_SECONDS = 86400.0
 
 # --- the pull (connectors.econobis.sync) ------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.hoomdossier.client import HoomdossierClient
+from connectors.hoomdossier.consent import CONSENT
 from connectors.hoomdossier.erase import plan as erase_plan
 from connectors.hoomdossier.inbox import APPLY_QUARANTINE, apply_inbox
 from connectors.hoomdossier.push import HoomdossierPush
@@ -114,8 +115,10 @@ CONNECTOR = Connector(
         description=(
             "Coach links pushed into Hoomdossier: the coach of each visit kansactie linked to the resident's "
             "building — also visits created through the webform, which Econobis never links. Looked up first; "
-            "waits while the resident has no Hoomdossier account."
+            "waits while the resident has no Hoomdossier account. Withheld without the resident's consent to "
+            "share with Hoomdossier (Econobis' privacy agreement, Hoomdossier's allow_access)."
         ),
+        consent=CONSENT,
     ),
     replay={
         APPLY_QUARANTINE: ReplayRule(Replay.REAPPLY_INBOX),

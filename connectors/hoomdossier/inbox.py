@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Connection
 
+from connectors.hoomdossier.consent import SENT_ONLY_WITH_ACCESS, record_allow_access, resident_of_contact
 from connectors.hoomdossier.mapping import HoomdossierApply
 from connectors.hoomdossier.schemas import Delete, parse
 from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER
@@ -71,6 +74,7 @@ def apply_inbox(store: Store, tenant: str) -> ApplyOutcome:
                 out.quarantined += 1
                 continue
             applier.apply(conn, endpoint, msg, int(m["id"]), received)
+            _implied_access(store, conn, tenant, endpoint, msg, int(m["id"]), received)
             store.inbox_update(conn, m["tenant"], m["id"], applied_at=utcnow())
             out.applied += 1
         if isinstance(msg, Delete):
@@ -82,6 +86,18 @@ def apply_inbox(store: Store, tenant: str) -> ApplyOutcome:
     out.journey_events_added = applier.journey_events
     out.entities = applier.stats.as_dict()
     return out
+
+
+def _implied_access(
+    store: Store, conn: Connection, tenant: str, endpoint: str, msg: Any, inbox_id: int, received: datetime
+) -> None:
+    """A message Hoomdossier sends only while the resident allows access: consent, implied (consent.py)."""
+    contact_id = getattr(msg.account_related, "contact_id", None)
+    if endpoint not in SENT_ONLY_WITH_ACCESS or not contact_id:
+        return
+    rid = resident_of_contact(store, conn, tenant, contact_id)
+    if rid is not None:
+        record_allow_access(store, conn, tenant, rid, True, f"inbox:{inbox_id}", received, implied=True)
 
 
 def _json(payload: str) -> dict[str, Any]:

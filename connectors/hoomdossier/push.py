@@ -4,9 +4,11 @@ never links (contracts/econobis.md §2.2).
 
 Safe to repeat: the link is looked up first (the hub records every link it made or proxied), and a 422 that
 only says "already linked" is the wanted state. While the resident has no Hoomdossier account yet the item
-waits (not a failed attempt); a coach Hoomdossier does not know, or a resident who withdrew access, is
-retried a few times (someone may fix it) and then quarantined with Hoomdossier's own messages. The worker
-(hub/worker.py) decides the delays by its one retry table."""
+waits (not a failed attempt); a coach Hoomdossier does not know is retried a few times (someone may fix it)
+and then quarantined with Hoomdossier's own messages. A link shares the resident with Hoomdossier: the worker
+checks the resident's consent before every send (consent.py), and a refusal because the resident withdrew
+access in Hoomdossier is recorded as a withdrawal and the item withheld. The worker (hub/worker.py) decides
+the delays by its one retry table."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from connectors.hoomdossier.client import HoomdossierClient
+from connectors.hoomdossier.consent import CONSENT, record_allow_access, refused_for_no_access, resident_of_contact
 from connectors.hoomdossier.routes import coach_link_known, only_already_linked, record_coach_link
 from connectors.hoomdossier.settings import (
     COACH_LINK_OPERATION,
@@ -26,7 +29,7 @@ from connectors.hoomdossier.settings import (
 )
 from hub.http import OutcomeUnknown, PartnerError, PartnerRateLimited
 from hub.store import OutboxRow, Store
-from hub.worker import RETRY, Decision, Failure, OutboxWorker, Park, Retry, Sent, WorkReport, outbox_key
+from hub.worker import RETRY, Decision, Failure, OutboxWorker, Park, Retry, Sent, Withhold, WorkReport, outbox_key
 
 WAITING_FOR_REGISTRATION = "waiting_for_registration"
 
@@ -67,6 +70,7 @@ class HoomdossierPush:
             redact=client.http.redactor.text,
             schedule=RETRY.scaled(backoff),
             metrics=(WAITING_FOR_REGISTRATION,),
+            consent=CONSENT,
         )
         self.report = self.worker.report
 
@@ -98,8 +102,23 @@ class HoomdossierPush:
         if resp.status_code == 200 or (resp.status_code == 422 and only_already_linked(answer)):
             record_coach_link(self.store, self.tenant, link.coach_contact_id, link.resident_contact_id)
             return Sent({"status": resp.status_code})
-        # a coach Hoomdossier does not know, or a resident who withdrew access: someone may fix it
+        if resp.status_code == 422 and refused_for_no_access(answer):
+            withheld = self._withdrawn(item, link)
+            if withheld is not None:
+                return withheld
+        # a coach Hoomdossier does not know: someone may fix it
         return Retry(Failure.NOT_YET, f"Hoomdossier refused ({resp.status_code}): {answer}")
+
+    def _withdrawn(self, item: OutboxRow, link: CoachLink) -> Decision | None:
+        """Hoomdossier says the resident gave no access: a withdrawal, recorded; the item is withheld."""
+        with self.store.begin() as conn:
+            rid = resident_of_contact(self.store, conn, self.tenant, link.resident_contact_id)
+            if rid is None:
+                return None
+            ref = f"building-coach-status:{link.resident_contact_id}"
+            record_allow_access(self.store, conn, self.tenant, rid, False, ref)
+        decision = self.worker.consent_gate(item)
+        return decision if isinstance(decision, Withhold) else None
 
     def _resident_registered(self, contact_id: int) -> bool:
         """The hub knows the resident's Hoomdossier account (registered through its proxy, or seen in a

@@ -3,7 +3,7 @@
 Use `Store.open(url)`; `HubPaths.database_url()` picks SQLite under `.hub/` or $HUB_DATABASE_URL.
 
 `Store` is one facade over a repository per concern: `xref`, `entities` (with provenance and journey events),
-`cursors`, `inbox`, `outbox`, `quarantine`, `idempotency` and `budget`. Rows come back as the TypedDicts in
+`cursors`, `inbox`, `outbox`, `quarantine`, `idempotency`, `budget` and `consent`. Rows come back as the TypedDicts in
 `rows`; queue statuses are the StrEnums in `status`. All writes are upserts that stay correct with
 concurrent writers.
 
@@ -20,6 +20,7 @@ Who owns the transaction — one rule:
 from hub.store.base import QueuedItem, as_utc, chunks, stable_hash, utcnow
 from hub.store.repo import Store
 from hub.store.rows import (
+    ConsentRow,
     EntityRow,
     IdempotencyClaim,
     IdempotencyRecord,
@@ -34,6 +35,7 @@ from hub.store.status import INBOX_OPEN, OUTBOX_DUE, IdempotencyStatus, InboxSta
 __all__ = [
     "INBOX_OPEN",
     "OUTBOX_DUE",
+    "ConsentRow",
     "EntityRow",
     "IdempotencyClaim",
     "IdempotencyRecord",

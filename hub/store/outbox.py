@@ -151,6 +151,53 @@ class OutboxRepo(QuarantineRepo):
             ).rowcount
         )
 
+    def outbox_withhold(self, conn: Connection, item: Mapping[str, Any], reason: str, hold: Mapping[str, Any]) -> None:
+        """Hold an item back (hub/consent.py): `withheld`, not claimed, its attempts unchanged. `hold` says for
+        what (purpose, partner, residents) and is kept in `result` with the status to resume with."""
+        self.outbox_update(
+            conn,
+            item["tenant"],
+            item["id"],
+            status=OutboxStatus.WITHHELD,
+            last_error=reason[:ERROR_TEXT_LIMIT],
+            result={"withheld": dict(hold), "resume_as": _resume_status(str(item["status"]))},
+        )
+
+    def outbox_withheld(self, conn: Connection, tenant: str, partner: str | None = None) -> list[OutboxRow]:
+        """The tenant's withheld items (of one partner), oldest first."""
+        q = select(t.outbox).where(t.outbox.c.tenant == tenant, t.outbox.c.status == OutboxStatus.WITHHELD)
+        if partner is not None:
+            q = q.where(t.outbox.c.partner == partner)
+        return [row_as(OutboxRow, r) for r in conn.execute(q.order_by(t.outbox.c.id)).mappings()]
+
+    def outbox_resume_withheld(
+        self, conn: Connection, tenant: str, resident_id: str, purpose: str, partner: str, now: datetime | None = None
+    ) -> int:
+        """Make the items withheld for this resident, purpose and partner due again, as they were before
+        (consent was recorded); the push checks consent again before it sends. Returns the items resumed."""
+        now = now or utcnow()
+        resumed = 0
+        for item in self.outbox_withheld(conn, tenant):
+            hold = (item["result"] or {}).get("withheld") or {}
+            if hold.get("purpose") != purpose or hold.get("partner") != partner:
+                continue
+            if resident_id not in (hold.get("residents") or []):
+                continue
+            resumed += conn.execute(
+                update(t.outbox)
+                .where(
+                    t.outbox.c.tenant == tenant, t.outbox.c.id == item["id"], t.outbox.c.status == OutboxStatus.WITHHELD
+                )
+                .values(
+                    status=(item["result"] or {}).get("resume_as") or OutboxStatus.PENDING,
+                    next_attempt_at=now,
+                    updated_at=now,
+                    last_error=None,
+                    result=None,
+                )
+            ).rowcount
+        return resumed
+
     def outbox_keys_present(self, conn: Connection, tenant: str, idempotency_keys: Iterable[str]) -> set[str]:
         """Which of these idempotency keys the tenant has in the outbox already (any status)."""
         found: set[str] = set()
@@ -181,3 +228,8 @@ class OutboxRepo(QuarantineRepo):
             .group_by(t.outbox.c.status)
         )
         return {r[0]: int(r[1]) for r in rows}
+
+
+def _resume_status(status: str) -> str:
+    """What a withheld item resumes as: of unknown outcome stays so (the push looks first), else pending."""
+    return OutboxStatus.UNCERTAIN if status == OutboxStatus.UNCERTAIN else OutboxStatus.PENDING

@@ -10,6 +10,7 @@ from sqlalchemy import Table, func, select
 
 from hub.store.base import QueuedItem, as_utc, chunks, stable_hash, utcnow
 from hub.store.budget import BudgetRepo
+from hub.store.consent import ConsentRepo
 from hub.store.cursors import CursorRepo
 from hub.store.entities import EntityRepo
 from hub.store.erasure import ErasureRepo
@@ -18,7 +19,7 @@ from hub.store.inbox import InboxRepo
 from hub.store.outbox import OutboxRepo
 
 
-class Store(EntityRepo, CursorRepo, InboxRepo, OutboxRepo, IdempotencyRepo, BudgetRepo, ErasureRepo):
+class Store(EntityRepo, CursorRepo, InboxRepo, OutboxRepo, IdempotencyRepo, BudgetRepo, ErasureRepo, ConsentRepo):
     """The hub's state store. Open it with `Store.open()`; it migrates on start."""
 
     def count(self, table: Table, **where: Any) -> int:

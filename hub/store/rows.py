@@ -119,6 +119,22 @@ class IdempotencyClaim(IdempotencyRecord):
     earlier_attempts: NotRequired[int]
 
 
+class ConsentRow(TypedDict):
+    """One consent statement: a row of `consent_log`, or the one that stands (`consents`, with its `log_id`)."""
+
+    tenant: str
+    resident_id: str
+    purpose: str
+    partner: str
+    granted: bool
+    source: str
+    source_ref: str
+    observed_at: datetime
+    recorded_at: datetime
+    id: NotRequired[int]  # consent_log
+    log_id: NotRequired[int]  # consents
+
+
 def row_as(_kind: type[R], row: Mapping[Any, Any]) -> R:
     """One result mapping as the TypedDict `_kind` (a plain dict at run time)."""
     return cast(R, dict(row))
@@ -129,6 +145,7 @@ def rows_as(_kind: type[R], rows: Iterable[Mapping[Any, Any]]) -> list[R]:
 
 
 __all__ = [
+    "ConsentRow",
     "EntityRow",
     "IdempotencyClaim",
     "IdempotencyRecord",

@@ -30,6 +30,9 @@ class OutboxStatus(StrEnum):
     UNCERTAIN = "uncertain"  # an attempt may have landed: the push looks before it sends again
     SENT = "sent"
     FAILED = "failed"  # given up on; the reason is in quarantine
+    # not sent: the resident's consent for what it shares is missing or withdrawn (hub/consent.py); resumes
+    # (as it was before: pending, retry or uncertain) when consent is recorded, not an attempt
+    WITHHELD = "withheld"
 
 
 OUTBOX_DUE: tuple[OutboxStatus, ...] = (OutboxStatus.PENDING, OutboxStatus.RETRY, OutboxStatus.UNCERTAIN)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -215,4 +216,39 @@ erasure_requests = Table(
     Column("completed_at", TS),
     UniqueConstraint("tenant", "subject", name="uq_erasure_requests_subject"),
     Index("ix_erasure_requests_open", "status", "tenant"),
+)
+
+# Consent as data (hub/consent.py): every statement a system made about a resident's consent for one purpose
+# and partner, append-only (`consent_log`), and the one that stands now (`consents`: the latest observed).
+# Only canonical ids, purposes, partner and source names and references: no personal data.
+consent_log = Table(
+    "consent_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("resident_id", String(36), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("partner", String(32), nullable=False),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(32), nullable=False),  # which system said it (a partner, "hub", "coordinator")
+    Column("source_ref", String(128), nullable=False),  # where it said it (a record, a message, a call)
+    # when the hub observed it, on its own clock: statements of different systems are ordered on one clock
+    Column("observed_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Index("ix_consent_log_subject", "tenant", "resident_id", "purpose", "partner", "id"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("resident_id", String(36), primary_key=True),
+    Column("purpose", String(32), primary_key=True),
+    Column("partner", String(32), primary_key=True),
+    Column("granted", Boolean, nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("source_ref", String(128), nullable=False),
+    Column("observed_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("log_id", BigInteger, nullable=False),  # the consent_log row this state is
 )

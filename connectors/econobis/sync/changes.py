@@ -10,13 +10,19 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
+from sqlalchemy import Connection
 
+from connectors.econobis.consent import record_privacy_agreement
 from connectors.econobis.mapping import AMS, SOURCE
 from connectors.econobis.schemas import AuditRow
 from connectors.econobis.settings import AUDIT_CURSOR, AUDIT_EPOCH, AUDIT_MODELS, CHILD_MODELS, MAX_PASSES, STREAMS
 from connectors.econobis.sync.context import PullContext, as_utc
 from connectors.econobis.sync.paging import GridPager
 from connectors.econobis.sync.streams import CANONICAL_KIND, Stream
+from hub.sandbox.php import php_truthy
+
+# The contacts column of the resident's privacy agreement (akkoord privacybeleid), as the audit trail names it.
+PRIVACY_AGREEMENT_COLUMN = "did_agree_avg"
 
 
 def wall_clock(value: datetime) -> str:
@@ -49,6 +55,8 @@ class Revisions:
     touched: dict[str, set[int]] = field(default_factory=dict)
     deleted: dict[str, set[int]] = field(default_factory=dict)
     children: dict[str, set[int]] = field(default_factory=dict)
+    # contact id → the newest change of its privacy agreement: (changed at, revision id, agreed)
+    agreements: dict[int, tuple[datetime, int, bool]] = field(default_factory=dict)
 
 
 class AuditTrailChanges:
@@ -94,6 +102,7 @@ class AuditTrailChanges:
             else:
                 self.handlers[stream].reread(sorted(touched[stream]))
         with ctx.store.begin() as conn:
+            self._record_agreements(conn, revs.agreements)
             ctx.store.set_cursor(conn, SOURCE, ctx.tenant, AUDIT_CURSOR, revs.newest.dump())
         ctx.report.changes = {
             "revisions": revs.count,
@@ -139,6 +148,11 @@ class AuditTrailChanges:
                             revs.deleted.setdefault(stream, set()).add(rev.revisionable_id)
                         else:
                             revs.touched.setdefault(stream, set()).add(rev.revisionable_id)
+                        if stream == "contact" and rev.field == PRIVACY_AGREEMENT_COLUMN:
+                            change = (as_utc(rev.changed_at), rev.id, php_truthy(rev.new_value))
+                            before = revs.agreements.get(rev.revisionable_id)
+                            if before is None or change[:2] > before[:2]:
+                                revs.agreements[rev.revisionable_id] = change
                     elif rev.model in CHILD_MODELS:
                         revs.children.setdefault(CHILD_MODELS[rev.model], set()).add(rev.revisionable_id)
             if len(ids) >= total:
@@ -146,6 +160,16 @@ class AuditTrailChanges:
             self.ctx.report.repaged["audit-trail"] = self.ctx.report.repaged.get("audit-trail", 0) + 1
         revs.newest = AuditCursor(newest, sorted(newest_ids))
         return revs
+
+    def _record_agreements(self, conn: Connection, agreements: dict[int, tuple[datetime, int, bool]]) -> None:
+        """A changed privacy agreement (the revision names the column and its new value) is consent given or
+        withdrawn (consent.py), whether the contact was re-read by detail or by grid. Observed now, on the
+        hub's clock (statements of different systems are ordered on one clock); the revision is the ref."""
+        ctx = self.ctx
+        ids = ctx.ids(conn, "contact", list(agreements))
+        for contact_id, (_changed_at, rev_id, agreed) in sorted(agreements.items()):
+            ref = f"audit-trail:{rev_id}"
+            record_privacy_agreement(ctx.store, conn, ctx.tenant, ids[str(contact_id)], agreed, ref)
 
     def _grid_cost(self, stream: str) -> int:
         """Calls a full read of this stream's grid costs (its live records / page size, x2 for re-paging)."""

@@ -233,6 +233,10 @@ def create_app(sb: HoomdossierSandbox) -> ASGIApp:
     async def scenario_revoke(request: Request) -> Response:
         return await _scenario(request, sb.revoke_access, "slug", "contact_id")
 
+    @app.post(f"{ADMIN}/scenario/allow-access")
+    async def scenario_allow(request: Request) -> Response:
+        return await _scenario(request, sb.allow_access, "slug", "contact_id")
+
     @app.post(f"{ADMIN}/scenario/remove-coach")
     async def scenario_remove_coach(request: Request) -> Response:
         return await _scenario(request, sb.remove_coach, "slug", "coach_contact_id", "resident_contact_id")

@@ -81,6 +81,7 @@ class HoomdossierSandbox:
         self.upload_pdf = self.scenarios.upload_pdf
         self.delete_user = self.scenarios.delete_user
         self.revoke_access = self.scenarios.revoke_access
+        self.allow_access = self.scenarios.allow_access
         self.remove_coach = self.scenarios.remove_coach
         self.reset_building = self.scenarios.reset_building
         self.set_cooperation = self.scenarios.set_cooperation

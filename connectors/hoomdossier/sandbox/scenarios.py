@@ -303,6 +303,15 @@ class Scenarios:
             st.building_permissions = {p for p in st.building_permissions if p[1] != building.id}
             return []
 
+    def allow_access(self, slug: str, contact_id: Any) -> list[dict[str, Any]]:
+        """The resident allows access again (the privacy setting in Hoomdossier): allow_access true; coaches
+        removed by the withdrawal stay removed (a coordinator links them again). No message to Econobis: the
+        scheduled ones (gebruik, woonplan, pdf) resume with the next change."""
+        with self.state.lock:
+            _, user = self.dossier.find_user(slug, contact_id)
+            user.allow_access = True
+            return []
+
     def remove_coach(self, slug: str, coach_contact_id: Any, resident_contact_id: Any) -> list[dict[str, Any]]:
         with self.state.lock:
             _, coach = self.dossier.find_user(slug, coach_contact_id)

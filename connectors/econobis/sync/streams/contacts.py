@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from connectors.econobis.consent import record_privacy_agreement
 from connectors.econobis.mapping import SOURCE, dwelling_key_for, map_contact
 from connectors.econobis.schemas import FullContact, GridContact
 from connectors.econobis.sync.context import Rejected, parse_rows
@@ -40,7 +41,8 @@ class ContactStream(Stream):
         children: list[FullContact] | None = None,
     ) -> None:
         """Merge contact rows (from the grid, or built from details); `children` = FullContact details whose
-        address/e-mail/phone/person ids are linked to the resident, so their audit-trail rows find it."""
+        address/e-mail/phone/person ids are linked to the resident, so their audit-trail rows find it, and
+        whose privacy agreement is recorded as consent (the grid does not carry it)."""
         ctx = self.ctx
         observed = utcnow()
         with ctx.store.begin() as conn:
@@ -57,6 +59,16 @@ class ContactStream(Stream):
                     items.append(Incoming(dwelling, SOURCE, f"contact:{r.id}:address", observed, natural_key=key))
             for full in children or []:
                 self._link_children(conn, full, ids[str(full.id)])
+                if full.did_agree_avg is not None:  # the privacy agreement: consent as data (hub/consent.py)
+                    record_privacy_agreement(
+                        ctx.store,
+                        conn,
+                        ctx.tenant,
+                        ids[str(full.id)],
+                        full.did_agree_avg,
+                        f"contact:{full.id}",
+                        observed,
+                    )
             ctx.commit(conn, "contact", cursor, items, [str(r.id) for r in rows])
 
     def _link_children(self, conn: Connection, full: FullContact, resident_id: str) -> None:
