@@ -196,6 +196,7 @@ def _purge(
     removed["entities"] = store.tombstone_entities(conn, tenant, tomb, now)
     removed["field_provenance"] = store.delete_provenance(conn, tree)
     removed["xref"] = store.hash_xref_of(conn, tenant, tree)
+    removed["consents"] = store.delete_consents(conn, tenant, resident_id)
     return removed, _queue(store, conn, tenant, rid, connectors, plans, key)
 
 

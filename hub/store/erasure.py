@@ -143,6 +143,16 @@ class ErasureRepo(StoreBase):
             )
         return len(rows)
 
+    def delete_consents(self, conn: Connection, tenant: str, resident_id: str) -> int:
+        """The resident's consent statements and the state they stand for (their references name partner
+        records). An erased resident has no consent: nothing is shared for a tombstone (hub/consent.py)."""
+        total = 0
+        for table in (t.consents, t.consent_log):
+            total += conn.execute(
+                table.delete().where(table.c.tenant == tenant, table.c.resident_id == resident_id)
+            ).rowcount
+        return int(total)
+
     def delete_provenance(self, conn: Connection, canonical_ids: Iterable[str]) -> int:
         total = 0
         for chunk in chunks(sorted(set(canonical_ids))):

@@ -89,9 +89,13 @@ def test_an_erased_resident_is_gone_and_econobis_is_told_and_confirms(store, sta
         .fetchone()[0]
     )
     assert "vergeetmij" in _dump(store)
+    assert store.count(t.consents, tenant=tenant, resident_id=rid) >= 1  # the sign-up's privacy agreement
 
     report = erase(store, config, tenant, rid, "coordinator:noord-1")
     assert report.started and report.status == "open"
+    assert store.count(t.consents, tenant=tenant, resident_id=rid) == 0
+    assert store.count(t.consent_log, tenant=tenant, resident_id=rid) == 0
+    assert report.audit["removed"]["consents"] >= 1
     dump = _dump(store)
     for value in ("ezra.vergeet@example.org", "vergeetmij", "0612398745", "vergeetmijnietlaan"):
         assert value not in dump, value
