@@ -279,7 +279,7 @@ def cmd_mart(args: argparse.Namespace) -> int:
 def cmd_erase(args: argparse.Namespace) -> int:
     """Erase one resident of one tenant (or, without --resident/--email, continue the open erasures): the
     store purged, the mart republished, each partner told; prints the audit record (docs/erasure.md)."""
-    from hub.erasure import ErasureError, erase, find_residents, resume
+    from hub.erasure import ErasureError, audit_record, confirm, erase, find_residents, resume
     from hub.pseudonym import PseudonymKeyMissing
 
     config = load_config(args.config)
@@ -288,6 +288,12 @@ def cmd_erase(args: argparse.Namespace) -> int:
     store = Store.open(paths.database_url())
     try:
         started = None
+        if args.confirm:
+            if not (args.tenant and args.request and args.requested_by):
+                print("hub erase: --confirm needs --tenant, --request and --requested-by", file=sys.stderr)
+                return 2
+            print(json.dumps(audit_record(confirm(store, args.tenant, args.request, args.confirm, args.requested_by))))
+            return 0
         if args.resident or args.email:
             if not (args.tenant and args.requested_by):
                 print("hub erase: --tenant and --requested-by are required with --resident/--email", file=sys.stderr)
@@ -444,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--resident", help="the resident's canonical id")
     who.add_argument("--email", help="the resident's e-mail address (looked up, never stored)")
     er.add_argument("--requested-by", help="the coordinator's role or staff id (not the resident's name)")
+    er.add_argument("--confirm", metavar="PARTNER", help="confirm by hand that PARTNER deleted the subject")
+    er.add_argument("--request", help="the erasure request id (with --confirm)")
     er.set_defaults(fn=cmd_erase)
 
     pg = sub.add_parser("purge", help="retention purge: blank personal data in processed payloads > N days old")

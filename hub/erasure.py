@@ -292,6 +292,29 @@ def progress(store: Store, tenant: str, request_id: str, reg: Registry = REGISTR
     return out
 
 
+def confirm(store: Store, tenant: str, request_id: str, partner: str, confirmed_by: str) -> dict[str, Any]:
+    """A coordinator confirms by hand that `partner` no longer holds the subject (a partner the hub cannot
+    watch, e.g. Hoomdossier for a desk whose Hoomdossier does not post its deletes): the step becomes
+    `confirmed`, with who confirmed it and when, and the request closes when every step is final."""
+    if not _REQUESTED_BY.match(confirmed_by or "") or "@" in confirmed_by:
+        raise ErasureError("--requested-by must be the coordinator's role or staff id, not an e-mail address")
+    with store.begin() as conn:
+        req = store.erasure_by_id(conn, tenant, request_id)
+        if req is None:
+            raise ErasureError(f"tenant {tenant} has no erasure request {request_id}")
+        steps = dict(req["steps"])
+        partners = {k: dict(v) for k, v in steps.get("partners", {}).items()}
+        if partner not in partners:
+            raise ErasureError(f"erasure {request_id} has no step for {partner!r}; steps: {sorted(partners)}")
+        step = partners[partner]
+        if step["status"] not in FINAL:
+            step.update(status=CONFIRMED, confirmed_at=utcnow().isoformat(), confirmed_by=confirmed_by)
+            steps["partners"] = partners
+            store.erasure_update(conn, tenant, request_id, steps=steps)
+    log_event(log, "erasure step confirmed by a coordinator", tenant=tenant, request=request_id, partner=partner)
+    return progress(store, tenant, request_id)
+
+
 def _outbox_row(conn: Any, tenant: str, key: str) -> dict[str, Any] | None:
     from sqlalchemy import select
 

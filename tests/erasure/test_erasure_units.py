@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from connectors.hoomdossier.inbox import apply_inbox
 from hub.config import HubConfig, PartnerConfig, TenantConfig, sandbox_config
-from hub.erasure import erase, progress, purge_retention
+from hub.erasure import ErasureError, confirm, erase, progress, purge_retention
 from hub.mart import build_mart
 from hub.pseudonym import PseudonymKeyMissing
 from hub.store import stable_hash, utcnow
@@ -149,3 +149,22 @@ def test_the_mart_refuses_to_publish_without_the_key_outside_the_sandbox(store, 
     build_mart(store, sandbox_config(), tmp_path / "sandbox-mart")  # the sandbox runs on its labelled key
     monkeypatch.setenv("HUB_MART_PSEUDONYM_KEY", "a-long-random-test-key-1234567890")
     assert build_mart(store, real, tmp_path / "mart").rows["dossiers"] == 0
+
+
+def test_a_coordinator_confirms_a_partner_the_hub_cannot_watch_and_the_audit_says_who(store, tmp_path):
+    config = sandbox_config()
+    with store.begin() as conn:
+        store.upsert_entities(conn, [_entity("r-2", "resident", {"email": "kees@example.org", "last_name": "Hand"})])
+        store.link_ids(conn, "hoomdossier", TENANT, "account", {"641": "r-2"})
+    report = erase(store, config, TENANT, "r-2", "coordinator:1")
+    with pytest.raises(ErasureError, match="no step for 'woningpas'"):
+        confirm(store, TENANT, report.request_id, "woningpas", "coordinator:2")
+    with pytest.raises(ErasureError, match="role or staff id"):
+        confirm(store, TENANT, report.request_id, "hoomdossier", "kees@example.org")
+    with pytest.raises(ErasureError, match="no erasure request"):
+        confirm(store, "coop-zuid", report.request_id, "hoomdossier", "coordinator:2")  # another tenant's id
+    out = confirm(store, TENANT, report.request_id, "hoomdossier", "coordinator:2")
+    step = out["steps"]["partners"]["hoomdossier"]
+    assert step["status"] == "confirmed" and step["confirmed_by"] == "coordinator:2"
+    again = confirm(store, TENANT, report.request_id, "hoomdossier", "coordinator:3")  # idempotent
+    assert again["steps"]["partners"]["hoomdossier"]["confirmed_by"] == "coordinator:2"
