@@ -294,9 +294,10 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_mart(args: argparse.Namespace) -> int:
     from hub.mart import build_mart, read_funnel
 
+    config = load_config(args.config, registry=registry())  # before the store: a bad file touches nothing
     paths = HubPaths.from_env()
     paths.ensure()
-    result = build_mart(Store.open(paths.database_url()), load_config(args.config, registry=registry()), paths.mart_dir)
+    result = build_mart(Store.open(paths.database_url()), config, paths.mart_dir)
     _print_funnel(read_funnel(result.path))
     return 0
 

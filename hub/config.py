@@ -31,7 +31,7 @@ SECRETISH = re.compile(
     re.IGNORECASE,
 )
 # What an environment-variable name in `secrets:` must look like: upper-case words joined by underscores
-# (HUB_COOP_ECONOBIS_PASSWORD). A single word (XK7QPZ9WLMNB4RT2) is refused without being shown: it is more
+# (HUB_COOP_CRM_PASSWORD). A single word (XK7QPZ9WLMNB4RT2) is refused without being shown: it is more
 # likely the secret itself than a name.
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 ENV_NAME_MAX = 128
@@ -50,13 +50,15 @@ class ConfigError(Exception):
 
 def plausible_env_name(name: str) -> bool:
     """Whether an environment-variable name may be printed in an error. It passed ENV_NAME already, but a
-    secret could still look like one (HUB_K7QPZ9WLMNB4RT2X): a word with more than two digits among letters,
-    or of six or more letters without a vowel, or longer than 24 characters, makes it unprintable."""
+    secret could still look like one (HUB_K7QPZ9WLMNB4RT2X): a word longer than 24 characters, or with more
+    than two digits among letters, or with six or more letters and no vowel (AEIOUY) among them, makes it
+    unprintable. Real names are words (HUB_COOP2_OAUTH2_SECRET, HUB_2026_KEY) and pass."""
     for word in name.split("_"):
         digits = sum(ch.isdigit() for ch in word)
-        if len(word) > 24 or (digits > 2 and not word.isdigit()):
+        letters = [ch for ch in word if ch.isalpha()]
+        if len(word) > 24 or (digits > 2 and letters):
             return False
-        if len(word) >= 6 and word.isalpha() and not set(word) & set("AEIOUY"):
+        if len(letters) >= 6 and not set(letters) & set("AEIOUY"):
             return False
     return True
 
@@ -172,7 +174,7 @@ class PartnerConfig(BaseModel):
             if len(env) > ENV_NAME_MAX or not ENV_NAME.match(env):
                 raise ValueError(
                     f"secrets.{name} must be the NAME of an environment variable: upper-case words joined by"
-                    " underscores, such as HUB_COOP_ECONOBIS_PASSWORD, never the secret itself (the value given"
+                    " underscores, such as HUB_COOP_CRM_PASSWORD, never the secret itself (the value given"
                     " is not shown)"
                 )
         return value
@@ -421,7 +423,9 @@ def _yaml_problem(exc: BaseException) -> str:
         return f"unacceptable character #x{exc.character:04x} at position {exc.position}"
     if isinstance(exc, RecursionError):
         return "nested too deeply"
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'malformed'}"
+    # a value YAML could not build (an impossible date, a 5,000-digit number, `!!int` on text): its message
+    # may quote the value, so only its kind is told
+    return f"a value could not be read ({type(exc).__name__})"
 
 
 def _check_yaml_size(root: yaml.Node, source: str) -> None:

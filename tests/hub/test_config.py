@@ -163,7 +163,10 @@ def test_the_embedded_sandbox_default_passes_its_demo_secrets_are_per_tenant():
     config = sandbox_config()
     assert validate_config(config, REGISTRY, env={}) == []
     values = [
-        t.secret(name, s, env={}) for t in config.tenants for name in t.partners for s in REGISTRY.get(name).inbound_secrets
+        t.secret(name, s, env={})
+        for t in config.tenants
+        for name in t.partners
+        for s in REGISTRY.get(name).inbound_secrets
     ]
     assert len(values) == 4 and len(set(values)) == 4
 
@@ -223,8 +226,10 @@ LITERAL = "XK7QPZ9WLMNB4RT2"
         (("client_id: 2}", f"client_id: 2, oauth: {{private_key: {LITERAL}}}}}"), "settings.oauth.private_key"),
         (("client_id: 2}", f"client_id: 2, extra: [{{api_key: {LITERAL}}}]}}"), "settings.extra.0.api_key"),
         (("client_id: 2}", f"client_id: 2, passphrase: {LITERAL}}}"), "settings.passphrase"),
-        (("        settings: {slug: coop-a", f"        inbound_key: {LITERAL}\n        settings: {{slug: coop-a"),
-         "inbound_key: a secret may only be given under `secrets:`"),
+        (
+            ("        settings: {slug: coop-a", f"        inbound_key: {LITERAL}\n        settings: {{slug: coop-a"),
+            "inbound_key: a secret may only be given under `secrets:`",
+        ),
         (("password: HUB_A_ECONOBIS_PASSWORD", f"password: {LITERAL}"), "secrets.password must be the NAME"),
         (("password: HUB_A_ECONOBIS_PASSWORD", "password: hunter2-lower"), "secrets.password must be the NAME"),
     ],
@@ -258,13 +263,16 @@ def test_a_declared_secret_field_under_settings_is_refused_even_when_its_name_lo
         ("HUB_2026_KEY", True),
         ("HUB_K7QPZ9WLMNB4RT2X", False),  # a word with many digits among letters
         ("HUB_XKQPZWLMNBRT", False),  # six or more letters and no vowel
+        ("K7QPZ9WL_MNB4RT2X", False),  # words of consonants and digits
         ("HUB_" + "A" * 30, False),  # a word longer than 24
         ("XK7QPZ9WLMNB4RT2", False),  # not a name at all (no underscore): refused at parse time too
     ],
 )
 def test_a_variable_name_is_printed_only_when_plausible(name, shown):
     t = parse_config(GOOD.replace("HUB_COOP_A_ECONOBIS_PASSWORD", "HUB_OK_NAME")).tenant("coop-a")
-    t = t.model_copy(update={"partners": {"econobis": t.partner("econobis").model_copy(update={"secrets": {"password": name}})}})
+    t = t.model_copy(
+        update={"partners": {"econobis": t.partner("econobis").model_copy(update={"secrets": {"password": name}})}}
+    )
     with pytest.raises(ConfigError) as err:
         t.secret("econobis", "password", env={})
     assert (name in str(err.value)) is shown
@@ -276,7 +284,9 @@ def test_a_sandbox_partner_must_be_on_loopback():
     """`sandbox: true` keeps demo values in the file: never for a system off this machine."""
     text = FULL.replace(
         "        base_url: https://coop-a.econobis.nl\n",
-        "        base_url: https://coop-a.econobis.nl\n        sandbox: true\n        sandbox_secret_values: {password: x}\n",
+        "        base_url: https://coop-a.econobis.nl\n"
+        "        sandbox: true\n"
+        "        sandbox_secret_values: {password: x}\n",
     )
     assert_refused(text, "sandbox: true is only allowed for a loopback base_url")
     assert problems(text.replace("https://coop-a.econobis.nl", "http://127.0.0.1:18101")) == []
@@ -324,19 +334,43 @@ def test_ordinary_urls_pass(url):
 @pytest.mark.parametrize(
     ("edit", "needle"),
     [
-        (("campaign_ids: [11]", "campaign_ids: eleven"), "hoomdossier.settings.campaign_ids: Input should be a valid list"),
-        (("campaign_ids: [11]", "campaign_ids: [eleven]"), "hoomdossier.settings.campaign_ids.0: Input should be a valid integer"),
+        (
+            ("campaign_ids: [11]", "campaign_ids: eleven"),
+            "hoomdossier.settings.campaign_ids: Input should be a valid list",
+        ),
+        (
+            ("campaign_ids: [11]", "campaign_ids: [eleven]"),
+            "hoomdossier.settings.campaign_ids.0: Input should be a valid integer",
+        ),
         (("campaign_ids: [11]", "campaign_ids: [11, -3]"), "settings.campaign_ids.1: Input should be greater than 0"),
-        (("register_from: 2026-12-01", "register_from: someday"), "hoomdossier.settings.register_from: Input should be a valid date"),
+        (
+            ("register_from: 2026-12-01", "register_from: someday"),
+            "hoomdossier.settings.register_from: Input should be a valid date",
+        ),
         (("register_from: 2026-12-01", "register_from: 2026-13-45"), "not valid YAML"),
         (("slug: coop-a,", "slug: Coop A,"), "tenants.coop-a.partners.hoomdossier.settings.slug: String should match"),
-        (("slug: coop-a,", "slug: coop-a, budget_per_minuut: 5,"), "settings.budget_per_minuut: Extra inputs are not permitted"),
-        (("client_id: 2}", "client_id: 2, budget_per_minute: -1}"), "econobis.settings.budget_per_minute: Input should be greater than 0"),
+        (
+            ("slug: coop-a,", "slug: coop-a, budget_per_minuut: 5,"),
+            "settings.budget_per_minuut: Extra inputs are not permitted",
+        ),
+        (
+            ("client_id: 2}", "client_id: 2, budget_per_minute: -1}"),
+            "econobis.settings.budget_per_minute: Input should be greater than 0",
+        ),
         (("client_id: 2}", "client_id: true}"), "econobis.settings.client_id: Input should be a valid string"),
         (("username: hub@coop-a.nl, ", ""), "econobis.settings.username: Field required"),
-        (("    name: Coop B\n", "    name: Coop B\n    fresh_within_hours: soon\n"), "tenants.coop-b.fresh_within_hours"),
-        (("    name: Coop B\n", "    name: Coop B\n    follow_up: {after_days: a week}\n"), "tenants.coop-b.follow_up.after_days"),
-        (("    name: Coop B\n", "    name: Coop B\n    mart_personal_data: 'yes please'\n"), "tenants.coop-b.mart_personal_data"),
+        (
+            ("    name: Coop B\n", "    name: Coop B\n    fresh_within_hours: soon\n"),
+            "tenants.coop-b.fresh_within_hours",
+        ),
+        (
+            ("    name: Coop B\n", "    name: Coop B\n    follow_up: {after_days: a week}\n"),
+            "tenants.coop-b.follow_up.after_days",
+        ),
+        (
+            ("    name: Coop B\n", "    name: Coop B\n    mart_personal_data: 'yes please'\n"),
+            "tenants.coop-b.mart_personal_data",
+        ),
     ],
 )
 def test_typed_settings_are_validated_with_the_key_named(edit, needle):
@@ -346,9 +380,11 @@ def test_typed_settings_are_validated_with_the_key_named(edit, needle):
 
 # --- 6. unreadable files ---------------------------------------------------------------------------------------
 
-BILLION_LAUGHS = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8)
-) + "tenants: *i\n"
+BILLION_LAUGHS = (
+    "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+    + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n" for i in range(8))
+    + "tenants: *i\n"
+)
 
 UNREADABLE: list[tuple[str, bytes, str]] = [
     ("non-UTF-8", b"tenants:\n  coop-a:\n    name: Co\xf6p\n", "is not UTF-8 text (byte 31 cannot be decoded)"),
@@ -372,7 +408,11 @@ UNREADABLE: list[tuple[str, bytes, str]] = [
     ("undefined alias", b"tenants: *nope\n", "found undefined alias"),
     ("unhashable key", b"tenants:\n  ? [a]\n  : b\n", "found unhashable key"),
     ("a huge int", b"tenants: " + b"9" * 5000 + b"\n", "not valid YAML"),
-    ("tenants a scalar", b"tenants: 5\n", "tenants: must be a list of tenants or a mapping keyed by tenant id, not a int"),
+    (
+        "tenants a scalar",
+        b"tenants: 5\n",
+        "tenants: must be a list of tenants or a mapping keyed by tenant id, not a int",
+    ),
     ("tenants a string", b"tenants: coop-a\n", "not a string"),
     ("tenants empty", b"tenants: {}\n", "at least one tenant is required"),
     ("tenants null", b"tenants:\n", "not empty"),
@@ -381,8 +421,16 @@ UNREADABLE: list[tuple[str, bytes, str]] = [
     ("tenant list entry a string", b"tenants: [coop-a]\n", "tenants.0: must be a mapping"),
     ("tenant id an int", b"tenants:\n  5: {name: x, partners: {}}\n", "tenants.5: a tenant id must be a string"),
     ("id differs from key", b"tenants:\n  coop-a: {id: coop-b, name: x, partners: {}}\n", "differs from the key"),
-    ("partners a list", b"tenants:\n  coop-a: {name: x, partners: [econobis]}\n", "tenants.coop-a.partners: Input should be a valid dictionary"),
-    ("secrets a list", b"tenants:\n  coop-a: {name: x, partners: {hoomdossier: {base_url: 'https://h.nl', secrets: [HUB_A_B]}}}\n", "partners.hoomdossier.secrets: Input should be a valid dictionary"),
+    (
+        "partners a list",
+        b"tenants:\n  coop-a: {name: x, partners: [econobis]}\n",
+        "tenants.coop-a.partners: Input should be a valid dictionary",
+    ),
+    (
+        "secrets a list",
+        b"tenants:\n  coop-a: {name: x, partners: {hoomdossier: {base_url: 'https://h.nl', secrets: [HUB_A_B]}}}\n",
+        "partners.hoomdossier.secrets: Input should be a valid dictionary",
+    ),
     ("unknown top-level key", b"tenant: {}\ntenants: []\n", "unknown top-level key(s) ['tenant']"),
 ]
 
@@ -437,9 +485,8 @@ def test_a_file_without_read_permission(tmp_path, monkeypatch):
 
 
 def test_anchors_under_x_keys_are_allowed(tmp_path):
-    text = (
-        "x-hoom: &hoom\n  base_url: https://hoomdossier.nl\n"
-        + FULL.replace("        base_url: https://hoomdossier.nl\n", "        <<: *hoom\n")
+    text = "x-hoom: &hoom\n  base_url: https://hoomdossier.nl\n" + FULL.replace(
+        "        base_url: https://hoomdossier.nl\n", "        <<: *hoom\n"
     )
     assert problems(text) == []
 
@@ -473,5 +520,6 @@ def test_the_docs_example_is_valid():
     block = re.search(r"```yaml\n(tenants:.*?)```", doc, re.S)
     assert block is not None
     config = parse_config(block.group(1), "docs")
-    env = {var: f"value-{i}" for i, var in enumerate(sorted({v for t in config.tenants for p in t.partners.values() for v in p.secrets.values()}))}
+    names = sorted({v for t in config.tenants for p in t.partners.values() for v in p.secrets.values()})
+    env = {var: f"value-{i}" for i, var in enumerate(names)}
     assert validate_config(config, REGISTRY, env) == []
