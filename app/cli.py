@@ -22,6 +22,7 @@ from app.sandbox_stack import SandboxStack, start_stack
 from connectors import registry
 from hub.config import (
     ConfigError,
+    HubConfig,
     HubPaths,
     load_config,
     receiver_port,
@@ -148,7 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The receiver alone (production): partner-compatible routes in front of the state store."""
     import uvicorn
 
-    config = load_config(args.config, registry=registry())  # what check-config checks, with the same message
+    config = _load(args)  # what check-config checks, with the same message
     store = _open_store()
     app = create_receiver(config, store, registry().routers(config, store))
     port = args.port if args.port is not None else receiver_port()
@@ -168,7 +169,7 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
         push_hoomdossier,
     )
 
-    config = load_config(args.config, registry=registry())
+    config = _load(args)
     store = _open_store()
     tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
     failed = 0
@@ -216,6 +217,14 @@ def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
         print(f"{'':<11} {'  reached':<{width}} " + " ".join(f"{n:>9}" for n in reached))
 
 
+def _load(args: argparse.Namespace) -> HubConfig:
+    """The tenants file through the one validation path (hub.config.load_config): every command refuses what
+    `hub check-config` refuses, with the same message."""
+    from couplings import COUPLINGS
+
+    return load_config(args.config, registry=registry(), couplings=COUPLINGS)
+
+
 def _open_store() -> Store:
     """The state store of $HUB_HOME / $HUB_DATABASE_URL (migrated on open)."""
     paths = HubPaths.from_env()
@@ -226,7 +235,7 @@ def _open_store() -> Store:
 def _partner_runs(args: argparse.Namespace, has: Callable[[Connector], bool]) -> Iterator[tuple[str, PartnerRun]]:
     """(partner, run) for every registered connector with the capability (or the one `--partner` names), for
     every tenant that has it (or the one `--tenant` names). Logins are not shared outside Dagster runs."""
-    config = load_config(args.config, registry=registry())
+    config = _load(args)
     store = _open_store()
     for c in registry():
         if not has(c) or (args.partner and c.name != args.partner):
@@ -259,7 +268,7 @@ def cmd_signup(args: argparse.Namespace) -> int:
     """Queue sign-ups (JSON lines, one SignUp each) for a tenant's Econobis; pushed by `hub push`."""
     from connectors.econobis.commands import SignUp, enqueue_signup
 
-    tenant = load_config(args.config, registry=registry()).tenant(args.tenant)
+    tenant = _load(args).tenant(args.tenant)
     store = _open_store()
     queued = bad = 0
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
@@ -294,7 +303,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_mart(args: argparse.Namespace) -> int:
     from hub.mart import build_mart, read_funnel
 
-    config = load_config(args.config, registry=registry())  # before the store: a bad file touches nothing
+    config = _load(args)  # before the store: a bad file touches nothing
     paths = HubPaths.from_env()
     paths.ensure()
     result = build_mart(Store.open(paths.database_url()), config, paths.mart_dir)
@@ -336,7 +345,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """The same load and validation every other command, `hub serve` and Dagster run (hub.config.load_config):
     what they would refuse, this refuses first, with the same message (exit 2)."""
-    config = load_config(args.config, registry=registry())
+    config = _load(args)
     print(f"{config.source}: {len(config.tenants)} tenant(s) OK: {', '.join(t.id for t in config.tenants)}")
     return 0
 

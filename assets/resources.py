@@ -13,7 +13,6 @@ Partitions: one static partition per tenant of the tenants file (read when the d
 date-range backfill a tenant × day (Europe/Amsterdam) grid. A concurrency pool per partner (its name) bounds
 how many steps talk to one partner at once, whatever mix of runs overlaps."""
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,12 +25,13 @@ from dagster import (
 )
 
 from connectors import registry
+from couplings import COUPLINGS
 from hub.config import HubConfig, HubPaths, load_config
 from hub.connector import PartnerRun
 from hub.store import Store
 
 # validated like every other entry point: definitions that would refuse a run do not load
-TENANT_IDS = [t.id for t in load_config(registry=registry()).tenants]
+TENANT_IDS = [t.id for t in load_config(registry=registry(), couplings=COUPLINGS).tenants]
 tenant_partitions = StaticPartitionsDefinition(TENANT_IDS)
 # The first day a coordinator can backfill: Econobis instances of the cooperations go back to about then.
 WINDOW_START = "2024-01-01"
@@ -49,7 +49,7 @@ class HubConfigResource(ConfigurableResource):  # type: ignore[type-arg]
     config_path: str = ""
 
     def load(self) -> HubConfig:
-        return load_config(self.config_path or None, registry=registry())
+        return load_config(self.config_path or None, registry=registry(), couplings=COUPLINGS)
 
 
 class StateStoreResource(ConfigurableResource):  # type: ignore[type-arg]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from hub.canonical.phases import Phase
 
 if TYPE_CHECKING:
-    from hub.connector import Registry
+    from hub.connector import Coupling, Registry
 
 # A key that names a secret, wherever it appears in a partner's config (settings, the partner entry itself, a
 # URL's query): such a value may only be given under `secrets:`, as the name of an environment variable.
@@ -627,17 +627,23 @@ def shared_inbound_credentials(config: HubConfig, registry: Registry, env: Mappi
 
 
 def validate_config(
-    config: HubConfig, registry: Registry | None = None, env: Mapping[str, str] | None = None
+    config: HubConfig,
+    registry: Registry | None = None,
+    env: Mapping[str, str] | None = None,
+    couplings: Iterable[Coupling] = (),
 ) -> list[str]:
     """Every problem of a parsed tenants file that `hub serve`, Dagster or a CLI command would otherwise meet
     later: what the registered connectors refuse (unknown partner, missing or unknown secret names, a secret
-    field under settings, settings their schema refuses), every secret that does not resolve, and inbound
-    credentials shared between tenants. The one check every entry point runs (through load_config)."""
+    field under settings, settings their schema refuses), the secrets `couplings` need, every secret that does
+    not resolve, and inbound credentials shared between tenants. The one check every entry point runs
+    (through load_config)."""
     from hub.connector import REGISTRY
 
     registry = REGISTRY if registry is None else registry
     env = os.environ if env is None else env
     problems = registry.check_config(config)
+    for coupling in couplings:
+        problems += coupling.check_config(config)
     for t in config.tenants:
         for partner, pc in t.partners.items():
             for name in pc.secrets:
@@ -650,10 +656,13 @@ def validate_config(
 
 
 def ensure_valid(
-    config: HubConfig, registry: Registry | None = None, env: Mapping[str, str] | None = None
+    config: HubConfig,
+    registry: Registry | None = None,
+    env: Mapping[str, str] | None = None,
+    couplings: Iterable[Coupling] = (),
 ) -> HubConfig:
     """`config` itself, or ConfigError listing every problem `validate_config` finds."""
-    problems = validate_config(config, registry, env)
+    problems = validate_config(config, registry, env, couplings)
     if problems:
         raise ConfigError(_invalid(config.source, problems))
     return config
@@ -672,6 +681,7 @@ def load_config(
     *,
     registry: Registry | None = None,
     env: Mapping[str, str] | None = None,
+    couplings: Iterable[Coupling] = (),
 ) -> HubConfig:
     """The one way in: load `path`, else $HUB_CONFIG, else ./hub.yaml if present, else the embedded sandbox
     default; parse it and validate it against the registered connectors and the environment. Raises one
@@ -679,7 +689,7 @@ def load_config(
     the same file with the same message."""
     p = config_path(path)
     config = sandbox_config() if p is None else parse_config(read_config_file(p), source=str(p))
-    return ensure_valid(config, registry, env)
+    return ensure_valid(config, registry, env, couplings)
 
 
 # --- local paths ------------------------------------------------------------------------------------------

@@ -427,7 +427,9 @@ class Coupling:
     - `follow_up`: a follow-up channel for stalled dossiers;
     - `replay`: replay rules of the quarantine sources it writes;
     - `sandbox_seed(partner, started)`: extra start keywords for `partner`'s sandbox, from those started before;
-    - `sandbox_wire(stack)`: point the sandboxes at the hub's receiver once it runs."""
+    - `sandbox_wire(stack)`: point the sandboxes at the hub's receiver once it runs;
+    - `secrets`: partner → the secrets its steps need from a tenant that has all `partners` (the tenants
+      file check requires them, so a run never meets a missing one)."""
 
     name: str
     partners: tuple[str, ...]
@@ -439,3 +441,16 @@ class Coupling:
     replay: Mapping[str, ReplayRule] = field(default_factory=dict)
     sandbox_seed: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
     sandbox_wire: Callable[[Any], None] | None = None
+    secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def check_config(self, config: HubConfig) -> list[str]:
+        """The secrets it needs that a tenant with all its partners lacks."""
+        return [
+            f"tenants.{t.id}.partners.{partner}.secrets.{name} is required: the tenant has "
+            f"{' and '.join(self.partners)} ({self.name})"
+            for t in config.tenants
+            if t.has(*self.partners)
+            for partner, names in self.secrets.items()
+            for name in names
+            if name not in t.partner(partner).secrets
+        ]

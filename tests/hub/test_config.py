@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import connectors
+from couplings import COUPLINGS
 from hub.config import (
     MAX_CONFIG_BYTES,
     ConfigError,
@@ -48,6 +49,7 @@ tenants:
           password: HUB_A_ECONOBIS_PASSWORD
           client_secret: HUB_A_ECONOBIS_CLIENT_SECRET
           webform_key: HUB_A_ECONOBIS_WEBFORM_KEY
+          hoom_endpoint_key: HUB_A_ECONOBIS_HOOM_ENDPOINT_KEY
       hoomdossier:
         base_url: https://hoomdossier.nl
         settings: {slug: coop-a, campaign_ids: [11], register_from: 2026-12-01}
@@ -64,6 +66,7 @@ FULL_ENV = {
     "HUB_A_ECONOBIS_PASSWORD": "pw-a-9f8e7d6c",
     "HUB_A_ECONOBIS_CLIENT_SECRET": "cs-a-1a2b3c4d",
     "HUB_A_ECONOBIS_WEBFORM_KEY": "wf-a-5e6f7a8b",
+    "HUB_A_ECONOBIS_HOOM_ENDPOINT_KEY": "hk-a-3c2b1a0f",
     "HUB_A_HOOM_TOKEN": "1|tok-a-0c9d8e7f",
     "HUB_A_HOOM_INBOUND_KEY": "in-key-a-6b5a4c3d",
     "HUB_A_HOOM_INBOUND_TOKEN": "in-tok-a-2e1f0a9b",
@@ -74,12 +77,13 @@ FULL_ENV = {
 
 
 def problems(text: str, env: dict[str, str] | None = None) -> list[str]:
-    """What the one validation path says about `text`: structure, then the registry and the environment."""
+    """What the one validation path says about `text`: structure, then the registry, the couplings and the
+    environment."""
     try:
         config = parse_config(text, "hub.yaml")
     except ConfigError as exc:
         return [line.strip() for line in str(exc).splitlines()]
-    return validate_config(config, REGISTRY, FULL_ENV if env is None else env)
+    return validate_config(config, REGISTRY, FULL_ENV if env is None else env, COUPLINGS)
 
 
 def assert_refused(text: str, needle: str, env: dict[str, str] | None = None, hidden: tuple[str, ...] = ()) -> str:
@@ -189,6 +193,17 @@ def test_load_config_is_the_one_path_structure_registry_secrets_and_sharing(tmp_
         load_config(f, registry=REGISTRY)
 
 
+def test_a_coupling_requires_the_secrets_its_steps_need():
+    """A tenant with Econobis and Hoomdossier needs Econobis' hoom_endpoint_key (the forward posts with it):
+    without it a Dagster run would fail at the forward, so the file is refused up front."""
+    text = FULL.replace("          hoom_endpoint_key: HUB_A_ECONOBIS_HOOM_ENDPOINT_KEY\n", "")
+    assert_refused(
+        text,
+        "tenants.coop-a.partners.econobis.secrets.hoom_endpoint_key is required: the tenant has econobis and "
+        "hoomdossier (econobis_hoomdossier)",
+    )
+
+
 def test_every_route_builds_once_the_config_is_valid(monkeypatch):
     """What `hub serve` builds after load_config raises nothing for a valid config (no later refusal)."""
     from hub.store import Store
@@ -206,7 +221,7 @@ def test_every_route_builds_once_the_config_is_valid(monkeypatch):
 def load_config_text(text: str):
     from hub.config import ensure_valid
 
-    return ensure_valid(parse_config(text, "hub.yaml"), REGISTRY)
+    return ensure_valid(parse_config(text, "hub.yaml"), REGISTRY, couplings=COUPLINGS)
 
 
 # --- 3. secrets only by variable name --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import connectors
+from couplings import COUPLINGS
 from hub.config import ConfigError, HubConfig, load_config
 from tests.hub.test_config import FULL, FULL_ENV
 
@@ -52,7 +53,7 @@ def outcome(tmp_path: Path, data: bytes, doc: Any = None) -> HubConfig | ConfigE
     f = tmp_path / "hub.yaml"
     f.write_bytes(data)
     try:
-        return load_config(f, registry=REGISTRY, env=ENV)
+        return load_config(f, registry=REGISTRY, env=ENV, couplings=COUPLINGS)
     except ConfigError as exc:
         message = str(exc)
         named = identifiers(doc)
