@@ -173,7 +173,7 @@ class PartnerConfig(BaseModel):
         for name, env in value.items():
             if len(env) > ENV_NAME_MAX or not ENV_NAME.match(env):
                 raise ValueError(
-                    f"secrets.{name} must be the NAME of an environment variable: upper-case words joined by"
+                    f"{name} must be the NAME of an environment variable: upper-case words joined by"
                     " underscores, such as HUB_COOP_CRM_PASSWORD, never the secret itself (the value given"
                     " is not shown)"
                 )
@@ -182,11 +182,11 @@ class PartnerConfig(BaseModel):
     @field_validator("settings")
     @classmethod
     def _no_secret_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
-        found = list(_secret_keys(value, "settings"))
+        found = [path.removeprefix("settings.") for path in _secret_keys(value, "settings")]
         if found:
             raise ValueError(
-                f"{', '.join(found)} looks like a secret: a secret may only be given under `secrets:`, as the name"
-                " of an environment variable (the value is not shown)"
+                f"{', '.join(found)} {'looks like a secret' if len(found) == 1 else 'look like secrets'}: a secret"
+                " may only be given under `secrets:`, as the name of an environment variable (the value is not shown)"
             )
         return value
 
@@ -476,8 +476,9 @@ def _load_yaml(text: str, source: str) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", dict: "a mapping", str: "a string", type(None): "empty"}.get(
-        type(value), f"a {type(value).__name__}"
+    kinds = {list: "a list", dict: "a mapping", str: "a string", type(None): "empty", bool: "true/false"}
+    return kinds.get(
+        type(value), "an integer" if isinstance(value, int) else "a number" if isinstance(value, float) else "a scalar"
     )
 
 

@@ -232,21 +232,31 @@ LITERAL = "XK7QPZ9WLMNB4RT2"
 @pytest.mark.parametrize(
     ("edit", "needle"),
     [
-        (("slug: coop-a,", f"slug: coop-a, inbound_key: {LITERAL},"), "settings.inbound_key"),
-        (("client_id: 2}", f"client_id: 2, webform_key: {LITERAL}}}"), "settings.webform_key"),
-        (("client_id: 2}", f"client_id: 2, bearer: {LITERAL}}}"), "settings.bearer"),
-        (("client_id: 2}", f"client_id: 2, client_credentials: {LITERAL}}}"), "settings.client_credentials"),
-        (("client_id: 2}", f"client_id: 2, credentials: [{LITERAL}]}}"), "settings.credentials"),
-        (("client_id: 2}", f"client_id: 2, auth: {{basic: {LITERAL}}}}}"), "settings.auth"),
-        (("client_id: 2}", f"client_id: 2, oauth: {{private_key: {LITERAL}}}}}"), "settings.oauth.private_key"),
-        (("client_id: 2}", f"client_id: 2, extra: [{{api_key: {LITERAL}}}]}}"), "settings.extra.0.api_key"),
-        (("client_id: 2}", f"client_id: 2, passphrase: {LITERAL}}}"), "settings.passphrase"),
+        (("slug: coop-a,", f"slug: coop-a, inbound_key: {LITERAL},"), "settings: inbound_key looks like a secret"),
+        (("client_id: 2}", f"client_id: 2, webform_key: {LITERAL}}}"), "settings: webform_key looks like a secret"),
+        (("client_id: 2}", f"client_id: 2, bearer: {LITERAL}}}"), "settings: bearer looks like a secret"),
+        (
+            ("client_id: 2}", f"client_id: 2, client_credentials: {LITERAL}}}"),
+            "settings: client_credentials looks like a secret",
+        ),
+        (("client_id: 2}", f"client_id: 2, credentials: [{LITERAL}]}}"), "settings: credentials looks like a secret"),
+        (("client_id: 2}", f"client_id: 2, auth: {{basic: {LITERAL}}}}}"), "settings: auth looks like a secret"),
+        (
+            ("client_id: 2}", f"client_id: 2, tls: {{private_key: {LITERAL}}}}}"),
+            "settings: tls.private_key looks like a secret",
+        ),
+        (("client_id: 2}", f"client_id: 2, oauth: {{id: {LITERAL}}}}}"), "settings: oauth looks like a secret"),
+        (
+            ("client_id: 2}", f"client_id: 2, extra: [{{api_key: {LITERAL}}}]}}"),
+            "settings: extra.0.api_key looks like a secret",
+        ),
+        (("client_id: 2}", f"client_id: 2, passphrase: {LITERAL}}}"), "settings: passphrase looks like a secret"),
         (
             ("        settings: {slug: coop-a", f"        inbound_key: {LITERAL}\n        settings: {{slug: coop-a"),
             "inbound_key: a secret may only be given under `secrets:`",
         ),
-        (("password: HUB_A_ECONOBIS_PASSWORD", f"password: {LITERAL}"), "secrets.password must be the NAME"),
-        (("password: HUB_A_ECONOBIS_PASSWORD", "password: hunter2-lower"), "secrets.password must be the NAME"),
+        (("password: HUB_A_ECONOBIS_PASSWORD", f"password: {LITERAL}"), "secrets: password must be the NAME"),
+        (("password: HUB_A_ECONOBIS_PASSWORD", "password: hunter2-lower"), "secrets: password must be the NAME"),
     ],
 )
 def test_a_literal_secret_outside_secrets_is_refused_without_echoing_it(edit, needle):
@@ -408,7 +418,7 @@ UNREADABLE: list[tuple[str, bytes, str]] = [
     ("only whitespace and comments", b"\n  \n", "is empty"),
     ("only a comment", b"# nothing yet\n", "is empty"),
     ("a list", b"- tenants\n- coop-a\n", "must be a mapping with a top-level `tenants:` key, not a list"),
-    ("a scalar", b"42\n", "not a int"),
+    ("a scalar", b"42\n", "not an integer"),
     ("a string", b"hello\n", "not a string"),
     ("two documents", b"tenants: []\n---\ntenants: []\n", "but found another document at line 2"),
     ("billion laughs", BILLION_LAUGHS.encode(), "expands to more than 100000 nodes"),
@@ -426,7 +436,7 @@ UNREADABLE: list[tuple[str, bytes, str]] = [
     (
         "tenants a scalar",
         b"tenants: 5\n",
-        "tenants: must be a list of tenants or a mapping keyed by tenant id, not a int",
+        "tenants: must be a list of tenants or a mapping keyed by tenant id, not an integer",
     ),
     ("tenants a string", b"tenants: coop-a\n", "not a string"),
     ("tenants empty", b"tenants: {}\n", "at least one tenant is required"),
