@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from hub.canonical.phases import Phase
+from hub.redact import SECRET_QUERY_KEYS
 
 if TYPE_CHECKING:
     from hub.connector import Coupling, Registry
@@ -100,7 +101,7 @@ def check_base_url(value: str) -> str:
         return "must name a valid host (letters, digits, dots and dashes, or an IP address)"
     if parts.query:
         names = [k for k, _ in parse_qsl(parts.query, keep_blank_values=True)]
-        secretish = sorted({k for k in names if SECRETISH.search(k)})
+        secretish = sorted({k for k in names if SECRETISH.search(k) or k.lower() in SECRET_QUERY_KEYS})
         if secretish:
             return f"must not carry a secret in its query string (parameter(s) {secretish}); give it under `secrets:`"
         return "must not have a query string (the hub appends paths to it)"

@@ -330,6 +330,7 @@ def test_a_sandbox_partner_must_be_on_loopback():
         ("https://coop-a.econobis.nl?key=XK7QPZ9WLMNB4RT2&a=1", "parameter(s) ['key']"),
         ("https://coop-a.econobis.nl?access_token=XK7QPZ9WLMNB4RT2", "parameter(s) ['access_token']"),
         ("https://coop-a.econobis.nl?page=XK7QPZ9WLMNB4RT2", "must not have a query string"),
+        ("https://coop-a.econobis.nl?code=XK7QPZ9WLMNB4RT2", "parameter(s) ['code']"),
         ("https://coop-a.econobis.nl#XK7QPZ9WLMNB4RT2", "must not have a #fragment"),
         ('"https://coop a.econobis.nl"', "must not contain whitespace"),
         ('"https://coop-a.econobis.nl\\tXK7QPZ9WLMNB4RT2"', "must not contain whitespace"),
