@@ -22,6 +22,7 @@ from app.sandbox_stack import SandboxStack, start_stack
 from connectors import registry
 from hub.config import (
     ConfigError,
+    HubConfig,
     HubPaths,
     load_config,
     receiver_port,
@@ -29,6 +30,7 @@ from hub.config import (
     sandbox_ports,
 )
 from hub.connector import Connector, PartnerRun
+from hub.http import PartnerError
 from hub.logs import configure_logging
 from hub.receiver import create_receiver
 from hub.store import Store
@@ -147,7 +149,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The receiver alone (production): partner-compatible routes in front of the state store."""
     import uvicorn
 
-    config = load_config(args.config)
+    config = _load(args)  # what check-config checks, with the same message
     store = _open_store()
     app = create_receiver(config, store, registry().routers(config, store))
     port = args.port if args.port is not None else receiver_port()
@@ -167,17 +169,33 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
         push_hoomdossier,
     )
 
+    config = _load(args)
     store = _open_store()
-    config = load_config(args.config)
     tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
+    failed = 0
     for t in tenants:
-        out: dict[str, Any] = {"tenant": t.id, "applied": apply_hoomdossier_inbox(store, t.id).as_dict()}
-        out["forwarded"] = forward_hoomdossier_inbox(store, t).as_dict()
-        out["planned"] = plan_hoomdossier(store, t)
-        out["econobis_push"] = pusher(PartnerRun(store, config, t, {"share_login": False})).run().as_dict()
-        out["hoomdossier_push"] = push_hoomdossier(store, t).as_dict()
+        try:
+            out: dict[str, Any] = {"tenant": t.id, "applied": apply_hoomdossier_inbox(store, t.id).as_dict()}
+            out["forwarded"] = forward_hoomdossier_inbox(store, t).as_dict()
+            out["planned"] = plan_hoomdossier(store, t)
+            out["econobis_push"] = pusher(PartnerRun(store, config, t, {"share_login": False})).run().as_dict()
+            out["hoomdossier_push"] = push_hoomdossier(store, t).as_dict()
+        except PartnerError as exc:
+            failed += _partner_failed("hoomdossier", t.id, exc)
+            continue
         print(json.dumps(out, indent=2, default=str))
-    return 0
+    return 1 if failed else 0
+
+
+def _partner_failed(command: str, tenant: str, exc: PartnerError) -> int:
+    """One line on stderr for a partner that failed a tenant's step (its message is redacted already); the
+    command goes on with the next tenant and exits 1."""
+    print(
+        f"{command} failed for tenant {tenant}: {exc.partner} {type(exc).__name__}: {exc.message}"
+        f" ({exc.method} {exc.endpoint}, after {exc.attempts} attempt(s))",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
@@ -199,6 +217,14 @@ def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
         print(f"{'':<11} {'  reached':<{width}} " + " ".join(f"{n:>9}" for n in reached))
 
 
+def _load(args: argparse.Namespace) -> HubConfig:
+    """The tenants file through the one validation path (hub.config.load_config): every command refuses what
+    `hub check-config` refuses, with the same message."""
+    from couplings import COUPLINGS
+
+    return load_config(args.config, registry=registry(), couplings=COUPLINGS)
+
+
 def _open_store() -> Store:
     """The state store of $HUB_HOME / $HUB_DATABASE_URL (migrated on open)."""
     paths = HubPaths.from_env()
@@ -209,7 +235,7 @@ def _open_store() -> Store:
 def _partner_runs(args: argparse.Namespace, has: Callable[[Connector], bool]) -> Iterator[tuple[str, PartnerRun]]:
     """(partner, run) for every registered connector with the capability (or the one `--partner` names), for
     every tenant that has it (or the one `--tenant` names). Logins are not shared outside Dagster runs."""
-    config = load_config(args.config)
+    config = _load(args)
     store = _open_store()
     for c in registry():
         if not has(c) or (args.partner and c.name != args.partner):
@@ -227,18 +253,22 @@ def _print_outcome(partner: str, run: PartnerRun, outcome: Any) -> None:
 
 def cmd_pull(args: argparse.Namespace) -> int:
     """Each partner's pull for the configured tenants, without Dagster (`--full`: the nightly re-read)."""
+    failed = 0
     for partner, run in _partner_runs(args, lambda c: c.pull is not None):
         pull = registry().get(partner).pull
         assert pull is not None
-        _print_outcome(partner, run, pull.run(run, args.full))
-    return 0
+        try:
+            _print_outcome(partner, run, pull.run(run, args.full))
+        except PartnerError as exc:
+            failed += _partner_failed("pull", run.tenant_id, exc)
+    return 1 if failed else 0
 
 
 def cmd_signup(args: argparse.Namespace) -> int:
     """Queue sign-ups (JSON lines, one SignUp each) for a tenant's Econobis; pushed by `hub push`."""
     from connectors.econobis.commands import SignUp, enqueue_signup
 
-    tenant = load_config(args.config).tenant(args.tenant)
+    tenant = _load(args).tenant(args.tenant)
     store = _open_store()
     queued = bad = 0
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
@@ -259,19 +289,24 @@ def cmd_signup(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     """Each partner's due outbox items, pushed without Dagster."""
+    failed = 0
     for partner, run in _partner_runs(args, lambda c: c.push is not None):
         push = registry().get(partner).push
         assert push is not None
-        _print_outcome(partner, run, push.run(run))
-    return 0
+        try:
+            _print_outcome(partner, run, push.run(run))
+        except PartnerError as exc:
+            failed += _partner_failed("push", run.tenant_id, exc)
+    return 1 if failed else 0
 
 
 def cmd_mart(args: argparse.Namespace) -> int:
     from hub.mart import build_mart, read_funnel
 
+    config = _load(args)  # before the store: a bad file touches nothing
     paths = HubPaths.from_env()
     paths.ensure()
-    result = build_mart(Store.open(paths.database_url()), load_config(args.config), paths.mart_dir)
+    result = build_mart(Store.open(paths.database_url()), config, paths.mart_dir)
     _print_funnel(read_funnel(result.path))
     return 0
 
@@ -383,14 +418,9 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    problems = registry().check_config(config)
-    if problems:
-        raise ConfigError(f"{config.source}:\n  " + "\n  ".join(problems))
-    for t in config.tenants:
-        for partner, pc in t.partners.items():
-            for name in pc.secrets:
-                t.secret(partner, name)  # raises ConfigError naming the missing variable
+    """The same load and validation every other command, `hub serve` and Dagster run (hub.config.load_config):
+    what they would refuse, this refuses first, with the same message (exit 2)."""
+    config = _load(args)
     print(f"{config.source}: {len(config.tenants)} tenant(s) OK: {', '.join(t.id for t in config.tenants)}")
     return 0
 
@@ -477,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except PartnerError as exc:  # a partner down outside a per-tenant loop: one line, no traceback
+        return _partner_failed(args.command, exc.tenant, exc)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from connectors import registry
-from hub.config import HubConfig, HubPaths, sandbox_config
+from couplings import COUPLINGS
+from hub.config import HubConfig, HubPaths, ensure_valid, sandbox_config
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -35,7 +36,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # outbox of an earlier demo would point at records the new sandboxes do not have).
         for suffix in ("", "-wal", "-shm"):
             Path(f"{paths.sqlite_path}{suffix}").unlink(missing_ok=True)
-    config = sandbox_config()
+    config = ensure_valid(sandbox_config(), registry(), couplings=COUPLINGS)  # the check every entry point runs
     print(
         f"Starting sandbox Econobis for {len(config.tenants)} tenants ({args.residents} residents each), "
         "sandbox Hoomdossier and the hub's receiver…"

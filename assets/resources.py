@@ -1,17 +1,17 @@
 """Dagster resources and the partitions every asset shares.
 
-- `HubConfigResource`: the tenants file. `StateStoreResource`: the state store (its URL, which may carry a
+- `HubConfigResource`: the tenants file, loaded and validated by `hub.config.load_config` (the check
+  `hub check-config` and `hub serve` run). `StateStoreResource`: the state store (its URL, which may carry a
   password, comes through `EnvVar("HUB_DATABASE_URL")` when set, so the UI never shows it).
 - `PartnerResource`: one per registered connector (resource key = partner name), carrying only run options
   (page size, login sharing). Secrets are per tenant: the tenants file names the environment variable of
-  each, and the connector reads it only when a run builds the tenant's client, so no secret is resolved at
-  load time or shown in the UI.
+  each, and the connector reads it only when a run builds the tenant's client; loading only checks that each
+  is set and that inbound credentials differ between tenants, so no secret is kept or shown in the UI.
 - `MartResource`: where the DuckDB mart is published.
 
 Partitions: one static partition per tenant of the tenants file (read when the definitions load), and for the
 date-range backfill a tenant × day (Europe/Amsterdam) grid. A concurrency pool per partner (its name) bounds
 how many steps talk to one partner at once, whatever mix of runs overlaps."""
-
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,11 +24,14 @@ from dagster import (
     StaticPartitionsDefinition,
 )
 
+from connectors import registry
+from couplings import COUPLINGS
 from hub.config import HubConfig, HubPaths, load_config
 from hub.connector import PartnerRun
 from hub.store import Store
 
-TENANT_IDS = [t.id for t in load_config().tenants]
+# validated like every other entry point: definitions that would refuse a run do not load
+TENANT_IDS = [t.id for t in load_config(registry=registry(), couplings=COUPLINGS).tenants]
 tenant_partitions = StaticPartitionsDefinition(TENANT_IDS)
 # The first day a coordinator can backfill: Econobis instances of the cooperations go back to about then.
 WINDOW_START = "2024-01-01"
@@ -46,7 +49,7 @@ class HubConfigResource(ConfigurableResource):  # type: ignore[type-arg]
     config_path: str = ""
 
     def load(self) -> HubConfig:
-        return load_config(self.config_path or None)
+        return load_config(self.config_path or None, registry=registry(), couplings=COUPLINGS)
 
 
 class StateStoreResource(ConfigurableResource):  # type: ignore[type-arg]

@@ -196,4 +196,6 @@ COUPLING = Coupling(
     feeds=(ECONOBIS, HOOMDOSSIER),
     sandbox_seed=_seed,
     sandbox_wire=_wire,
+    # the forward posts Hoomdossier's messages to Econobis' own endpoints with this key
+    secrets={ECONOBIS: ("hoom_endpoint_key",)},
 )

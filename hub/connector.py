@@ -17,7 +17,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.consent import ConsentNeed, Mandate, mandated_run
 
@@ -256,6 +256,28 @@ class SandboxFactory:
     order: int = 100
 
 
+class PartnerSettings(BaseModel):
+    """The settings every partner takes (the partner client's request budget, hub/http); a connector's own
+    settings model extends it. Unknown keys are refused: a typo (`budget_per_minuut`) would otherwise be
+    ignored silently, and a secret written under settings would pass."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    budget_per_minute: float | None = Field(default=None, gt=0)  # default: the connector's
+    budget_burst: float | None = Field(default=None, ge=1)
+
+
+def _keys(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(dotted path, key) of every key in a settings tree (mappings and lists of them)."""
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield f"{path}.{k}", str(k)
+            yield from _keys(v, f"{path}.{k}")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _keys(v, f"{path}.{i}")
+
+
 @dataclass(frozen=True)
 class Connector:
     """Everything the hub needs from one partner. `name` is the partner's key in the tenants file, its xref
@@ -264,11 +286,14 @@ class Connector:
     name: str
     title: str
     summary: str
+    # its secret fields: given only under `secrets:` as environment-variable names; the same name anywhere
+    # else in the partner's config (e.g. under settings) is refused without showing the value
     secrets: tuple[str, ...] = ()
     optional_secrets: tuple[str, ...] = ()
     # secrets whose value names the tenant on an inbound call (path keys, proxy tokens, webhook secrets): each
     # must be unique across tenants and partners, or a message could land in the wrong tenant
     inbound_secrets: tuple[str, ...] = ()
+    # its settings model (typed ids, dates, durations; best extending PartnerSettings, which refuses extras)
     settings: type[BaseModel] | None = None
     path_secrets: tuple[re.Pattern[str], ...] = ()
     routes: Callable[[HubConfig, Store], Sequence[APIRouter]] | None = None
@@ -297,25 +322,30 @@ class Connector:
         return rules
 
     def check_partner_config(self, tenant: str, pc: PartnerConfig) -> list[str]:
-        """Problems of one tenant's config for this partner: missing secret names, settings the schema refuses."""
-        problems = [
-            f"tenants.{tenant}.partners.{self.name}.secrets.{s} is required"
-            for s in self.secrets
-            if s not in pc.secrets
-        ]
-        unknown = sorted(set(pc.secrets) - set(self.secrets) - set(self.optional_secrets))
+        """Problems of one tenant's config for this partner: missing or unknown secret names, one of its secret
+        fields given anywhere under settings (the value is never shown), settings its schema refuses (each
+        named by its key)."""
+        where = f"tenants.{tenant}.partners.{self.name}"
+        problems = [f"{where}.secrets.{s} is required" for s in self.secrets if s not in pc.secrets]
+        declared = self.secrets + self.optional_secrets
+        unknown = sorted(set(pc.secrets) - set(declared))
         if unknown:
-            problems.append(
-                f"tenants.{tenant}.partners.{self.name}.secrets: unknown {unknown}; "
-                f"known: {list(self.secrets + self.optional_secrets)}"
-            )
-        if self.settings is not None:
-            try:
-                self.settings.model_validate(pc.settings)
-            except ValidationError as exc:
-                for e in exc.errors():
-                    loc = ".".join(str(p) for p in e["loc"])
-                    problems.append(f"tenants.{tenant}.partners.{self.name}.settings.{loc}: {e['msg']}")
+            problems.append(f"{where}.secrets: unknown {unknown}; known: {list(declared)}")
+        secret_paths = {path for path, key in _keys(pc.settings, "settings") if key in declared}
+        problems += [
+            f"{where}.{path} is a secret of {self.title}: give it under `secrets:` as the name of an environment"
+            " variable (the value is not shown)"
+            for path in sorted(secret_paths)
+        ]
+        if self.settings is None:
+            return problems
+        try:
+            self.settings.model_validate(pc.settings)
+        except ValidationError as exc:
+            for e in exc.errors():
+                loc = ".".join(["settings", *(str(p) for p in e["loc"])])
+                if loc not in secret_paths:  # already named as a secret above
+                    problems.append(f"{where}.{loc}: {e['msg'].removeprefix('Value error, ')}")
         return problems
 
 
@@ -470,7 +500,9 @@ class Coupling:
     - `follow_up`: a follow-up channel for stalled dossiers;
     - `replay`: replay rules of the quarantine sources it writes;
     - `sandbox_seed(partner, started)`: extra start keywords for `partner`'s sandbox, from those started before;
-    - `sandbox_wire(stack)`: point the sandboxes at the hub's receiver once it runs."""
+    - `sandbox_wire(stack)`: point the sandboxes at the hub's receiver once it runs;
+    - `secrets`: partner → the secrets its steps need from a tenant that has all `partners` (the tenants
+      file check requires them, so a run never meets a missing one)."""
 
     name: str
     partners: tuple[str, ...]
@@ -482,3 +514,16 @@ class Coupling:
     replay: Mapping[str, ReplayRule] = field(default_factory=dict)
     sandbox_seed: Callable[[str, Mapping[str, Any]], dict[str, Any]] | None = None
     sandbox_wire: Callable[[Any], None] | None = None
+    secrets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def check_config(self, config: HubConfig) -> list[str]:
+        """The secrets it needs that a tenant with all its partners lacks."""
+        return [
+            f"tenants.{t.id}.partners.{partner}.secrets.{name} is required: the tenant has "
+            f"{' and '.join(self.partners)} ({self.name})"
+            for t in config.tenants
+            if t.has(*self.partners)
+            for partner, names in self.secrets.items()
+            for name in names
+            if name not in t.partner(partner).secrets
+        ]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, StrictStr, field_validator
 
 from connectors.econobis.client import EconobisClient
 from connectors.econobis.consent import CONSENT
@@ -30,6 +30,7 @@ from hub.connector import (
     JourneyRules,
     Markdown,
     PartnerRun,
+    PartnerSettings,
     Pull,
     Push,
     Replay,
@@ -42,13 +43,19 @@ from hub.store import Store
 from hub.worker import PushOutcome, call_metadata
 
 
-class EconobisSettings(BaseModel):
-    """`partners.econobis.settings` of a tenant (budget settings are the partner client's)."""
+class EconobisSettings(PartnerSettings):
+    """`partners.econobis.settings` of a tenant (budget settings are the partner client's); other keys are
+    refused. Its secrets (password, client_secret, webform_key, hoom_endpoint_key) go under `secrets:`."""
 
-    model_config = ConfigDict(extra="allow")
+    username: StrictStr = Field(min_length=1, max_length=255)  # the service user's login (an e-mail address)
+    # the SPA's Passport password-grant client: an id (Passport ≤ 10) or a UUID
+    client_id: StrictStr = Field(default="2", pattern=r"^[A-Za-z0-9-]{1,64}$")
 
-    username: str = Field(min_length=1)
-    client_id: str | int = "2"
+    @field_validator("client_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        """`client_id: 2` in YAML is an int; the id is sent as text either way."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def client(run: PartnerRun) -> EconobisClient:

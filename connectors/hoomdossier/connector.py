@@ -6,9 +6,9 @@ register and coach-link calls idempotently, and links coaches to residents' buil
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, StrictInt, StrictStr
 
 from connectors.hoomdossier.client import HoomdossierClient
 from connectors.hoomdossier.consent import CONSENT
@@ -25,6 +25,7 @@ from hub.connector import (
     Inbox,
     JourneyRules,
     PartnerRun,
+    PartnerSettings,
     Push,
     Replay,
     ReplayRule,
@@ -35,14 +36,15 @@ from hub.store import Store
 from hub.worker import PushOutcome
 
 
-class HoomdossierSettings(BaseModel):
-    """`partners.hoomdossier.settings` of a tenant."""
+class HoomdossierSettings(PartnerSettings):
+    """`partners.hoomdossier.settings` of a tenant; other keys are refused. Its secrets (token, inbound_key,
+    inbound_token) go under `secrets:`."""
 
-    model_config = ConfigDict(extra="allow")
-
-    slug: str = Field(min_length=1)  # the cooperation's slug (X-Cooperation-Slug)
-    campaign_ids: list[int | str] = Field(default_factory=list)  # Econobis campaigns whose residents register
-    register_from: date | None = None  # only intakes created on or after this day are registered
+    # the cooperation's slug (X-Cooperation-Slug): Hoomdossier's slugs are lower-case, digits and dashes
+    slug: StrictStr = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
+    # Econobis campaigns whose residents register: Econobis' campaign ids (positive integers)
+    campaign_ids: list[Annotated[StrictInt, Field(gt=0)]] = Field(default_factory=list)
+    register_from: date | None = None  # only intakes created on or after this day (YYYY-MM-DD) are registered
 
 
 def client(run: PartnerRun) -> HoomdossierClient:
