@@ -276,6 +276,55 @@ def cmd_mart(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase one resident of one tenant (or, without --resident/--email, continue the open erasures): the
+    store purged, the mart republished, each partner told; prints the audit record (docs/erasure.md)."""
+    from hub.erasure import ErasureError, erase, find_residents, resume
+    from hub.pseudonym import PseudonymKeyMissing
+
+    config = load_config(args.config)
+    paths = HubPaths.from_env()
+    paths.ensure()
+    store = Store.open(paths.database_url())
+    try:
+        started = None
+        if args.resident or args.email:
+            if not (args.tenant and args.requested_by):
+                print("hub erase: --tenant and --requested-by are required with --resident/--email", file=sys.stderr)
+                return 2
+            ids = [args.resident] if args.resident else find_residents(store, config.tenant(args.tenant).id, args.email)
+            if not ids:
+                print(f"no live resident of {args.tenant} has that e-mail address (erased already?)", file=sys.stderr)
+                return 1
+            for rid in ids:
+                started = erase(store, config, args.tenant, rid, args.requested_by)
+                if started.already_done:
+                    print(f"erasure {started.request_id} was completed already; nothing changed")
+        records = resume(store, config, paths.mart_dir)
+        if started is not None and started.already_done:
+            records.append(started.audit)
+        print(json.dumps(records, indent=2))
+        return 0
+    except (ErasureError, PseudonymKeyMissing) as exc:
+        print(f"hub erase: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """The retention purge: personal data blanked from processed payloads older than each tenant's
+    `retention_days` (default 30)."""
+    from hub.erasure import purge_retention
+
+    store = _open_store()
+    try:
+        print(json.dumps(purge_retention(store, load_config(args.config)), indent=2))
+    finally:
+        store.dispose()
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """The sandboxes (Econobis per tenant, Hoomdossier, the receiver) and `dagster dev` (webserver + daemon:
     schedules, sensors, backfills, run queue) on the hub's definitions and instance settings."""
@@ -304,6 +353,26 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     _open_store().dispose()
     print("state store is at the newest migration")
+    return 0
+
+
+def receiver_openapi() -> dict[str, Any]:
+    """The receiver's OpenAPI document, generated from every connector's routes. Built on the sandbox tenants
+    and an in-memory store: the document describes the routes, not a deployment's tenants or secrets."""
+    from hub.config import sandbox_config
+    from hub.receiver.app import openapi_document
+
+    config = sandbox_config()
+    store = Store.open("sqlite://")
+    try:
+        return openapi_document(create_receiver(config, store, registry().routers(config, store)))
+    finally:
+        store.dispose()
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """Print the receiver's OpenAPI document (docs/openapi.json is this output, checked by a test)."""
+    print(json.dumps(receiver_openapi(), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -372,6 +441,17 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("mart", help="rebuild the DuckDB mart from the state store")
     m.set_defaults(fn=cmd_mart)
 
+    er = sub.add_parser("erase", help="erase one resident of one tenant (or continue open erasures)")
+    er.add_argument("--tenant")
+    who = er.add_mutually_exclusive_group()
+    who.add_argument("--resident", help="the resident's canonical id")
+    who.add_argument("--email", help="the resident's e-mail address (looked up, never stored)")
+    er.add_argument("--requested-by", help="the coordinator's role or staff id (not the resident's name)")
+    er.set_defaults(fn=cmd_erase)
+
+    pg = sub.add_parser("purge", help="retention purge: blank personal data in processed payloads > N days old")
+    pg.set_defaults(fn=cmd_purge)
+
     u = sub.add_parser("ui", help="sandboxes + the Dagster UI (dagster dev)")
     u.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
     u.add_argument("--host", default="127.0.0.1")
@@ -380,6 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="create or upgrade the state store").set_defaults(fn=cmd_migrate)
     sub.add_parser("check-config", help="validate the tenants file and its secrets").set_defaults(fn=cmd_check_config)
+    sub.add_parser("openapi", help="print the receiver's OpenAPI document (JSON)").set_defaults(fn=cmd_openapi)
     return p
 
 

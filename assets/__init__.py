@@ -16,7 +16,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 import connectors
 from assets.canonical import canonical_assets
 from assets.mart import hub_freshness, reporting_mart, tenants_fresh
-from assets.operations import replay_asset
+from assets.operations import erasure, replay_asset, retention_purge
 from assets.partners import inbox_asset, partner_resources, pull_asset, push_asset, reconciliation_check, window_asset
 from assets.resources import (
     HubConfigResource,
@@ -102,6 +102,8 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
     b.checks.append(tenants_fresh)
     replay = replay_asset(reg, couplings)
     b.assets["quarantine_replay"] = replay
+    b.assets["erasure"] = erasure
+    b.assets["retention_purge"] = retention_purge
     _jobs(b, reg, pulls, inboxes, pushes, stalled, replay)
     return b
 
@@ -163,6 +165,17 @@ def _jobs(
         "mart_job",
         selection=AssetSelection.assets(hub_freshness, reporting_mart),
         description="Rebuild the DuckDB mart, unless a tenant is stale (blocking freshness check).",
+    )
+    b.jobs["erasure_job"] = define_asset_job(
+        "erasure_job",
+        selection=AssetSelection.assets(erasure),
+        description="Erase one resident (config: tenant, resident, requested_by), or with no config continue the "
+        "open erasures (hourly by schedule). See docs/erasure.md.",
+    )
+    b.jobs["retention_job"] = define_asset_job(
+        "retention_job",
+        selection=AssetSelection.assets(retention_purge),
+        description="Blank personal data in processed payloads older than each tenant's retention_days (nightly).",
     )
     b.jobs["quarantine_replay_job"] = _job(
         "quarantine_replay_job",

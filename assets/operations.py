@@ -92,3 +92,73 @@ def _metadata(report: ReplayReport, before: dict[str, int], after: dict[str, int
         "open_after_by_source": MetadataValue.json(after),
         "preview": MetadataValue.json(report.preview),
     }
+
+
+class ErasureConfig(Config):
+    """Leave resident empty to continue the open erasures only (what the hourly schedule does)."""
+
+    tenant: str = Field(default="", description="the resident's tenant, e.g. coop-noord")
+    resident: str = Field(default="", description="the resident's canonical id")
+    requested_by: str = Field(default="", description="the coordinator's role or staff id (not a name)")
+
+
+@asset(
+    name="erasure",
+    group_name="operations",
+    kinds={"python"},
+    required_resource_keys={"hub_config", "state_store", "mart"},
+    description=(
+        "Erases one resident of one tenant (config: tenant, resident, requested_by) and continues every open "
+        "erasure: the store purged (tombstones keep the journey counts), the mart republished without them, each "
+        "partner told through its outbox (the outbox sensor pushes it; a partner down keeps the request open) "
+        "and confirmed by its own sign. The audit record of each request is the run's metadata "
+        "(docs/erasure.md). Idempotent: launching it again changes nothing more."
+    ),
+)
+def erasure(context: AssetExecutionContext, config: ErasureConfig) -> MaterializeResult:
+    from hub.erasure import ErasureError, erase, resume
+
+    cfg = context.resources.hub_config.load()
+    with context.resources.state_store.session() as store:
+        started = None
+        if config.resident:
+            if not (config.tenant and config.requested_by):
+                raise Failure(description="tenant and requested_by are required with resident")
+            try:
+                started = erase(store, cfg, config.tenant, config.resident, config.requested_by)
+            except ErasureError as exc:
+                raise Failure(description=str(exc)) from None
+        records = resume(store, cfg, context.resources.mart.path())
+    if started is not None and started.already_done:
+        records.append(started.audit)
+    return MaterializeResult(
+        metadata={
+            "requests": len(records),
+            "open": sum(1 for r in records if r["status"] != "done"),
+            "audit": MetadataValue.json(records),
+        }
+    )
+
+
+@asset(
+    name="retention_purge",
+    group_name="operations",
+    kinds={"python"},
+    required_resource_keys={"hub_config", "state_store"},
+    description=(
+        "Blanks personal data from processed payloads (inbox messages applied and sent on, sent outbox items, "
+        "resolved quarantine, finished idempotency records) older than each tenant's `retention_days` (default "
+        "30); rows, counts, statuses and times stay. Nightly by schedule."
+    ),
+)
+def retention_purge(context: AssetExecutionContext) -> MaterializeResult:
+    from hub.erasure import purge_retention
+
+    with context.resources.state_store.session() as store:
+        purged = purge_retention(store, context.resources.hub_config.load())
+    return MaterializeResult(
+        metadata={
+            "rows_blanked": sum(sum(v.values()) for v in purged.values()),
+            "by_tenant": MetadataValue.json(purged),
+        }
+    )

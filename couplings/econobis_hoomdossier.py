@@ -67,7 +67,7 @@ def plan_hoomdossier(store: Store, tenant: TenantConfig) -> dict[str, int]:
         ]
         out["intakes_in_scope"] = len(intakes)
         resident_ids = sorted({r["data"]["resident_id"] for r in intakes if r["data"].get("resident_id")})
-        residents = store.load_entities(conn, resident_ids)
+        residents = store.load_entities(conn, resident_ids, tenant=tenant.id)
         contacts = store.external_ids(conn, ECONOBIS, tenant.id, "contact", resident_ids)
         for rid in resident_ids:
             data = (residents.get(rid) or {}).get("data") or {}
@@ -77,10 +77,10 @@ def plan_hoomdossier(store: Store, tenant: TenantConfig) -> dict[str, int]:
                 continue
             if enqueue_make_hoomdossier(store, conn, tenant.id, int(contacts[rid])):
                 out["registrations_queued"] += 1
-        opps = store.child_ids(conn, "opportunity", [r["canonical_id"] for r in intakes])
+        opps = store.child_ids(conn, "opportunity", [r["canonical_id"] for r in intakes], tenant=tenant.id)
         opp_to_resident = {o: r["data"]["resident_id"] for r in intakes for o in opps.get(r["canonical_id"], [])}
-        actions = store.child_ids(conn, "action", list(opp_to_resident))
-        action_rows = store.load_entities(conn, [a for ids in actions.values() for a in ids])
+        actions = store.child_ids(conn, "action", list(opp_to_resident), tenant=tenant.id)
+        action_rows = store.load_entities(conn, [a for ids in actions.values() for a in ids], tenant=tenant.id)
         coach_ids = {
             a["data"]["coach_or_organisation_id"]
             for a in action_rows.values()

@@ -99,7 +99,7 @@ def _econobis_kans(store: Store, conn: Connection, tenant: str, intake: str | No
     """The first live kans in Econobis (lowest id) of the dossier's intake, or None."""
     if not intake:
         return None
-    opps = store.child_ids(conn, "opportunity", [intake]).get(intake, [])
+    opps = store.child_ids(conn, "opportunity", [intake], tenant=tenant).get(intake, [])
     ids: list[int] = []
     for opp in opps:
         ids.extend(int(e) for e in store.external_ids_of(conn, PARTNER, tenant, "opportunity", opp) if e.isdigit())

@@ -68,12 +68,13 @@ def queue_signups(store: Store, tenant: str) -> dict[str, int]:
                 store.quarantine_put(
                     conn, tenant, QUARANTINE_SOURCE, "signup", str(m["id"]), reason, {"inbox_id": m["id"]}
                 )
-                store.inbox_update(conn, m["id"], status=InboxStatus.FAILED, last_error=reason)
+                store.inbox_update(conn, tenant, m["id"], status=InboxStatus.FAILED, last_error=reason)
                 out["signups_refused"] += 1
                 continue
             created = enqueue_signup_in(store, conn, tenant, s)
             store.inbox_update(
                 conn,
+                tenant,
                 m["id"],
                 status=InboxStatus.FORWARDED,
                 forwarded_at=utcnow(),

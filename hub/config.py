@@ -121,6 +121,9 @@ class TenantConfig(BaseModel):
     follow_up: FollowUpConfig = Field(default_factory=FollowUpConfig)
     # The mart does not publish while a tenant's last successful sync is older than this (blocking check).
     fresh_within_hours: float = Field(default=3.0, gt=0)
+    # Personal data in processed payloads (inbox, outbox, quarantine, idempotency records) is blanked after
+    # this many days by the retention purge (docs/erasure.md); rows, counts and times stay.
+    retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("id")
     @classmethod

@@ -169,6 +169,61 @@ class WebhookSource:
 
 
 @dataclass(frozen=True)
+class ErasureSubject:
+    """What the core hands a connector about one resident being erased (hub/erasure.py), read before the purge
+    and never stored: the canonical ids of the resident's records, their data, and the partner ids that map
+    to them (system → entity → external ids)."""
+
+    request_id: str
+    tenant: str
+    resident_id: str
+    records: Mapping[str, Mapping[str, Any]]  # canonical id → {"entity": ..., "data": {...}}
+    xref: Mapping[str, Mapping[str, tuple[str, ...]]]
+
+    def ids(self, system: str, entity: str) -> tuple[str, ...]:
+        return tuple(self.xref.get(system, {}).get(entity, ()))
+
+    def of(self, entity: str) -> list[Mapping[str, Any]]:
+        """The data of the subject's records of one entity type."""
+        return [r["data"] for r in self.records.values() if r["entity"] == entity]
+
+
+@dataclass(frozen=True)
+class ErasurePlan:
+    """A connector's part of one erasure.
+    - `payload`: queued in its outbox as `Erase.operation` (its push sends it and the worker retries it);
+      None when the partner gives the hub no way to tell it — then `manual` is the instruction for the
+      coordinator, carried by a connector that declares a coordinator channel;
+    - `watch`: (entity, external id) whose disappearance from the partner confirms the erasure there (the
+      audit keeps only their keyed hashes);
+    - `inbox`: (inbox source, stream prefix) of received messages about the subject; `idempotency`: (scope,
+      key) of proxied calls; `needles`: extra strings that mark a payload as the subject's. The core blanks
+      every payload that matches, besides those carrying the subject's e-mail, phone or canonical ids."""
+
+    payload: dict[str, Any] | None = None
+    manual: str | None = None
+    watch: tuple[tuple[str, str], ...] = ()
+    inbox: tuple[tuple[str, str], ...] = ()
+    idempotency: tuple[tuple[str, str], ...] = ()
+    needles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Erase:
+    """How a partner is told that one resident is erased, as the partner allows it (`how`, shown in the audit
+    and docs), and how the hub sees it done there (`confirms`: "pull" — a full pull no longer lists the
+    watched ids; "inbox" — the partner's own deletion message arrives; "answer" — the send's success).
+    `plan` returns None when the partner holds nothing of the resident. `coordinator_channel`: its payload
+    also carries the manual instructions of partners the hub cannot tell itself (key `manual`)."""
+
+    plan: Callable[[ErasureSubject], ErasurePlan | None]
+    how: str
+    confirms: str = "answer"
+    operation: str = "erase-request"
+    coordinator_channel: bool = False
+
+
+@dataclass(frozen=True)
 class Freshness:
     """The mart publishes only while every tenant of this partner pulled successfully within its
     `fresh_within_hours`; the pull asset records `last-success:<what>`."""
@@ -239,6 +294,7 @@ class Connector:
     replay: Mapping[str, ReplayRule] = field(default_factory=dict)
     journey: JourneyRules = field(default_factory=JourneyRules)
     freshness: Freshness | None = None
+    erase: Erase | None = None
     sandbox: SandboxFactory | None = None
     # where the partner's ids are unique: (entity) kinds where one canonical record stands for one partner record
     one_to_one: tuple[str, ...] = ()
@@ -340,6 +396,9 @@ class Registry:
 
     def with_inbox(self) -> list[Connector]:
         return [c for c in self if c.inbox is not None]
+
+    def with_erase(self) -> list[Connector]:
+        return [c for c in self if c.erase is not None]
 
     def with_sandbox(self) -> list[Connector]:
         return sorted((c for c in self if c.sandbox is not None), key=lambda c: c.sandbox.order if c.sandbox else 0)

@@ -63,7 +63,7 @@ def stalled_dossiers(
     )
     if not last_by_dossier:
         return []
-    dossiers = store.load_entities(conn, list(last_by_dossier))
+    dossiers = store.load_entities(conn, list(last_by_dossier), tenant=tenant)
     candidates = [
         Stalled(did, str(d["data"].get("phase")), when or now, d["data"].get("intake_id"))
         for did, when in last_by_dossier.items()
@@ -73,13 +73,11 @@ def stalled_dossiers(
     return [s for s in candidates if s.key not in planned][: cfg.max_per_run]
 
 
-def _planned(
-    store: Store, conn: Connection, tenant: str, candidates: list[Stalled], outbox_key: OutboxKey
-) -> set[str]:
+def _planned(store: Store, conn: Connection, tenant: str, candidates: list[Stalled], outbox_key: OutboxKey) -> set[str]:
     """Keys of candidates whose follow-up is already in the outbox (any status) or parked in quarantine."""
     if not candidates:
         return set()
     by_outbox = {outbox_key(s.key): s.key for s in candidates}
-    found = {by_outbox[k] for k in store.outbox_keys_present(conn, by_outbox)}
+    found = {by_outbox[k] for k in store.outbox_keys_present(conn, tenant, by_outbox)}
     found |= store.quarantine_open_ids(conn, tenant, QUARANTINE_SOURCE, [s.key for s in candidates])
     return found

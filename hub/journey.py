@@ -108,6 +108,7 @@ def _load(
     conn: Connection,
     entity: str,
     *,
+    tenant: str,
     ids: Iterable[str] | None = None,
     parents: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
@@ -115,23 +116,25 @@ def _load(
     with `_id`, `_parent` and `_deleted`."""
     return [
         {**r["data"], "_id": r["canonical_id"], "_parent": r["parent_id"], "_deleted": r["deleted_at"] is not None}
-        for r in store.entities_of(conn, entity, ids=ids, parents=parents)
+        for r in store.entities_of(conn, entity, tenant=tenant, ids=ids, parents=parents)
     ]
 
 
-def _dwelling_files(store: Store, conn: Connection, resident_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _dwelling_files(
+    store: Store, conn: Connection, tenant: str, resident_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
     """resident id → its dwellings' files, each with its live `_appointments` and `_advices`."""
     if not resident_ids:
         return {}
     # dwelling → resident: ids only, the dwellings' data is not needed here
-    owner = {d: rid for rid, ds in store.child_ids(conn, "dwelling", resident_ids).items() for d in ds}
-    files = [f for f in _load(store, conn, "dwelling_file", parents=list(owner)) if not f["_deleted"]]
+    owner = {d: rid for rid, ds in store.child_ids(conn, "dwelling", resident_ids, tenant=tenant).items() for d in ds}
+    files = [f for f in _load(store, conn, "dwelling_file", tenant=tenant, parents=list(owner)) if not f["_deleted"]]
     if not files:
         return {}
     file_ids = [f["_id"] for f in files]
     children: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for entity in ("appointment", "advice"):
-        for c in _load(store, conn, entity, parents=file_ids):
+        for c in _load(store, conn, entity, tenant=tenant, parents=file_ids):
             if not c["_deleted"]:
                 children.setdefault(c["_parent"], {}).setdefault(entity, []).append(c)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -157,12 +160,12 @@ def recompute_dossiers(
     events = 0
     journey = REGISTRY.journey_rules()
     for chunk in chunks(ids):
-        intakes = [x for x in _load(store, conn, "intake", ids=chunk) if not x["_deleted"]]
-        opps = _load(store, conn, "opportunity", parents=[x["_id"] for x in intakes])
-        actions = _load(store, conn, "action", parents=[o["_id"] for o in opps])
+        intakes = [x for x in _load(store, conn, "intake", tenant=tenant, ids=chunk) if not x["_deleted"]]
+        opps = _load(store, conn, "opportunity", tenant=tenant, parents=[x["_id"] for x in intakes])
+        actions = _load(store, conn, "action", tenant=tenant, parents=[o["_id"] for o in opps])
         resident_ids = [x["resident_id"] for x in intakes if x.get("resident_id")]
-        residents = {r["_id"]: r for r in _load(store, conn, "resident", ids=resident_ids)}
-        files_by_resident = _dwelling_files(store, conn, resident_ids)
+        residents = {r["_id"]: r for r in _load(store, conn, "resident", tenant=tenant, ids=resident_ids)}
+        files_by_resident = _dwelling_files(store, conn, tenant, resident_ids)
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:
             opps_by_intake.setdefault(o["_parent"], []).append(o)
@@ -177,9 +180,7 @@ def recompute_dossiers(
             my_opps = opps_by_intake.get(intake["_id"], [])
             my_actions = [a for o in my_opps for a in actions_by_opp.get(o["_id"], [])]
             rid = intake.get("resident_id") or ""
-            ev = dossier_evidence(
-                intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid), journey
-            )
+            ev = dossier_evidence(intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid), journey)
             phase = current_phase(ev)
             did = dossier_ids[intake["_id"]]
             items.append(

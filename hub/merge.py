@@ -15,6 +15,13 @@ from sqlalchemy import Connection
 from hub.canonical import CanonicalModel, Observation, new_value_wins
 from hub.store import Provenance, Store, stable_hash, utcnow
 
+ERASED_KEY = "erased"
+"""The key of an erased entity's tombstone data (`{"erased": <request id>, ...}`, hub/erasure.py)."""
+
+
+def is_erased(data: Any) -> bool:
+    return isinstance(data, dict) and ERASED_KEY in data
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -55,9 +62,33 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
     """Write `items` into the store in the caller's transaction; returns the ids that were created or changed."""
     if not items:
         return []
-    ids = [i.model.id for i in items]
-    existing = store.load_entities(conn, ids)
-    provenance = store.load_provenance(conn, ids)
+    existing: dict[str, Any] = {}
+    related_rows: dict[str, Any] = {}
+    # an erased resident's records are tombstones: nothing a partner still holds is written into them or
+    # under them (a partner may keep the record until its coordinator deletes it)
+    for tenant in sorted({i.model.tenant for i in items}):  # each tenant's rows read in its own scope
+        mine = [i for i in items if i.model.tenant == tenant]
+        found = store.load_entities(conn, [i.model.id for i in mine], tenant=tenant)
+        existing.update(found)
+        related = {
+            r for i in mine for r in (i.model.parent_id, getattr(i.model, "resident_id", None)) if isinstance(r, str)
+        } - set(found)
+        if related:
+            related_rows.update(store.load_entities(conn, related, tenant=tenant))
+    erased = {cid for cid, r in {**existing, **related_rows}.items() if is_erased(r.get("data"))}
+    if erased:
+        kept = []
+        for i in items:
+            if erased & {i.model.id, i.model.parent_id, getattr(i.model, "resident_id", None)}:
+                stats.add(i.model.entity, "suppressed")
+            else:
+                kept.append(i)
+        items = kept
+    provenance: dict[str, Any] = {}
+    for tenant in sorted({i.model.tenant for i in items}):
+        provenance.update(
+            store.load_provenance(conn, [i.model.id for i in items if i.model.tenant == tenant], tenant=tenant)
+        )
     now = utcnow()
     # Keyed by id: one batch may carry the same entity twice (two partner addresses of one dwelling).
     rows: dict[str, dict[str, Any]] = {}

@@ -31,7 +31,6 @@ from hub.store.base import ERROR_TEXT_LIMIT
 log = logging.getLogger("hub.worker")
 
 
-
 def outbox_key(partner: str, kind: str, *parts: object) -> str:
     """The idempotency key of an outbox item: one item per partner, kind of work and the work's own key.
     Every enqueue and every lookup of a planned item (the follow-up's `_planned`) builds it here."""
@@ -302,6 +301,7 @@ class OutboxWorker:
             if isinstance(decision, Sent):
                 self.store.outbox_update(
                     conn,
+                    item["tenant"],
                     item["id"],
                     status="sent",
                     attempts=attempts,
@@ -317,6 +317,7 @@ class OutboxWorker:
                 attempts, uncertain, due = self.schedule.later(decision, attempts, item["status"] == "uncertain")
                 self.store.outbox_update(
                     conn,
+                    item["tenant"],
                     item["id"],
                     status="uncertain" if uncertain else "retry",
                     attempts=attempts,
@@ -357,7 +358,7 @@ class InboxForwarder:
             reason = self.redact(decision.reason)
             with self.store.begin() as conn:
                 self.store.inbox_update(
-                    conn, m["id"], status="failed", attempts=attempts, last_error=reason[:ERROR_TEXT_LIMIT]
+                    conn, m["tenant"], m["id"], status="failed", attempts=attempts, last_error=reason[:ERROR_TEXT_LIMIT]
                 )
                 self.store.quarantine_put(
                     conn,
@@ -373,6 +374,7 @@ class InboxForwarder:
         with self.store.begin() as conn:
             self.store.inbox_update(
                 conn,
+                m["tenant"],
                 m["id"],
                 status="retry",
                 attempts=attempts,
@@ -390,4 +392,4 @@ class InboxForwarder:
         if attempts is not None:
             values["attempts"] = attempts
         with self.store.begin() as conn:
-            self.store.inbox_update(conn, m["id"], **values)
+            self.store.inbox_update(conn, m["tenant"], m["id"], **values)

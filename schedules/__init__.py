@@ -211,7 +211,36 @@ def nightly_mart(context: ScheduleEvaluationContext) -> RunRequest:
     return RunRequest(run_key=f"mart:{context.scheduled_execution_time.isoformat(timespec='minutes')}")
 
 
-SCHEDULES: list[ScheduleDefinition] = [sync_every_15_minutes, nightly_reconcile, nightly_mart]
+@schedule(
+    job=BUILT.jobs["erasure_job"],
+    cron_schedule="10 * * * *",
+    execution_timezone=TZ,
+    default_status=SCHEDULE_STATUS,
+    description="Continue the open erasures every hour (partner steps, the mart), so one a partner held up "
+    "closes without anyone relaunching it.",
+)
+def erasure_resume(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest(run_key=f"erasure:{context.scheduled_execution_time.isoformat(timespec='minutes')}")
+
+
+@schedule(
+    job=BUILT.jobs["retention_job"],
+    cron_schedule="15 4 * * *",
+    execution_timezone=TZ,
+    default_status=SCHEDULE_STATUS,
+    description="Retention purge of processed payloads at 04:15 Amsterdam time.",
+)
+def nightly_retention(context: ScheduleEvaluationContext) -> RunRequest:
+    return RunRequest(run_key=f"retention:{context.scheduled_execution_time.isoformat(timespec='minutes')}")
+
+
+SCHEDULES: list[ScheduleDefinition] = [
+    sync_every_15_minutes,
+    nightly_reconcile,
+    nightly_mart,
+    erasure_resume,
+    nightly_retention,
+]
 SENSORS: list[SensorDefinition] = build_sensors(BUILT)
 SENSORS_BY_NAME = {s.name: s for s in SENSORS}
 

@@ -150,7 +150,7 @@ def _apply(run: PartnerRun) -> Counted:
                 json.loads(m["payload"])
             except ValueError:
                 run.store.quarantine_put(conn, run.tenant_id, APPLY_QUARANTINE, "event", str(m["id"]), "not JSON", {})
-            run.store.inbox_update(conn, m["id"], applied_at=utcnow())
+            run.store.inbox_update(conn, m["tenant"], m["id"], applied_at=utcnow())
             applied += 1
     return Counted({"applied": applied})
 

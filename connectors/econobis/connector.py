@@ -13,6 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.econobis.client import EconobisClient
+from connectors.econobis.erase import ERASE
+from connectors.econobis.erase import plan as erase_plan
 from connectors.econobis.forward import QUARANTINE_SOURCE as FORWARD_QUARANTINE
 from connectors.econobis.push import EconobisPush
 from connectors.econobis.routes import RECEIVER_QUARANTINE, hoomdossier_endpoints
@@ -22,6 +24,7 @@ from connectors.econobis.sync import EconobisPull, PullReport, reconcile_counts
 from hub.config import HubConfig
 from hub.connector import (
     Connector,
+    Erase,
     Freshness,
     JourneyRules,
     Markdown,
@@ -227,6 +230,14 @@ CONNECTOR = Connector(
     },
     journey=JOURNEY,
     freshness=Freshness(f"sync:{PARTNER}"),
+    erase=Erase(
+        plan=erase_plan,
+        how="Econobis gives the hub no delete: a task for the coordinator on the contact through the webform; "
+        "confirmed when a full pull no longer lists the contact",
+        confirms="pull",
+        operation=ERASE,
+        coordinator_channel=True,
+    ),
     sandbox=SandboxFactory(
         config=sandbox_partner_config,
         start=_start,

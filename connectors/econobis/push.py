@@ -39,6 +39,7 @@ from connectors.econobis.commands import (
     enqueue_make_hoomdossier,
     enqueue_signup,
 )
+from connectors.econobis.erase import ERASE, EraseRequest, task_fields
 from connectors.econobis.errors import classify, parse_webform_success
 from connectors.econobis.mapping import SOURCE, parse_street_and_number, webform_fields
 from connectors.econobis.settings import CONSENT_WAIT_SECONDS, LOOKUP_PAGE, PARTNER, PUSH_BATCH
@@ -98,6 +99,7 @@ class EconobisPush:
             KANSACTIE_CREATE: self._kansactie_create,
             KANSACTIE_UPDATE: self._kansactie_update,
             MAKE_HOOMDOSSIER: self._make_hoomdossier,
+            ERASE: self._erase_request,
         }
 
     def run(self, limit: int = PUSH_BATCH) -> WorkReport:
@@ -283,6 +285,20 @@ class EconobisPush:
         except PartnerError as exc:
             raise _failed(exc, may_have_landed=False) from None
         return Sent({"quotation_request_id": updated.get("id"), "status": (updated.get("status") or {}).get("codeRef")})
+
+    # --- erasure -----------------------------------------------------------------------------------------
+
+    def _erase_request(self, item: OutboxRow) -> Sent:
+        """The coordinator's task for an erasure (connectors/econobis/erase.py). Tasks are never de-duplicated
+        by Econobis: a repeat after an unknown outcome may leave a second task, which says the same."""
+        req = EraseRequest.model_validate(item["payload"])
+        try:
+            logs = self.client.webform(self.webform_key, task_fields(req))
+        except PartnerError as exc:
+            raise _failed(exc, may_have_landed=True) from None
+        if not any("Taak" in line for line in logs):
+            raise Quarantine("Econobis accepted the erasure request but created no task", logs)
+        return Sent({"task": True})
 
     # --- Hoomdossier registration -------------------------------------------------------------------------
 

@@ -11,14 +11,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.hoomdossier.client import HoomdossierClient
+from connectors.hoomdossier.erase import plan as erase_plan
 from connectors.hoomdossier.inbox import APPLY_QUARANTINE, apply_inbox
 from connectors.hoomdossier.push import HoomdossierPush
-from connectors.hoomdossier.routes import PROXY_QUARANTINE, hoomdossier_api
+from connectors.hoomdossier.routes import PROXY_QUARANTINE, REFUSED_QUARANTINE, hoomdossier_api
 from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials, sandbox_partner_config
 from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER
 from hub.config import HubConfig
 from hub.connector import (
     Connector,
+    Erase,
     Inbox,
     JourneyRules,
     PartnerRun,
@@ -120,9 +122,19 @@ CONNECTOR = Connector(
         PROXY_QUARANTINE: ReplayRule(
             Replay.NOT_REPLAYABLE, "resolves itself when Hoomdossier next sends a message for the resident"
         ),
+        REFUSED_QUARANTINE: ReplayRule(
+            Replay.NOT_REPLAYABLE,
+            "the call was refused at the door with Hoomdossier's 413/422; Econobis sends it again",
+        ),
     },
     # a resident with a Hoomdossier account is in contact; appointments, advices and scans are advice
     journey=JourneyRules(contact_fields=frozenset({"hoomdossier_account_id"}), dwelling_file_advice=True),
+    erase=Erase(
+        plan=erase_plan,
+        how="API v1 has no delete the hub may call: an instruction in the coordinator's task; confirmed when "
+        "Hoomdossier's own delete message for the user arrives",
+        confirms="inbox",
+    ),
     sandbox=SandboxFactory(
         config=sandbox_partner_config,
         start=_start,

@@ -10,8 +10,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.hoomdossier.mapping import HoomdossierApply
-from connectors.hoomdossier.schemas import parse
-from connectors.hoomdossier.settings import INBOX_SOURCE
+from connectors.hoomdossier.schemas import Delete, parse
+from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER
+from hub.erasure import observe_gone
 from hub.store import Store, as_utc, utcnow
 
 APPLY_QUARANTINE = f"inbox:{INBOX_SOURCE}:apply"
@@ -22,6 +23,7 @@ class ApplyOutcome:
     applied: int = 0
     quarantined: int = 0
     journey_events_added: int = 0
+    erasures_confirmed: int = 0
     entities: dict[str, Any] = field(default_factory=dict)
     inbox_now: dict[str, int] = field(default_factory=dict)
 
@@ -38,6 +40,7 @@ class ApplyOutcome:
             "applied": self.applied,
             "quarantined_on_apply": self.quarantined,
             "journey_events_added": self.journey_events_added,
+            "erasures_confirmed": self.erasures_confirmed,
             "entities": self.entities,
             "inbox_now": self.inbox_now,
         }
@@ -64,12 +67,18 @@ def apply_inbox(store: Store, tenant: str) -> ApplyOutcome:
                     f"Hoomdossier message does not match the contract: {str(exc).splitlines()[0][:500]}",
                     {"inbox_id": m["id"]},
                 )
-                store.inbox_update(conn, m["id"], applied_at=utcnow())
+                store.inbox_update(conn, m["tenant"], m["id"], applied_at=utcnow())
                 out.quarantined += 1
                 continue
             applier.apply(conn, endpoint, msg, int(m["id"]), received)
-            store.inbox_update(conn, m["id"], applied_at=utcnow())
+            store.inbox_update(conn, m["tenant"], m["id"], applied_at=utcnow())
             out.applied += 1
+        if isinstance(msg, Delete):
+            # Hoomdossier deleted the user: an erasure waiting for that is confirmed (after the commit above)
+            related = msg.account_related
+            for entity, value in (("account", related.account_id), ("building", related.building_id)):
+                if value is not None:
+                    out.erasures_confirmed += len(observe_gone(store, tenant, PARTNER, entity, [str(value)]))
     out.journey_events_added = applier.journey_events
     out.entities = applier.stats.as_dict()
     return out

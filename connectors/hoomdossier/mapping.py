@@ -161,7 +161,7 @@ class HoomdossierApply:
             add(Resident(id=resident_id, tenant=self.tenant, hoomdossier_account_id=None), {"hoomdossier_account_id"})
         merge(self.store, conn, items, self.stats)
         if resident_id:
-            intakes = self.store.child_ids(conn, "intake", [resident_id]).get(resident_id, [])
+            intakes = self.store.child_ids(conn, "intake", [resident_id], tenant=self.tenant).get(resident_id, [])
             self.journey_events += recompute_dossiers(
                 self.store, conn, self.tenant, intakes, SOURCE, received_at, self.stats
             )
@@ -187,7 +187,11 @@ class HoomdossierApply:
     def _dwelling_file(self, conn: Connection, building_id: int, resident_id: str | None) -> tuple[str, str | None]:
         """(dwelling file id, the resident's dwelling id when known)."""
         key = str(building_id)
-        dwellings = self.store.child_ids(conn, "dwelling", [resident_id]).get(resident_id, []) if resident_id else []
+        dwellings = (
+            self.store.child_ids(conn, "dwelling", [resident_id], tenant=self.tenant).get(resident_id, [])
+            if resident_id
+            else []
+        )
         # the same dossier as the resident's dwelling file from Econobis, when there is one
         self.store.join_dwelling_files(conn, SOURCE, self.tenant, "building", {key: dwellings})
         file_id = self.store.resolve_ids(conn, SOURCE, self.tenant, "building", [key])[key]
@@ -252,8 +256,12 @@ class HoomdossierApply:
 
     def _advices_gone(self, conn: Connection, file_id: str, keep: set[str], ref: str, at: datetime) -> list[Incoming]:
         """The file's stored advices outside `keep`, as deletions."""
-        gone = [a for a in self.store.child_ids(conn, "advice", [file_id]).get(file_id, []) if a not in keep]
-        stored = self.store.load_entities(conn, gone)
+        gone = [
+            a
+            for a in self.store.child_ids(conn, "advice", [file_id], tenant=self.tenant).get(file_id, [])
+            if a not in keep
+        ]
+        stored = self.store.load_entities(conn, gone, tenant=self.tenant)
         return [
             Incoming(Advice(id=a, tenant=self.tenant, **stored[a]["data"]), SOURCE, ref, at, deleted=True)
             for a in gone

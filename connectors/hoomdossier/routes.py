@@ -12,25 +12,45 @@
   the hub answers with the ids it learned since (every Hoomdossier message carries them); if it has none
   yet the 422 passes through and a reconciliation case waits in quarantine until a message brings them.
 - **Coach link**: forwarded; a 422 that only says "already linked" is the state the caller wants, so it
-  answers 200 `[]`. Other errors pass through in Hoomdossier's shape (flat 422 map, 401/403/404/429)."""
+  answers 200 `[]`. Other errors pass through in Hoomdossier's shape (flat 422 map, 401/403/404/429).
+- **Bodies as Laravel reads them** (hub.receiver.intake, docs/receiver.md): JSON when the Content-Type says
+  JSON (or says nothing), form-encoded and multipart bodies with PHP's bracket nesting (`extra[contact_id]`);
+  what Laravel could not read — not UTF-8, not JSON, nested deeper than json_decode's 512, a lone surrogate,
+  XML or another type, a file part — is refused with 422 in Hoomdossier's flat map (`{"body": [...]}`), a
+  body over the receiver's limit with 413 `{"message": ...}`; with a valid token each is quarantined with
+  its reason and raw bytes. The only 5xx: 503 when the store is down, 502/504 when Hoomdossier is."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-import json
 import logging
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.hoomdossier.client import HoomdossierClient
 from connectors.hoomdossier.settings import ECONOBIS_CONTACTS, PARTNER
 from hub.config import HubConfig, TenantConfig
 from hub.http import OutcomeUnknown, PartnerError
 from hub.logs import log_event
+from hub.receiver.intake import (
+    BadInput,
+    BodyTooLarge,
+    decode_utf8,
+    form_pairs,
+    is_form_type,
+    is_json_type,
+    pairs_as_php,
+    parse_json,
+    parse_php_form,
+    read_body,
+)
 from hub.redact import register_secret
 from hub.store import IdempotencyRecord, Store, stable_hash
 
@@ -40,6 +60,8 @@ REGISTER = "hoomdossier:register"
 COACH_LINK = "hoomdossier:coach-link"
 ALREADY_LINKED = "already-linked"
 PROXY_QUARANTINE = f"proxy:{PARTNER}"
+# calls refused at the door (a body Laravel could not read, or one over the limit), kept with their reason
+REFUSED_QUARANTINE = f"proxy-refused:{PARTNER}"
 # Hoomdossier's nl text for custom.building-coach-statuses.already-linked (contains "al gekoppeld")
 ALREADY_LINKED_TEXTS = ("al gekoppeld", "already linked", "already-linked")
 WAIT_FOR_IN_FLIGHT_SECONDS = 30.0
@@ -136,13 +158,13 @@ class Proxy:
             # the call went out and no answer came: it may have landed. The claim is released as "open";
             # the next attempt forwards again and a 422 "already registered" is then resolved from xref.
             if rec:
-                self.store.idempotency_finish(rec["id"], "open")
+                self.store.idempotency_finish(rec, "open")
             return 504, {"message": "Gateway Timeout"}, {}
         except PartnerError as exc:
             if rec:
-                self.store.idempotency_finish(rec["id"], "open")
-            status = exc.status or 502
-            return status, {"message": "Server Error" if status >= 500 else exc.message}, {}
+                self.store.idempotency_finish(rec, "open")
+            status = gateway_status(exc)
+            return status, {"message": "Bad Gateway" if status >= 500 else exc.message}, {}
         try:
             answer: Any = resp.json()
         except ValueError:
@@ -159,7 +181,7 @@ class Proxy:
                 return 201, recovered, {}
             self._reconcile_case(tenant, contact or "", answer)
         if rec:
-            self.store.idempotency_finish(rec["id"], "open", resp.status_code, None)
+            self.store.idempotency_finish(rec, "open", resp.status_code, None)
         return resp.status_code, answer, headers
 
     def _remember(
@@ -180,7 +202,7 @@ class Proxy:
                 "user_id": ids.get("user_id"),
                 "email": str(body.get("email") or "").strip().lower(),
             }
-            self.store.idempotency_finish(rec["id"], "done", 201, stored)
+            self.store.idempotency_finish(rec, "done", 201, stored)
 
     def _recover(self, tenant: TenantConfig, body: dict[str, Any]) -> dict[str, Any] | None:
         """The ids of a registration whose answer was lost, if a Hoomdossier message has shown them since."""
@@ -220,8 +242,9 @@ class Proxy:
         try:
             resp = self.client(tenant).link_coach(coach, resident)  # type: ignore[arg-type]
         except PartnerError as exc:
-            status = exc.status or 502
-            return (504 if isinstance(exc, OutcomeUnknown) else status), {"message": "Server Error"}, {}
+            status = 504 if isinstance(exc, OutcomeUnknown) else gateway_status(exc)
+            text = "Gateway Timeout" if status == 504 else "Bad Gateway" if status >= 500 else exc.message
+            return status, {"message": text}, {}
         try:
             answer: Any = resp.json()
         except ValueError:
@@ -233,12 +256,19 @@ class Proxy:
         return resp.status_code, answer, {k: v for k, v in resp.headers.items() if k.lower() == "retry-after"}
 
 
+def gateway_status(exc: PartnerError) -> int:
+    """The status the proxy answers for a failed upstream call: Hoomdossier's own 4xx (429) passes through; a
+    5xx of Hoomdossier's (or none) is the gateway's 502 — the receiver itself never answers 500."""
+    status = exc.status or 502
+    return 502 if status >= 500 else status
+
+
 def record_coach_link(store: Store, tenant: str, coach_contact_id: Any, resident_contact_id: Any) -> None:
     """Remember that Hoomdossier has this coach linked (the hub's own coach-link flow then skips it)."""
     key = f"{coach_contact_id}:{resident_contact_id}"
     rec = store.idempotency_begin(tenant, COACH_LINK, key, key)
     if rec["claimed"] or rec["status"] != "done":
-        store.idempotency_finish(rec["id"], "done", 200, [])
+        store.idempotency_finish(rec, "done", 200, [])
 
 
 def coach_link_known(store: Store, tenant: str, coach_contact_id: Any, resident_contact_id: Any) -> bool:
@@ -246,18 +276,125 @@ def coach_link_known(store: Store, tenant: str, coach_contact_id: Any, resident_
     return bool(rec and rec["status"] == "done")
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
+# Hoomdossier's flat 422 map for a body Laravel could not read (Dutch, as its validation texts are)
+REFUSAL_TEXT = {
+    "not-utf-8": "De body is geen geldige UTF-8.",
+    "not-json": "De body is geen geldige JSON.",
+    "too-deep": "De JSON-body is dieper genest dan 512 niveaus.",
+    "bad-unicode": "De body bevat een ongeldig Unicode-teken (een losse surrogaat).",
+    "content-type": "Dit Content-Type wordt niet ondersteund; stuur JSON of een formulier.",
+    "bad-form": "Het formulier kan niet worden gelezen (alleen tekstvelden, elk ten hoogste 1 MB).",
+}
+TOO_LARGE = "The POST data is too large."  # Laravel's PostTooLargeException (413)
+ENTITY = {"/api/v1/register": "register", "/api/v1/building-coach-status": "coach-link"}
+
+
+async def read_input(request: Request) -> dict[str, Any] | list[Any] | BadInput | None:
+    """`$request->all()` as Laravel builds it from the body: JSON for a JSON Content-Type (and, leniently, for
+    none), PHP-nested fields for form and multipart bodies, an empty input for an empty body. A body it could
+    not read is a BadInput; BodyTooLarge passes up. A JSON value that is not an object comes back as is."""
+    raw = await read_body(request)
     if not raw.strip():
         return {}
     ctype = request.headers.get("content-type", "")
-    if "application/x-www-form-urlencoded" in ctype or "multipart/form-data" in ctype:
-        form = await request.form()
-        return {k: v for k, v in form.items()}
     try:
-        return json.loads(raw)
-    except ValueError:
-        return None
+        if is_form_type(ctype):
+            if ctype.lower().startswith("multipart/form-data"):
+                return pairs_as_php(await form_pairs(request))
+            return parse_php_form(decode_utf8(raw))
+        if ctype and not is_json_type(ctype):
+            raise BadInput("content-type", f"Content-Type {ctype[:80]!r} is neither JSON nor a form")
+        parsed: Any = parse_json(decode_utf8(raw))
+        return parsed if isinstance(parsed, dict | list) or parsed is None else [parsed]
+    except BadInput as exc:
+        return exc
+
+
+def _bearer_doc() -> HTTPBearer:
+    """Declares the Bearer token in the OpenAPI document; the route checks the token itself (Hoomdossier's
+    401/403 shapes), so the dependency never refuses."""
+    return HTTPBearer(auto_error=False, description="the tenant's inbound token (Econobis' hoom_key)")
+
+
+Token = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_doc())]
+Slug = Annotated[str | None, Header(alias="X-Cooperation-Slug", description="optional; must be the tenant's")]
+
+_ERR = {"type": "object", "additionalProperties": True}
+_FLAT_422 = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or unknown token", "content": {"application/json": {"schema": _ERR}}},
+    403: {
+        "description": "X-Cooperation-Slug names another cooperation",
+        "content": {"application/json": {"schema": _ERR}},
+    },
+    413: {"description": "body over the receiver's limit", "content": {"application/json": {"schema": _ERR}}},
+    422: {
+        "description": "validation failed (Hoomdossier's flat map)",
+        "content": {"application/json": {"schema": _FLAT_422}},
+    },
+    429: {"description": "Hoomdossier's throttle"},
+    502: {"description": "Hoomdossier answered an error of its own"},
+    503: {"description": "the store is unavailable, or an identical register is still in flight"},
+    504: {"description": "Hoomdossier did not answer in time"},
+}
+_ID = {"type": "integer", "minimum": 1}
+REGISTER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["email", "first_name", "last_name", "postal_code", "number", "street", "city"],
+    "properties": {
+        "email": {"type": "string", "format": "email"},
+        "first_name": {"type": "string"},
+        "last_name": {"type": "string"},
+        "postal_code": {"type": "string"},
+        "number": {"type": "integer"},
+        "house_number_extension": {"type": ["string", "null"]},
+        "street": {"type": "string"},
+        "city": {"type": "string"},
+        "phone_number": {"type": ["string", "null"]},
+        "extra": {"type": "object", "properties": {"contact_id": _ID}},
+        "tool_questions": {"type": "object", "additionalProperties": {"type": ["integer", "string"]}},
+        "roles": {"type": "array", "items": {"type": "string", "enum": ["resident", "coach"]}},
+    },
+}
+COACH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["building_coach_statuses"],
+    "properties": {
+        "building_coach_statuses": {
+            "type": "object",
+            "required": ["coach_contact_id", "resident_contact_id"],
+            "properties": {"coach_contact_id": _ID, "resident_contact_id": _ID},
+        }
+    },
+}
+
+
+def _flat_form(schema: dict[str, Any]) -> dict[str, Any]:
+    """The form-encoded form of a body schema: nested fields as PHP bracket names (`extra[contact_id]`)."""
+    props: dict[str, Any] = {}
+    for name, sub in schema["properties"].items():
+        if sub.get("type") == "object" and "properties" in sub:
+            for inner, inner_schema in sub["properties"].items():
+                props[f"{name}[{inner}]"] = inner_schema
+        elif sub.get("type") == "array":
+            props[f"{name}[]"] = sub["items"]
+        elif sub.get("type") != "object":
+            props[name] = sub
+    return {"type": "object", "properties": props}
+
+
+def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    form = _flat_form(schema)
+    return {
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": form},
+                "multipart/form-data": {"schema": form},
+            },
+        }
+    }
 
 
 def hoomdossier_api(config: HubConfig, store: Store) -> APIRouter:
@@ -274,9 +411,9 @@ def hoomdossier_api(config: HubConfig, store: Store) -> APIRouter:
             return JSONResponse({"message": "Unauthorized for current cooperation."}, status_code=403)
         return tenant
 
-    @router.get("/api/v1")
-    @router.get("/api/v1/")
-    async def ping(request: Request) -> Response:
+    @router.get("/api/v1", responses={200: {"description": "the token works"}, **COMMON_RESPONSES})
+    @router.get("/api/v1/", include_in_schema=False)
+    async def ping(request: Request, token: Token = None, slug: Slug = None) -> Response:
         tenant = authorise(request)
         return tenant if isinstance(tenant, Response) else JSONResponse([])
 
@@ -284,22 +421,71 @@ def hoomdossier_api(config: HubConfig, store: Store) -> APIRouter:
         tenant = authorise(request)
         if isinstance(tenant, Response):
             return tenant
-        body = await _json_body(request)
+        entity = ENTITY[request.url.path]
+        try:
+            body = await read_input(request)
+        except BodyTooLarge as exc:
+            info: dict[str, Any] = {"limit": exc.limit, "declared_bytes": exc.declared, "bytes_read": exc.read}
+            return await _refused(tenant, entity, None, f"Payload too large: {exc}", info, 413, {"message": TOO_LARGE})
+        if isinstance(body, BadInput):
+            raw = await read_body(request)  # cached: read once above
+            info = {"bytes": len(raw), "content_type": request.headers.get("content-type", "")[:200]}
+            answer = {"body": [REFUSAL_TEXT[body.kind]]}
+            return await _refused(tenant, entity, raw, body.reason, info, 422, answer)
         if not isinstance(body, dict):
             if not_an_object is not None:
                 return not_an_object
             body = {}
-        status, answer, headers = await run_in_threadpool(call, tenant, body)
+        try:
+            status, answer, headers = await run_in_threadpool(call, tenant, body)
+        except SQLAlchemyError as exc:  # the store is down: nothing was forwarded unrecorded; send again
+            log_event(log, "proxy store unavailable", logging.ERROR, tenant=tenant.id, error=type(exc).__name__)
+            return JSONResponse({"message": "Service Unavailable"}, status_code=503, headers={"Retry-After": "30"})
         log_event(log, event, tenant=tenant.id, status=status)
         return JSONResponse(answer, status_code=status, headers=headers)
 
-    @router.post("/api/v1/register")
-    async def register(request: Request) -> Response:
+    async def _refused(
+        tenant: TenantConfig,
+        entity: str,
+        raw: bytes | None,
+        reason: str,
+        info: dict[str, Any],
+        status: int,
+        answer: dict[str, Any],
+    ) -> Response:
+        """Quarantine a call refused at the door (the token was valid), then answer in Hoomdossier's shape."""
+        external = hashlib.sha256(raw).hexdigest() if raw is not None else f"too-large:{info['declared_bytes']}"
+
+        def park() -> None:
+            with store.begin() as conn:
+                store.quarantine_put(
+                    conn, tenant.id, REFUSED_QUARANTINE, entity, external, f"refused: {reason}", info, raw
+                )
+
+        try:
+            await run_in_threadpool(park)
+        except SQLAlchemyError as exc:
+            log_event(log, "proxy store unavailable", logging.ERROR, tenant=tenant.id, error=type(exc).__name__)
+            return JSONResponse({"message": "Service Unavailable"}, status_code=503, headers={"Retry-After": "30"})
+        log_event(log, "proxy call refused", tenant=tenant.id, entity=entity, status=status, reason=reason[:60])
+        return JSONResponse(answer, status_code=status)
+
+    @router.post(
+        "/api/v1/register",
+        status_code=201,
+        responses={201: {"description": "registered (or the stored ids of an earlier register)"}, **COMMON_RESPONSES},
+        openapi_extra=_body_doc(REGISTER_SCHEMA),
+    )
+    async def register(request: Request, token: Token = None, slug: Slug = None) -> Response:
         required = JSONResponse({"email": ["Het E-mailadres veld is verplicht."]}, status_code=422)
         return await forward(request, proxy.register, "register proxied", required)
 
-    @router.post("/api/v1/building-coach-status")
-    async def coach_status(request: Request) -> Response:
+    @router.post(
+        "/api/v1/building-coach-status",
+        responses={200: {"description": "linked (or already linked)"}, **COMMON_RESPONSES},
+        openapi_extra=_body_doc(COACH_SCHEMA),
+    )
+    async def coach_status(request: Request, token: Token = None, slug: Slug = None) -> Response:
         return await forward(request, proxy.link_coach, "coach link proxied", None)
 
     return router

@@ -102,14 +102,14 @@ def apply_inbox(store: Store, tenant: str, campaigns: Mapping[str, int]) -> Appl
                     {"inbox_id": m["id"], "webhook_id": m["meta"].get("webhook_id")},
                 )
                 store.inbox_update(
-                    conn, m["id"], applied_at=utcnow(), status=InboxStatus.FAILED, last_error=str(exc)[:1000]
+                    conn, tenant, m["id"], applied_at=utcnow(), status=InboxStatus.FAILED, last_error=str(exc)[:1000]
                 )
                 out.quarantined += 1
                 continue
             # a replayed message that was refused before is open again once it parses
             status = InboxStatus.RECEIVED if m["status"] == InboxStatus.FAILED else m["status"]
             store.inbox_update(
-                conn, m["id"], applied_at=utcnow(), status=status, last_error=None, result={"signup": signup}
+                conn, tenant, m["id"], applied_at=utcnow(), status=status, last_error=None, result={"signup": signup}
             )
             out.applied += 1
     return out

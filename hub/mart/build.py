@@ -2,7 +2,9 @@
 checked, then atomically swapped into place (readers never see a half-built file), plus Parquet copies.
 
 Tables: campaigns, dossiers, journey_events; view funnel. Personal data is pseudonymised: the mart holds
-no names, e-mails or street addresses — only a keyed hash per resident and the 4-digit postcode area."""
+no names, e-mails or street addresses — only a keyed hash per resident (HUB_MART_PSEUDONYM_KEY; only sandbox
+tenants may go without it) and the 4-digit postcode area. An erased resident's dossier keeps its row (the
+funnel counts do not change) with no resident reference and no postcode area (hub/erasure.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import pyarrow.parquet as pq
 
 from hub.canonical import FUNNEL, Phase
 from hub.config import HubConfig
+from hub.pseudonym import require_key
 from hub.store import Store, as_utc
 
 MART_FILE = "hub.duckdb"
@@ -113,7 +116,8 @@ def _entities(store: Store, entity: str, tenants: list[str]) -> list[tuple[str, 
 def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
     """Read the canonical store into Arrow tables (columnar: built per column, never row-by-row inserts)."""
     tenants = [tc.id for tc in config.tenants]
-    secret = os.environ.get("HUB_MART_PSEUDONYM_KEY", "hub-mart").encode()
+    # no built-in key outside the sandbox: a real tenant's mart refuses to publish without HUB_MART_PSEUDONYM_KEY
+    secret = require_key(config, "the mart")
     opt_in = {tc.id for tc in config.tenants if tc.mart_personal_data}
 
     campaigns = _entities(store, "campaign", tenants)

@@ -2,7 +2,12 @@
 a health check, and an access log without secrets or personal data.
 
 Everything a route accepts is stored in the state store before it answers; processing happens in runs.
-Several receiver processes may run behind one load balancer: idempotency lives in the database."""
+Several receiver processes may run behind one load balancer: idempotency lives in the database.
+
+Bad input never gets a 5xx: the body limit and the strict parsing every route uses live in
+`hub.receiver.intake` (docs/receiver.md); a 5xx means the store (503) or the partner behind a proxy route
+(502/504) is unavailable. The OpenAPI document is built from the routes' declarations (`openapi_document`,
+`hub openapi`, docs/openapi.json); the app does not serve it."""
 
 from __future__ import annotations
 
@@ -15,42 +20,76 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.config import HubConfig
 from hub.logs import log_event
+from hub.receiver.intake import BodyLimitMiddleware, BodyTooLarge, max_body_bytes
 from hub.redact import Redactor
 from hub.store import Store
 
 log = logging.getLogger("hub.receiver")
 
+TITLE = "Renovation-journey hub receiver"
+DESCRIPTION = (
+    "Partner-compatible routes of the hub: each speaks the contract of the system it stands in for "
+    "(docs/receiver.md). Bodies are read within a size limit (413), strictly (UTF-8, JSON depth 512), and "
+    "refused in the partner's own error shape; a 5xx means only that the store (503) or the partner behind "
+    "a proxy route (502/504) is unavailable."
+)
 
-def create_receiver(config: HubConfig, store: Store, routers: Sequence[APIRouter]) -> FastAPI:
-    """`routers` come from the connectors (the composition root picks them: app/cli.py, the sandbox stack, tests)."""
-    app = FastAPI(title="Renovation-journey hub receiver", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.config = config
-    app.state.store = store
-    redactor = Redactor()
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next: Any) -> Response:
+class AccessLog:
+    """Pure ASGI (a BaseHTTPMiddleware would wrap the body stream): one event per request with method, path
+    (secrets in it redacted), status and duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.redactor = Redactor()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
         try:
-            response: Response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, sending)
         finally:
             log_event(
                 log,
                 "request",
                 logging.INFO if status < 500 else logging.WARNING,
-                method=request.method,
-                path=redactor.url(request.url.path),
+                method=scope.get("method"),
+                path=self.redactor.url(scope.get("path", "")),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
 
-    @app.get("/healthz")
+
+def create_receiver(
+    config: HubConfig, store: Store, routers: Sequence[APIRouter], max_body: int | None = None
+) -> FastAPI:
+    """`routers` come from the connectors (the composition root picks them: app/cli.py, the sandbox stack, tests).
+    `max_body` is the body limit in bytes (default: $HUB_RECEIVER_MAX_BODY_BYTES, else 16 MiB)."""
+    app = FastAPI(title=TITLE, description=DESCRIPTION, version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.config = config
+    app.state.store = store
+    app.state.max_body_bytes = max_body if max_body is not None else max_body_bytes()
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> Response:
+        """A route that did not answer the limit in its partner's shape still answers 413, not 500."""
+        return JSONResponse({"message": "Payload Too Large"}, status_code=413)
+
+    @app.get("/healthz", responses={503: {"description": "the store is unavailable"}})
     async def healthz() -> Response:
         def ping() -> None:
             with store.engine.connect() as conn:
@@ -64,4 +103,11 @@ def create_receiver(config: HubConfig, store: Store, routers: Sequence[APIRouter
 
     for router in routers:
         app.include_router(router)
+    app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimitMiddleware, limit=app.state.max_body_bytes)
     return app
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The receiver's OpenAPI document, generated from its routes (what `hub openapi` prints)."""
+    return app.openapi()

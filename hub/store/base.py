@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from typing import Any, Self, TypeVar, overload
 from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub.store import tables as t
 from hub.store.db import make_engine, migrate
+from hub.store.scope import install_guard
 
 CHUNK = 500
 # Characters of an error kept on a queue row (the quarantine keeps the whole reason): one length everywhere.
@@ -46,6 +49,23 @@ def stable_hash(value: Any) -> str:
     """A content hash that does not depend on key order (used for diffing and inbox de-duplication)."""
     raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def fit_column(value: str, length: int) -> str:
+    """`value` as a bounded text column may hold it: unchanged when it fits and every database can store it,
+    else a stable digest (`sha256:<hex>`, cut to `length`). The same value always maps to the same result, so
+    keys and streams made from partner input keep their meaning however long or odd the input was; without
+    this a 10 MB e-mail would reach a String(200) column (PostgreSQL refuses it: a 503 for bad input) and a
+    NUL or a lone surrogate would be refused by PostgreSQL's text type."""
+    try:
+        value.encode("utf-8")
+        storable = "\x00" not in value
+    except UnicodeEncodeError:  # a lone surrogate
+        storable = False
+    if storable and len(value) <= length:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"sha256:{digest}"[:length]
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -86,11 +106,22 @@ def insert_or_get_id(conn: Connection, table: Table, values: Mapping[str, Any], 
     return QueuedItem(id=int(row_id), created=created)
 
 
+_GUARDED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def guard_tenants(engine: Engine) -> None:
+    """Every statement on `engine` must pin the tenant of each tenant table it touches (hub/store/scope.py)."""
+    if engine not in _GUARDED:
+        install_guard(engine, t.metadata.tables.values())
+        _GUARDED.add(engine)
+
+
 class StoreBase:
     """The engine and its transactions; every repository mixin of `Store` builds on it."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        guard_tenants(engine)
 
     @classmethod
     def open(cls, url: str) -> Self:

@@ -19,12 +19,14 @@ from hub.store.xref import XrefRepo
 class EntityRepo(XrefRepo):
     """Entities build on the xref repository: `join_dwelling_files` links partner ids to existing files."""
 
-    def load_entities(self, conn: Connection, canonical_ids: Iterable[str]) -> dict[str, EntityRow]:
-        """canonical id → its row (live or deleted), for the ids that exist."""
+    def load_entities(self, conn: Connection, canonical_ids: Iterable[str], *, tenant: str) -> dict[str, EntityRow]:
+        """canonical id → its row (live or deleted), for the ids that exist in `tenant`."""
         ids = list(canonical_ids)
         out: dict[str, EntityRow] = {}
         for chunk in chunks(ids):
-            rows = conn.execute(select(t.entities).where(t.entities.c.canonical_id.in_(chunk))).mappings()
+            rows = conn.execute(
+                select(t.entities).where(t.entities.c.tenant == tenant, t.entities.c.canonical_id.in_(chunk))
+            ).mappings()
             out.update((r["canonical_id"], r) for r in rows_as(EntityRow, rows))
         return out
 
@@ -33,6 +35,7 @@ class EntityRepo(XrefRepo):
         conn: Connection,
         entity: str,
         *,
+        tenant: str,
         ids: Iterable[str] | None = None,
         parents: Iterable[str] | None = None,
         live: bool = False,
@@ -45,7 +48,7 @@ class EntityRepo(XrefRepo):
         col = t.entities.c.canonical_id if ids is not None else t.entities.c.parent_id
         out: list[EntityRow] = []
         for chunk in chunks(keys):
-            q = select(t.entities).where(t.entities.c.entity == entity, col.in_(chunk))
+            q = select(t.entities).where(t.entities.c.tenant == tenant, t.entities.c.entity == entity, col.in_(chunk))
             if live:
                 q = q.where(t.entities.c.deleted_at.is_(None))
             out += rows_as(EntityRow, conn.execute(q).mappings())
@@ -78,13 +81,13 @@ class EntityRepo(XrefRepo):
         return out
 
     def child_ids(
-        self, conn: Connection, entity: str, parent_ids: Iterable[str], *, live: bool = True
+        self, conn: Connection, entity: str, parent_ids: Iterable[str], *, tenant: str, live: bool = True
     ) -> dict[str, list[str]]:
         """parent id → canonical ids of its `entity` children (oldest first), e.g. a resident's dwellings."""
         out: dict[str, list[str]] = {}
         for chunk in chunks(sorted({str(p) for p in parent_ids})):
             q = select(t.entities.c.parent_id, t.entities.c.canonical_id).where(
-                t.entities.c.entity == entity, t.entities.c.parent_id.in_(chunk)
+                t.entities.c.tenant == tenant, t.entities.c.entity == entity, t.entities.c.parent_id.in_(chunk)
             )
             if live:
                 q = q.where(t.entities.c.deleted_at.is_(None))
@@ -102,7 +105,7 @@ class EntityRepo(XrefRepo):
         new = {e: ds for e, ds in candidates.items() if e not in known and ds}
         if not new:
             return
-        files = self.child_ids(conn, "dwelling_file", {d for ds in new.values() for d in ds})
+        files = self.child_ids(conn, "dwelling_file", {d for ds in new.values() for d in ds}, tenant=tenant)
         taken = self.external_ids(conn, system, tenant, entity, [f for v in files.values() for f in v])
         for ext, dwellings in new.items():
             free = [f for d in dwellings for f in files.get(d, []) if f not in taken]
@@ -131,7 +134,7 @@ class EntityRepo(XrefRepo):
         for chunk in chunks(rows):
             conn.execute(stmt, list(chunk))
 
-    def mark_deleted(self, conn: Connection, canonical_ids: Iterable[str]) -> dict[str, str]:
+    def mark_deleted(self, conn: Connection, canonical_ids: Iterable[str], *, tenant: str) -> dict[str, str]:
         """Soft-delete canonical entities (kept, with deleted_at): returns id → entity type of those that were
         live. The content hash records the deletion, so a later identical observation restores the entity."""
         ids = [str(c) for c in canonical_ids]
@@ -140,13 +143,15 @@ class EntityRepo(XrefRepo):
         for chunk in chunks(ids):
             rows = conn.execute(
                 select(t.entities.c.canonical_id, t.entities.c.entity, t.entities.c.data).where(
-                    t.entities.c.canonical_id.in_(chunk), t.entities.c.deleted_at.is_(None)
+                    t.entities.c.tenant == tenant,
+                    t.entities.c.canonical_id.in_(chunk),
+                    t.entities.c.deleted_at.is_(None),
                 )
             ).all()
             for r in rows:
                 conn.execute(
                     update(t.entities)
-                    .where(t.entities.c.canonical_id == r.canonical_id)
+                    .where(t.entities.c.tenant == tenant, t.entities.c.canonical_id == r.canonical_id)
                     .values(
                         deleted_at=now,
                         updated_at=now,
@@ -179,13 +184,18 @@ class EntityRepo(XrefRepo):
 
     # --- provenance --------------------------------------------------------------------------------------
 
-    def load_provenance(self, conn: Connection, canonical_ids: Iterable[str]) -> dict[str, dict[str, Provenance]]:
-        """canonical id → field → who last set it."""
+    def load_provenance(
+        self, conn: Connection, canonical_ids: Iterable[str], *, tenant: str
+    ) -> dict[str, dict[str, Provenance]]:
+        """canonical id → field → who last set it, for entities of `tenant` (provenance is keyed by entity)."""
         ids = list(canonical_ids)
         out: dict[str, dict[str, Provenance]] = {}
+        fp, e = t.field_provenance, t.entities
         for chunk in chunks(ids):
             for r in conn.execute(
-                select(t.field_provenance).where(t.field_provenance.c.canonical_id.in_(chunk))
+                select(fp)
+                .join(e, e.c.canonical_id == fp.c.canonical_id)
+                .where(e.c.tenant == tenant, fp.c.canonical_id.in_(chunk))
             ).mappings():
                 out.setdefault(r["canonical_id"], {})[r["field"]] = {
                     "source": r["source"],
@@ -216,13 +226,15 @@ class EntityRepo(XrefRepo):
         if not rows:
             return 0
         keys = [(r["dossier_id"], r["phase"]) for r in rows]
+        tenants = sorted({r["tenant"] for r in rows})
         existing: set[tuple[str, str]] = set()
         for chunk in chunks(keys):
             existing.update(
                 (r.dossier_id, r.phase)
                 for r in conn.execute(
                     select(t.journey_events.c.dossier_id, t.journey_events.c.phase).where(
-                        tuple_(t.journey_events.c.dossier_id, t.journey_events.c.phase).in_(list(chunk))
+                        t.journey_events.c.tenant.in_(tenants),
+                        tuple_(t.journey_events.c.dossier_id, t.journey_events.c.phase).in_(list(chunk)),
                     )
                 )
             )

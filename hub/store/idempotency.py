@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import select, update
 
 from hub.store import tables as t
-from hub.store.base import StoreBase, as_utc, dialect_insert, utcnow
+from hub.store.base import StoreBase, as_utc, dialect_insert, fit_column, utcnow
 from hub.store.rows import IdempotencyClaim, IdempotencyRecord, row_as
 from hub.store.status import IdempotencyStatus
+
+KEY_LENGTH = 200  # idempotency_records.key
 
 
 class IdempotencyRepo(StoreBase):
@@ -21,7 +23,9 @@ class IdempotencyRepo(StoreBase):
         """Claim (tenant, scope, key) for one upstream call. Returns the record: `claimed` True when this
         caller must make the call; otherwise the record holds the stored answer (`done`) or another caller's
         call in flight (`in_flight`, newer than `stale_after` seconds). A stale in-flight claim is taken
-        over (its caller died or timed out) and counts as an attempt whose outcome is unknown."""
+        over (its caller died or timed out) and counts as an attempt whose outcome is unknown. A key longer
+        than its column (or one PostgreSQL cannot store) is kept as its digest (`fit_column`)."""
+        key = fit_column(key, KEY_LENGTH)
         now = utcnow()
         r = t.idempotency_records
         with self.begin() as conn:
@@ -53,7 +57,12 @@ class IdempotencyRepo(StoreBase):
             if fresh or stale:
                 won = conn.execute(
                     update(r)
-                    .where(r.c.id == row["id"], r.c.attempts == row["attempts"], r.c.status == row["status"])
+                    .where(
+                        r.c.tenant == tenant,
+                        r.c.id == row["id"],
+                        r.c.attempts == row["attempts"],
+                        r.c.status == row["status"],
+                    )
                     .values(
                         status=IdempotencyStatus.IN_FLIGHT,
                         attempts=row["attempts"] + 1,
@@ -69,7 +78,7 @@ class IdempotencyRepo(StoreBase):
             return {**row, "claimed": False}
 
     def idempotency_finish(
-        self, record_id: int, status: str, response_status: int | None = None, response_body: Any = None
+        self, record: IdempotencyRecord, status: str, response_status: int | None = None, response_body: Any = None
     ) -> None:
         """`done` keeps the answer for repeats; `open` releases the claim (the next caller calls again). Its own
         transaction: the outcome is recorded as soon as the upstream call returns."""
@@ -77,7 +86,7 @@ class IdempotencyRepo(StoreBase):
         with self.begin() as conn:
             conn.execute(
                 update(r)
-                .where(r.c.id == record_id)
+                .where(r.c.tenant == record["tenant"], r.c.id == record["id"])
                 .values(
                     status=status, response_status=response_status, response_body=response_body, updated_at=utcnow()
                 )
@@ -85,6 +94,7 @@ class IdempotencyRepo(StoreBase):
 
     def idempotency_get(self, tenant: str, scope: str, key: str) -> IdempotencyRecord | None:
         """The record of (tenant, scope, key), if any; its own (read) transaction."""
+        key = fit_column(key, KEY_LENGTH)
         r = t.idempotency_records
         with self.begin() as conn:
             row = (

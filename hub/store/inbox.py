@@ -12,7 +12,7 @@ from typing import Any, overload
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, update
 
 from hub.store import tables as t
-from hub.store.base import QueuedItem, StoreBase, chunks, insert_or_get_id, utcnow
+from hub.store.base import QueuedItem, StoreBase, chunks, fit_column, insert_or_get_id, utcnow
 from hub.store.rows import InboxRow, rows_as
 from hub.store.status import INBOX_OPEN, InboxStatus
 
@@ -29,7 +29,7 @@ class InboxRepo(StoreBase):
     ) -> QueuedItem:
         """Store a received message durably; a repeat (same message id, else same content) is not stored twice."""
         content_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
-        mid = message_id or f"sha256:{content_hash}"
+        mid = fit_column(message_id, 128) if message_id else f"sha256:{content_hash}"
         return self._inbox_insert(conn, source, tenant, mid, content_hash, payload, meta)
 
     def _inbox_insert(
@@ -64,7 +64,9 @@ class InboxRepo(StoreBase):
         """Store a pushed message of `stream` before it is acknowledged. A message whose content equals the
         newest message of the same stream is a repeat (a sender's retry, or a resend of unchanged state) and
         is not stored again; the same content after a different one (A → B → A) is a new message. Two
-        identical concurrent deliveries compute the same message id, so the unique constraint keeps one."""
+        identical concurrent deliveries compute the same message id, so the unique constraint keeps one. A
+        stream name longer than its column is kept as its digest (`fit_column`), never cut."""
+        stream = fit_column(stream, 128)
         content_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
         latest = conn.execute(
             select(t.inbox.c.id, t.inbox.c.content_hash)
@@ -74,7 +76,7 @@ class InboxRepo(StoreBase):
         ).first()
         if latest is not None and latest.content_hash == content_hash:
             return QueuedItem(id=int(latest.id), created=False)
-        mid = f"{content_hash[:40]}:{latest.id if latest is not None else 0}:{stream}"[:128]
+        mid = fit_column(f"{content_hash[:40]}:{latest.id if latest is not None else 0}:{stream}", 128)
         return self._inbox_insert(conn, source, tenant, mid, content_hash, payload, meta, stream)
 
     def inbox_content_hash(self, conn: Connection, tenant: str, item_id: int) -> str | None:
@@ -128,7 +130,12 @@ class InboxRepo(StoreBase):
         with self.begin() as conn:
             won = conn.execute(
                 update(t.inbox)
-                .where(t.inbox.c.id == item["id"], t.inbox.c.status == item["status"], cond)
+                .where(
+                    t.inbox.c.tenant == item["tenant"],
+                    t.inbox.c.id == item["id"],
+                    t.inbox.c.status == item["status"],
+                    cond,
+                )
                 .values(next_attempt_at=until)
             ).rowcount
         if won == 1:
@@ -137,8 +144,8 @@ class InboxRepo(StoreBase):
 
     # --- in the caller's transaction ---------------------------------------------------------------------
 
-    def inbox_update(self, conn: Connection, item_id: int, **values: Any) -> None:
-        conn.execute(update(t.inbox).where(t.inbox.c.id == item_id).values(**values))
+    def inbox_update(self, conn: Connection, tenant: str, item_id: int, **values: Any) -> None:
+        conn.execute(update(t.inbox).where(t.inbox.c.tenant == tenant, t.inbox.c.id == item_id).values(**values))
 
     def inbox_requeue_forward(self, conn: Connection, tenant: str, item_id: int, now: datetime | None = None) -> int:
         """Make a message due to be forwarded again with fresh attempts (a quarantine replay). Returns the

@@ -43,7 +43,7 @@ class OutboxRepo(QuarantineRepo):
             "created_at": now,
             "updated_at": now,
         }
-        return insert_or_get_id(conn, t.outbox, values, ("idempotency_key",))
+        return insert_or_get_id(conn, t.outbox, values, ("tenant", "idempotency_key"))
 
     def outbox_import(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert complete outbox rows as given (a benchmark's or a restore's), in chunks. No de-duplication:
@@ -71,7 +71,11 @@ class OutboxRepo(QuarantineRepo):
             with self.begin() as conn:
                 won = conn.execute(
                     update(t.outbox)
-                    .where(t.outbox.c.id == r.id, t.outbox.c.next_attempt_at == r.next_attempt_at)
+                    .where(
+                        t.outbox.c.tenant == tenant,
+                        t.outbox.c.id == r.id,
+                        t.outbox.c.next_attempt_at == r.next_attempt_at,
+                    )
                     .values(next_attempt_at=until, updated_at=now)
                 ).rowcount
             if won == 1:
@@ -103,8 +107,12 @@ class OutboxRepo(QuarantineRepo):
         )
         return [tuple(r) for r in conn.execute(q)]
 
-    def outbox_update(self, conn: Connection, item_id: int, **values: Any) -> None:
-        conn.execute(update(t.outbox).where(t.outbox.c.id == item_id).values(updated_at=utcnow(), **values))
+    def outbox_update(self, conn: Connection, tenant: str, item_id: int, **values: Any) -> None:
+        conn.execute(
+            update(t.outbox)
+            .where(t.outbox.c.tenant == tenant, t.outbox.c.id == item_id)
+            .values(updated_at=utcnow(), **values)
+        )
 
     def outbox_park(
         self, conn: Connection, item: Mapping[str, Any], attempts: int, reason: str, partner_answer: Any = None
@@ -112,7 +120,12 @@ class OutboxRepo(QuarantineRepo):
         """Give up on an outbox item: `failed`, and into quarantine (source `outbox:<partner>`) with its payload
         and the partner's answer, so a coordinator sees why and can replay it."""
         self.outbox_update(
-            conn, item["id"], status=OutboxStatus.FAILED, attempts=attempts, last_error=reason[:ERROR_TEXT_LIMIT]
+            conn,
+            item["tenant"],
+            item["id"],
+            status=OutboxStatus.FAILED,
+            attempts=attempts,
+            last_error=reason[:ERROR_TEXT_LIMIT],
         )
         self.quarantine_put(
             conn,
@@ -138,14 +151,16 @@ class OutboxRepo(QuarantineRepo):
             ).rowcount
         )
 
-    def outbox_keys_present(self, conn: Connection, idempotency_keys: Iterable[str]) -> set[str]:
-        """Which of these idempotency keys are in the outbox already (any status, any tenant: keys are global)."""
+    def outbox_keys_present(self, conn: Connection, tenant: str, idempotency_keys: Iterable[str]) -> set[str]:
+        """Which of these idempotency keys the tenant has in the outbox already (any status)."""
         found: set[str] = set()
         for chunk in chunks([str(k) for k in idempotency_keys]):
             found.update(
                 k
                 for (k,) in conn.execute(
-                    select(t.outbox.c.idempotency_key).where(t.outbox.c.idempotency_key.in_(chunk))
+                    select(t.outbox.c.idempotency_key).where(
+                        t.outbox.c.tenant == tenant, t.outbox.c.idempotency_key.in_(chunk)
+                    )
                 )
             )
         return found

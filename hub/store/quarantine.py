@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from hub.store import tables as t
-from hub.store.base import StoreBase, chunks, dialect_insert, utcnow
+from hub.store.base import StoreBase, chunks, dialect_insert, fit_column, utcnow
 from hub.store.rows import QuarantineRow, rows_as
 
 
@@ -24,16 +24,19 @@ class QuarantineRepo(StoreBase):
         external_id: str,
         reason: str,
         payload: Any = None,
+        payload_bytes: bytes | None = None,
     ) -> None:
-        """Park a record that cannot be processed, with its reason; a repeat bumps the count and reopens it."""
+        """Park a record that cannot be processed, with its reason; a repeat bumps the count and reopens it.
+        `payload_bytes` keeps a refused body byte-exact (what `payload`, JSON, cannot hold: invalid UTF-8)."""
         now = utcnow()
         stmt = dialect_insert(conn, t.quarantine).values(
             tenant=tenant,
             source=source,
             entity=entity,
-            external_id=str(external_id),
+            external_id=fit_column(str(external_id), 128),
             reason=reason,
             payload=payload,
+            payload_bytes=payload_bytes,
             occurrences=1,
             first_seen_at=now,
             last_seen_at=now,
@@ -43,6 +46,7 @@ class QuarantineRepo(StoreBase):
             set_={
                 "reason": stmt.excluded.reason,
                 "payload": stmt.excluded.payload,
+                "payload_bytes": stmt.excluded.payload_bytes,
                 "occurrences": t.quarantine.c.occurrences + 1,
                 "last_seen_at": stmt.excluded.last_seen_at,
                 "resolved_at": None,
@@ -54,7 +58,7 @@ class QuarantineRepo(StoreBase):
         self, conn: Connection, tenant: str, source: str, entity: str, external_ids: Iterable[str]
     ) -> int:
         """Close the open entries of these records; returns how many were open."""
-        ids = [str(e) for e in external_ids]
+        ids = [fit_column(str(e), 128) for e in external_ids]
         total = 0
         for chunk in chunks(ids):
             total += conn.execute(
@@ -70,19 +74,18 @@ class QuarantineRepo(StoreBase):
             ).rowcount
         return total
 
-    def open_quarantine(self, conn: Connection, tenant: str | None = None) -> list[QuarantineRow]:
-        """Open entries (of one tenant, or all), oldest first."""
-        q = select(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
-        if tenant:
-            q = q.where(t.quarantine.c.tenant == tenant)
+    def open_quarantine(self, conn: Connection, tenant: str) -> list[QuarantineRow]:
+        """The tenant's open entries, oldest first."""
+        q = select(t.quarantine).where(t.quarantine.c.tenant == tenant, t.quarantine.c.resolved_at.is_(None))
         return rows_as(QuarantineRow, conn.execute(q.order_by(t.quarantine.c.id)).mappings())
 
     def quarantine_open_ids(self, conn: Connection, tenant: str, source: str, external_ids: Iterable[str]) -> set[str]:
         """Which of `external_ids` have an open entry of `source` (any entity type)."""
         found: set[str] = set()
-        for chunk in chunks([str(e) for e in external_ids]):
+        wanted = {fit_column(str(e), 128): str(e) for e in external_ids}
+        for chunk in chunks(list(wanted)):
             found.update(
-                e
+                wanted[e]
                 for (e,) in conn.execute(
                     select(t.quarantine.c.external_id).where(
                         t.quarantine.c.tenant == tenant,

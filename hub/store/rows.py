@@ -90,6 +90,7 @@ class QuarantineRow(TypedDict):
     external_id: str
     reason: str
     payload: Any
+    payload_bytes: bytes | None
     occurrences: int
     first_seen_at: datetime
     last_seen_at: datetime

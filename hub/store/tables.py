@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -143,7 +144,7 @@ outbox = Table(
     Column("sent_at", TS),
     Column("last_error", Text),
     Column("result", JSON),
-    UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
+    UniqueConstraint("tenant", "idempotency_key", name="uq_outbox_tenant_key"),
     Index("ix_outbox_due", "status", "next_attempt_at"),
 )
 
@@ -157,6 +158,8 @@ quarantine = Table(
     Column("external_id", String(128), nullable=False),
     Column("reason", Text, nullable=False),
     Column("payload", JSON),
+    # a body refused at the receiver, byte-exact (invalid UTF-8 included); `payload` says what it is
+    Column("payload_bytes", LargeBinary),
     Column("occurrences", Integer, nullable=False),
     Column("first_seen_at", TS, nullable=False),
     Column("last_seen_at", TS, nullable=False),
@@ -192,4 +195,24 @@ request_budgets = Table(
     Column("refill_per_second", Float, nullable=False),
     Column("tokens", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    # One per erased resident of a tenant, and its audit record: who asked, when, what was removed, what each
+    # partner was told and confirmed. No personal data: the subject is a keyed hash, `requested_by` the
+    # coordinator's role or staff id, `removed` counts per table, `steps` statuses and hashed partner ids.
+    Column("id", String(36), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", TS, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("removed", JSON, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("completed_at", TS),
+    UniqueConstraint("tenant", "subject", name="uq_erasure_requests_subject"),
+    Index("ix_erasure_requests_open", "status", "tenant"),
 )

@@ -8,10 +8,19 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 
+from hub.pseudonym import current_key, keyed_hash
 from hub.store import tables as t
 from hub.store.base import StoreBase, chunks, dialect_insert, utcnow
+
+ERASED_PREFIX = "erased:"
+
+
+def erased_ref(system: str, tenant: str, entity: str, external_id: str) -> str:
+    """What an erasure leaves of a partner id in the xref: a keyed hash, so the id is gone from the hub but a
+    pull that meets it again recognises it (and does not re-import the erased resident)."""
+    return ERASED_PREFIX + keyed_hash(current_key(), system, tenant, entity, external_id)
 
 
 class XrefRepo(StoreBase):
@@ -25,6 +34,10 @@ class XrefRepo(StoreBase):
         found = self.lookup_ids(conn, system, tenant, entity, wanted)
         missing = [e for e in wanted if e not in found]
         if missing:
+            # an erased subject's ids resolve to its tombstone (the merge writes nothing into it)
+            found.update(self.erased_lookup(conn, system, tenant, entity, missing))
+            missing = [e for e in missing if e not in found]
+        if missing:
             self.link_ids(conn, system, tenant, entity, {e: str(uuid.uuid4()) for e in missing})
             # Re-read: a concurrent writer may have won the race for some ids.
             found.update(self.lookup_ids(conn, system, tenant, entity, missing))
@@ -35,6 +48,35 @@ class XrefRepo(StoreBase):
     ) -> dict[str, str]:
         """external id → canonical id, for the ids that have one."""
         return self._xref_map(conn, system, tenant, entity, t.xref.c.external_id, t.xref.c.canonical_id, external_ids)
+
+    def erased_lookup(
+        self, conn: Connection, system: str, tenant: str, entity: str, external_ids: Iterable[str]
+    ) -> dict[str, str]:
+        """external id → tombstone canonical id, for the ids an erasure hashed (`erased_ref`)."""
+        refs = {erased_ref(system, tenant, entity, str(e)): str(e) for e in external_ids}
+        found = self._xref_map(conn, system, tenant, entity, t.xref.c.external_id, t.xref.c.canonical_id, refs)
+        return {refs[r]: c for r, c in found.items()}
+
+    def hash_xref_of(self, conn: Connection, tenant: str, canonical_ids: Iterable[str]) -> int:
+        """Replace every partner id that maps to one of `canonical_ids` by its `erased_ref` (an erasure);
+        returns the rows changed. Already hashed rows are left alone, so a second run changes nothing."""
+        changed = 0
+        for chunk in chunks(sorted({str(c) for c in canonical_ids})):
+            rows = conn.execute(
+                select(t.xref.c.id, t.xref.c.system, t.xref.c.tenant, t.xref.c.entity, t.xref.c.external_id).where(
+                    t.xref.c.tenant == tenant,
+                    t.xref.c.canonical_id.in_(chunk),
+                    ~t.xref.c.external_id.startswith(ERASED_PREFIX),
+                )
+            ).all()
+            for r in rows:
+                conn.execute(
+                    update(t.xref)
+                    .where(t.xref.c.tenant == tenant, t.xref.c.id == r.id)
+                    .values(external_id=erased_ref(r.system, r.tenant, r.entity, r.external_id))
+                )
+                changed += 1
+        return changed
 
     def external_ids(
         self, conn: Connection, system: str, tenant: str, entity: str, canonical_ids: Iterable[str]
@@ -76,6 +118,10 @@ class XrefRepo(StoreBase):
         """Record external id → canonical id where the external id has none yet (first writer wins)."""
         if not links:
             return
+        erased = self.erased_lookup(conn, system, tenant, entity, links)
+        links = {e: c for e, c in links.items() if str(e) not in erased}  # an erased id is never linked again
+        if not links:
+            return
         now = utcnow()
         rows = [
             {
@@ -108,7 +154,10 @@ class XrefRepo(StoreBase):
         return (
             select(*columns)
             .select_from(t.xref)
-            .join(t.entities, t.entities.c.canonical_id == t.xref.c.canonical_id)
+            .join(
+                t.entities,
+                (t.entities.c.canonical_id == t.xref.c.canonical_id) & (t.entities.c.tenant == t.xref.c.tenant),
+            )
             .where(
                 t.xref.c.system == system,
                 t.xref.c.tenant == tenant,

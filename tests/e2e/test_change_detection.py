@@ -15,7 +15,7 @@ from tests.e2e.test_pull_flow import _client
 def canonical(store: Store, tenant: str, entity: str, external_id: int) -> dict[str, Any]:
     with store.begin() as conn:
         [cid] = store.lookup_ids(conn, "econobis", tenant, entity, [str(external_id)]).values()
-        row = store.load_entities(conn, [cid])[cid]
+        row = store.load_entities(conn, [cid], tenant=tenant)[cid]
     from sqlalchemy import select
 
     from hub.store import tables as t

@@ -304,20 +304,20 @@ def final_state(stack: SandboxStack, store: Store, econobis: Any, contacts: list
         dossier_of = {}
         for cid in contacts:
             rid = store.lookup_ids(conn, "econobis", TENANT, "contact", [str(cid)])[str(cid)]
-            intakes = store.child_ids(conn, "intake", [rid])[rid]
+            intakes = store.child_ids(conn, "intake", [rid], tenant=TENANT)[rid]
             dossiers = store.lookup_ids(conn, "hub", TENANT, "dossier", intakes)
             dossier_of[cid] = set(dossiers.values())
         by_dossier = Counter((e["dossier_id"], e["phase"]) for e in events)
         canonical = {}
         for cid in contacts:
             rid = store.lookup_ids(conn, "econobis", TENANT, "contact", [str(cid)])[str(cid)]
-            resident = store.load_entities(conn, [rid])[rid]["data"]
-            dwellings = store.child_ids(conn, "dwelling", [rid]).get(rid, [])
-            files = store.child_ids(conn, "dwelling_file", dwellings)
+            resident = store.load_entities(conn, [rid], tenant=TENANT)[rid]["data"]
+            dwellings = store.child_ids(conn, "dwelling", [rid], tenant=TENANT).get(rid, [])
+            files = store.child_ids(conn, "dwelling_file", dwellings, tenant=TENANT)
             file_ids = [f for d in dwellings for f in files.get(d, [])]
-            file_data = [store.load_entities(conn, [f])[f]["data"] for f in file_ids]
-            advices = store.child_ids(conn, "advice", file_ids)
-            appts = store.child_ids(conn, "appointment", file_ids)
+            file_data = [store.load_entities(conn, [f], tenant=TENANT)[f]["data"] for f in file_ids]
+            advices = store.child_ids(conn, "advice", file_ids, tenant=TENANT)
+            appts = store.child_ids(conn, "appointment", file_ids, tenant=TENANT)
             canonical[cid] = {
                 "phases": sorted(p for (d, p), n in by_dossier.items() if d in dossier_of[cid]),
                 "phase_counts": sorted({n for (d, _p), n in by_dossier.items() if d in dossier_of[cid]}),

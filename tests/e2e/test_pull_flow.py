@@ -87,7 +87,7 @@ def test_pull_under_faults_ends_with_exactly_the_seeded_records(store, start_san
     assert _entity_count(store, "coop-noord", "dwelling_file") == len(expected["housing_files"])
     assert _entity_count(store, "coop-noord", "dossier") == len(expected["intakes"])
     with store.begin() as conn:
-        assert store.open_quarantine(conn) == []
+        assert store.open_quarantine(conn, "coop-noord") == []
 
 
 def test_second_pull_changes_nothing_and_adds_no_journey_events(store, start_sandbox):
@@ -199,5 +199,5 @@ def test_rows_with_equal_created_at_reordered_between_pages_are_not_lost(store, 
     assert report.repaged.get("intake", 0) >= 1
     assert _xref_ids(store, "coop-noord", "intake") == sorted(db.ids["intakes"])
     with store.begin() as conn:
-        assert store.open_quarantine(conn) == []
+        assert store.open_quarantine(conn, "coop-noord") == []
     assert _json.dumps(report.as_dict())  # the report stays JSON-serialisable for Dagster metadata

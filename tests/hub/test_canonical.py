@@ -58,8 +58,8 @@ def test_merge_applies_survivorship_and_counts_outcomes(store: Store):
         merge(store, conn, [Incoming(better, "hoomdossier_coach", "b:1", T0)], stats)
         worse = DwellingFile(id="f1", tenant="t", build_year=1931, energy_label="D")
         merge(store, conn, [Incoming(worse, "econobis", "hf:1", T0 + timedelta(1))], stats)
-        data = store.load_entities(conn, ["f1"])["f1"]["data"]
-        prov = store.load_provenance(conn, ["f1"])["f1"]
+        data = store.load_entities(conn, ["f1"], tenant="t")["f1"]["data"]
+        prov = store.load_provenance(conn, ["f1"], tenant="t")["f1"]
     assert data["build_year"] == 1932 and prov["build_year"]["source"] == "hoomdossier_coach"
     assert data["energy_label"] == "D" and prov["energy_label"]["source"] == "econobis"
     assert stats.counts["dwelling_file"]["created"] == 1 and stats.counts["dwelling_file"]["updated"] == 2

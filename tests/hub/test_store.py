@@ -92,7 +92,7 @@ def test_entity_upsert_only_bumps_version_when_content_changes(any_store: Store)
         any_store.upsert_entities(conn, [row])
         any_store.upsert_entities(conn, [row])
         any_store.upsert_entities(conn, [{**row, "data": {"first_name": "Joop"}, "data_hash": "h2"}])
-        stored = any_store.load_entities(conn, ["c-1"])["c-1"]
+        stored = any_store.load_entities(conn, ["c-1"], tenant=row["tenant"])["c-1"]
     assert stored["version"] == 2 and stored["data"] == {"first_name": "Joop"}
 
 

@@ -70,10 +70,10 @@ def test_replay_requeues_return_the_rows_they_changed(any_store: Store):
     with s.begin() as conn:
         failed = s.outbox_enqueue(conn, "coop-a", "econobis", "op", "k-failed", {})
         sent = s.outbox_enqueue(conn, "coop-a", "econobis", "op", "k-sent", {})
-        s.outbox_update(conn, failed.id, status="failed", attempts=7)
-        s.outbox_update(conn, sent.id, status="sent", attempts=1)
+        s.outbox_update(conn, "coop-a", failed.id, status="failed", attempts=7)
+        s.outbox_update(conn, "coop-a", sent.id, status="sent", attempts=1)
         msg = s.inbox_put(conn, "hoomdossier", "coop-a", "{}", {})
-        s.inbox_update(conn, msg.id, status="failed", attempts=9, applied_at=utcnow())
+        s.inbox_update(conn, "coop-a", msg.id, status="failed", attempts=9, applied_at=utcnow())
     now = utcnow()
     with s.begin() as conn:
         assert s.outbox_requeue(conn, "coop-a", "k-failed", now) == 1
@@ -100,8 +100,9 @@ def test_planned_follow_up_lookups(any_store: Store):
         s.quarantine_put(conn, "coop-a", "econobis", "dossier", "q-other", "r")
         s.quarantine_resolve(conn, "coop-a", "hub:follow-up", "dossier", ["q-done"])
     with s.begin() as conn:
-        assert s.outbox_keys_present(conn, ["k1", "k2"]) == {"k1"}
-        assert s.outbox_keys_present(conn, []) == set()
+        assert s.outbox_keys_present(conn, "coop-a", ["k1", "k2"]) == {"k1"}
+        assert s.outbox_keys_present(conn, "coop-b", ["k1", "k2"]) == set()
+        assert s.outbox_keys_present(conn, "coop-a", []) == set()
         wanted = ["q-open", "q-done", "q-other", "q-none"]
         assert s.quarantine_open_ids(conn, "coop-a", "hub:follow-up", wanted) == {"q-open"}
         assert s.quarantine_open_ids(conn, "coop-b", "hub:follow-up", wanted) == set()
@@ -175,16 +176,23 @@ def test_entity_reads_match_the_callers_queries(any_store: Store):
         s.link_ids(conn, "econobis", "coop-a", "intake", {"1": "d1", "2": "d1", "3": "d2"})
         s.link_ids(conn, "econobis", "coop-a", "opportunity", {"1": "d1"})
     with s.begin() as conn:
-        by_id = {r["canonical_id"]: r for r in s.entities_of(conn, "dwelling", ids=["w1", "w2", "r1", "nope"])}
+        by_id = {
+            r["canonical_id"]: r
+            for r in s.entities_of(conn, "dwelling", tenant="coop-a", ids=["w1", "w2", "r1", "nope"])
+        }
         assert sorted(by_id) == ["w1", "w2"] and by_id["w1"]["data"] == {"street": "Dorpsstraat"}
         assert by_id["w2"]["deleted_at"] is not None and by_id["w1"]["parent_id"] == "r1"
-        assert sorted(r["canonical_id"] for r in s.entities_of(conn, "dwelling", parents=["r1", "r2"])) == [
+        assert sorted(
+            r["canonical_id"] for r in s.entities_of(conn, "dwelling", tenant="coop-a", parents=["r1", "r2"])
+        ) == [
             "w1",
             "w2",
             "w3",
         ]
-        assert [r["canonical_id"] for r in s.entities_of(conn, "dwelling", parents=["r1"], live=True)] == ["w1"]
-        assert s.entities_of(conn, "dwelling", parents=[]) == []
+        assert [
+            r["canonical_id"] for r in s.entities_of(conn, "dwelling", tenant="coop-a", parents=["r1"], live=True)
+        ] == ["w1"]
+        assert s.entities_of(conn, "dwelling", tenant="coop-a", parents=[]) == []
         live = s.live_entities(conn, "dossier", "coop-a")
         assert sorted(r["canonical_id"] for r in live) == ["d1", "d2", "d3"]
         assert sorted(r["canonical_id"] for r in s.live_entities(conn, "dossier", ["coop-a", "coop-b"])) == [

@@ -146,7 +146,7 @@ def test_a_dossier_that_moves_on_and_stalls_again_gets_a_new_follow_up(hub, stor
                 recorded_at=utcnow(),
             )
         )
-        entity = store.load_entities(conn, [did])[did]
+        entity = store.load_entities(conn, [did], tenant=TENANT)[did]
         conn.execute(
             update(t.entities).where(t.entities.c.canonical_id == did).values(data={**entity["data"], "phase": later})
         )

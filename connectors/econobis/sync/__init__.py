@@ -16,6 +16,7 @@ from connectors.econobis.sync.context import PullContext, PullReport, Rejected
 from connectors.econobis.sync.paging import GridPager
 from connectors.econobis.sync.reconcile import reconcile_counts, reconcile_deletions
 from connectors.econobis.sync.streams import Stream, build_streams
+from hub.erasure import observe_listing
 from hub.journey import recompute_dossiers
 from hub.logs import log_event
 from hub.store import Store, utcnow
@@ -63,6 +64,10 @@ class EconobisPull:
             self.audit.run()
         if full and set(streams) == set(STREAMS):
             reconcile_deletions(self.ctx)
+            # a complete listing: an erased resident's contact that is no longer listed is erased in Econobis
+            self.report.reconcile["erasures_confirmed"] = len(
+                observe_listing(self.store, self.tenant, SOURCE, "contact", self.ctx.seen_ids.get("contact", set()))
+            )
         self.report.dossiers_recomputed = len(self.ctx.touched_intakes)
         self._finish(started)
         log_event(

@@ -160,8 +160,8 @@ class PullContext:
         intakes whose dossier they were part of; returns how many were live."""
         with self.store.begin() as conn:
             canon = self.store.lookup_ids(conn, SOURCE, self.tenant, stream, [str(e) for e in external_ids])
-            rows = self.store.load_entities(conn, canon.values())
-            marked = self.store.mark_deleted(conn, canon.values())
+            rows = self.store.load_entities(conn, canon.values(), tenant=self.tenant)
+            marked = self.store.mark_deleted(conn, canon.values(), tenant=self.tenant)
             for cid, entity in marked.items():
                 self.report.merge.add(entity, "deleted")
                 data = rows.get(cid, {}).get("data", {})
@@ -170,7 +170,9 @@ class PullContext:
                 elif entity == "opportunity" and data.get("intake_id"):
                     self.touched_intakes.add(data["intake_id"])
                 elif entity == "action" and data.get("opportunity_id"):
-                    opp = self.store.load_entities(conn, [data["opportunity_id"]]).get(data["opportunity_id"])
+                    opp = self.store.load_entities(conn, [data["opportunity_id"]], tenant=self.tenant).get(
+                        data["opportunity_id"]
+                    )
                     if opp and opp["data"].get("intake_id"):
                         self.touched_intakes.add(opp["data"]["intake_id"])
             return len(marked)

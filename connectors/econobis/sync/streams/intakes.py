@@ -55,7 +55,7 @@ class IntakeStream(Stream):
             intake_ids = ctx.ids(conn, "intake", [r.id for r in rows])
             resident_ids = ctx.ids(conn, "contact", [r.contact_id for r in rows])
             campaign_ids = ctx.ids(conn, "campaign", [r.campaign.id for r in rows if r.campaign])
-            dwellings = resident_dwellings(self.ctx.store, conn, list(resident_ids.values()))
+            dwellings = resident_dwellings(self.ctx.store, conn, self.ctx.tenant, list(resident_ids.values()))
             items: list[Incoming] = []
             ok: list[str] = []
             seen_campaigns: set[str] = set()

@@ -34,8 +34,8 @@ class OpportunityStream(Stream):
         with ctx.store.begin() as conn:
             opp_ids = ctx.ids(conn, "opportunity", [r.id for r in rows])
             resident_ids = ctx.ids(conn, "contact", [r.contact_id for r in rows if r.contact_id])
-            existing = ctx.store.load_entities(conn, opp_ids.values())
-            candidates = intake_candidates(ctx.store, conn, list(resident_ids.values()))
+            existing = ctx.store.load_entities(conn, opp_ids.values(), tenant=ctx.tenant)
+            candidates = intake_candidates(ctx.store, conn, ctx.tenant, list(resident_ids.values()))
         resolved: Resolved = {}
         for r in rows:
             status = ctx.names.code("opportunity", r.status_name)

@@ -40,7 +40,7 @@ class QuotationRequestStream(Stream):
             action_ids = ctx.ids(conn, "quotation-request", [r.id for r in rows])
             opp_ids = ctx.ids(conn, "opportunity", [r.opportunity.id for r in rows])
             coach_ids = ctx.ids(conn, "contact", [r.organisation_or_coach.id for r in rows if r.organisation_or_coach])
-            opps = ctx.store.load_entities(conn, opp_ids.values())
+            opps = ctx.store.load_entities(conn, opp_ids.values(), tenant=ctx.tenant)
             items: list[Incoming] = []
             ok: list[str] = []
             for r in rows:
