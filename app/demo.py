@@ -48,7 +48,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failed = 0
     try:
         econobis = stack.running.get("econobis", [])
-        _queue_demo_signups(config, args.signups, {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in econobis})
+        campaigns = {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in econobis}
+        _queue_demo_signups(config, args.signups, campaigns)
+        _post_form_signups(stack, args.form_signups, campaigns)
         with DagsterInstance.get() as instance:
             for tenant in config.tenants:
                 for n in (1, 2):
@@ -123,6 +125,37 @@ class _Missing(dict):  # type: ignore[type-arg]
 
 
 DEMO_FIRST_NAMES = ("Sanne", "Joost", "Fatima", "Henk", "Iris", "Ruud", "Noor", "Bram")
+
+
+def _post_form_signups(stack: Any, per_tenant: int, campaigns: dict[str, int]) -> None:
+    """A few sign-ups per tenant through the sandbox municipal web form: signed webhooks to the receiver, each
+    delivered twice (a sender's retry), which the sync job's web-form inbox sends on to Econobis once."""
+    form = stack.running.get("webform")
+    if form is None or per_tenant <= 0 or stack.receiver is None:
+        return
+    for tenant, campaign in campaigns.items():
+        sender = form.sandbox.sender(tenant)
+        for i in range(per_tenant):
+            first = DEMO_FIRST_NAMES[(i + 3) % len(DEMO_FIRST_NAMES)]
+            data = {
+                "id": f"demo-form-{i:03d}",
+                "first_name": first,
+                "last_name": f"Formulier{i:03d}",
+                "email": f"{first.lower()}.formulier{i}@example.org",
+                "street": "Raadhuisplein",
+                "number": str(1 + i),
+                "postcode": "1621AB" if tenant == "coop-noord" else "5281AB",
+                "city": "Hoorn" if tenant == "coop-noord" else "Boxtel",
+                "campaign": campaign,
+                "measures": ["Vloerisolatie"],
+                "sources": ["Website"],
+                "consent": {"privacy_policy": True},
+            }
+            webhook_id, body, resp = sender.post(data)
+            sender.deliver(body, webhook_id)  # the form tool's retry: stored once
+            if resp.status_code >= 300:
+                print(f"  web form {tenant}: the receiver answered {resp.status_code}")
+    print(f"Posted {per_tenant} signed web-form sign-ups per tenant to the receiver (each delivered twice).")
 
 
 def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str, int]) -> None:

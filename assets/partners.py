@@ -218,7 +218,9 @@ def _step_asset(
 def inbox_asset(c: Connector, couplings: Sequence[Coupling], deps: Sequence[str] = ()) -> AssetsDefinition:
     assert c.inbox is not None
     after = [cp.after_inbox[c.inbox.source] for cp in couplings if c.inbox.source in cp.after_inbox]
-    description = c.inbox.description + "".join(f" Then: {cp.summary}." for cp in couplings if cp.after_inbox)
+    description = c.inbox.description + "".join(
+        f" Then: {cp.summary}." for cp in couplings if c.inbox.source in cp.after_inbox
+    )
     return _step_asset(c, f"{c.name}_inbox", c.inbox.apply, (), after, description, deps)
 
 

@@ -3,8 +3,9 @@ that the asset layer wires into the partners' assets. One line per coupling."""
 
 from couplings.econobis_hoomdossier import COUPLING as ECONOBIS_HOOMDOSSIER
 from couplings.follow_up import COUPLING as FOLLOW_UP
+from couplings.webform_econobis import COUPLING as WEBFORM_ECONOBIS
 from hub.connector import Coupling
 
-COUPLINGS: tuple[Coupling, ...] = (ECONOBIS_HOOMDOSSIER, FOLLOW_UP)
+COUPLINGS: tuple[Coupling, ...] = (ECONOBIS_HOOMDOSSIER, FOLLOW_UP, WEBFORM_ECONOBIS)
 
 __all__ = ["COUPLINGS"]

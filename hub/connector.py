@@ -155,6 +155,34 @@ class JourneyRules:
 
 
 @dataclass(frozen=True)
+class WebhookPolicy:
+    """What one tenant accepts on a webhook source: the event types (`type` of the envelope; None: any), how
+    far `webhook-timestamp` may be from now (at most the library's 5 minutes: narrowing only), and the largest
+    body."""
+
+    events: frozenset[str] | None = None
+    tolerance_seconds: int = 300
+    max_bytes: int = 256 * 1024
+
+
+def _default_policy(pc: PartnerConfig) -> WebhookPolicy:
+    return WebhookPolicy()
+
+
+@dataclass(frozen=True)
+class WebhookSource:
+    """Signed webhooks (Standard Webhooks) a connector receives: `POST /webhooks/{tenant}/{source}`, verified
+    against the tenant's active signing secrets (partner secret `secret`: one or more `whsec_…` values
+    separated by whitespace — several while a key is rotated), stored in inbox `source` under the webhook-id
+    before the 2xx (hub/receiver/webhooks.py). `policy` reads the tenant's accepted events, tolerance and
+    size limit from its partner config."""
+
+    source: str
+    secret: str
+    policy: Callable[[PartnerConfig], WebhookPolicy] = _default_policy
+
+
+@dataclass(frozen=True)
 class ErasureSubject:
     """What the core hands a connector about one resident being erased (hub/erasure.py), read before the purge
     and never stored: the canonical ids of the resident's records, their data, and the partner ids that map
@@ -297,6 +325,8 @@ class Connector:
     settings: type[BaseModel] | None = None
     path_secrets: tuple[re.Pattern[str], ...] = ()
     routes: Callable[[HubConfig, Store], Sequence[APIRouter]] | None = None
+    # signed-webhook sources the receiver mounts for it (hub/receiver/webhooks.py)
+    webhooks: tuple[WebhookSource, ...] = ()
     pull: Pull | None = None
     push: Push | None = None
     inbox: Inbox | None = None
@@ -439,8 +469,14 @@ class Registry:
         return rules
 
     def routers(self, config: HubConfig, store: Store) -> list[APIRouter]:
-        """The receiver's routes: every connector's, in registration order."""
-        return [r for c in self if c.routes is not None for r in c.routes(config, store)]
+        """The receiver's routes: every connector's, in registration order, then the signed-webhook sources."""
+        routers = [r for c in self if c.routes is not None for r in c.routes(config, store)]
+        sources = [(c.name, w) for c in self for w in c.webhooks]
+        if sources:
+            from hub.receiver.webhooks import webhook_router
+
+            routers.append(webhook_router(config, store, sources))
+        return routers
 
     def check_config(self, config: HubConfig) -> list[str]:
         """Every problem of a tenants file against the registered connectors (unknown partner, missing

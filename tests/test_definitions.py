@@ -16,6 +16,7 @@ def test_definitions_load_with_tenant_partitions():
         "econobis_pull",
         "econobis_window",
         "hoomdossier_inbox",
+        "webform_inbox",
         "canonical_model",
         "hoomdossier_push",
         "stalled_dossiers",

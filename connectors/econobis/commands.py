@@ -89,6 +89,11 @@ def enqueue_signup(store: Store, tenant: str, signup: SignUp) -> int:
     return item.id
 
 
+def enqueue_signup_in(store: Store, conn: Connection, tenant: str, signup: SignUp) -> bool:
+    """Queue a sign-up in the caller's transaction (once per key); True when newly queued."""
+    return store.outbox_enqueue(conn, tenant, PARTNER, SIGNUP, signup_key(signup.key), signup.model_dump()).created
+
+
 def enqueue_make_hoomdossier(store: Store, conn: Connection, tenant: str, contact_id: int) -> bool:
     """Queue a registration in the caller's transaction (once per contact); True when newly queued."""
     item = store.outbox_enqueue(

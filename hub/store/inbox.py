@@ -79,6 +79,14 @@ class InboxRepo(StoreBase):
         mid = fit_column(f"{content_hash[:40]}:{latest.id if latest is not None else 0}:{stream}", 128)
         return self._inbox_insert(conn, source, tenant, mid, content_hash, payload, meta, stream)
 
+    def inbox_content_hash(self, conn: Connection, tenant: str, item_id: int) -> str | None:
+        """The stored message's content hash (None when gone): tells a sender's retry of a message id from a
+        different message sent under the same id."""
+        value = conn.execute(
+            select(t.inbox.c.content_hash).where(t.inbox.c.tenant == tenant, t.inbox.c.id == item_id)
+        ).scalar_one_or_none()
+        return None if value is None else str(value)
+
     def inbox_import(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert complete inbox rows as given (a benchmark's or a restore's), in chunks. No de-duplication:
         a row whose (source, tenant, message id) is stored already makes the insert fail."""

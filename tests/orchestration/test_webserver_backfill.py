@@ -29,6 +29,7 @@ JOB = "sync_job"
 SYNC_NODES = {
     "econobis_pull",
     "hoomdossier_inbox",
+    "webform_inbox",
     "canonical_model",
     "hoomdossier_push",
     "stalled_dossiers",

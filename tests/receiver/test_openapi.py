@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from app.cli import main, receiver_openapi
+from connectors.webform.sandbox.credentials import sandbox_webform_secrets
+from connectors.webform.sandbox.sender import WebformSender
 from hub.store import Store
 from tests.receiver.conftest import CREDS, OTHER, receiver_app, start_hoom
 
@@ -61,6 +63,14 @@ def test_no_5xx_for_any_input(case: Any, who: str, fuzz_app: Any) -> None:
         if case.path.startswith("/api/v1"):
             token = CREDS["inbound_token"] if who == "valid" else OTHER["inbound_token"]
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+        if case.path.startswith("/webhooks/"):  # signed webhooks: a known source, signed with the tenant's secret
+            case.path_parameters = {"tenant": "coop-noord", "source": "webform"}
+            secret = sandbox_webform_secrets("coop-noord" if who == "valid" else "coop-zuid")["current"]
+            body = case.body if isinstance(case.body, str) else ""
+            case.headers = {
+                **(case.headers or {}),
+                **WebformSender("http://x", "coop-noord", secret).headers(body, "fuzz-1"),
+            }
     response = case.call(app=fuzz_app)
     SEEN.setdefault(f"{case.method} {case.path}", {}).setdefault(response.status_code, 0)
     SEEN[f"{case.method} {case.path}"][response.status_code] += 1
