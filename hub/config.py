@@ -584,8 +584,10 @@ def read_config_file(path: Path) -> str:
 
 def _inbound_slots(
     config: HubConfig, registry: Registry, env: Mapping[str, str]
-) -> list[tuple[str, str, str | None, str]]:
-    """(key path, env-var name, resolved value or None, tenant) of every inbound credential of the file."""
+) -> list[tuple[str, str, frozenset[str] | None, str]]:
+    """(key path, env-var name, resolved values or None, tenant) of every inbound credential of the file. A
+    variable may hold several credentials separated by whitespace (a webhook source's active secrets during a
+    key rotation): each counts on its own."""
     slots = []
     for t in config.tenants:
         for name, pc in t.partners.items():
@@ -596,7 +598,7 @@ def _inbound_slots(
                 if var is None:
                     continue
                 try:
-                    value: str | None = t.secret(name, secret, env)
+                    value: frozenset[str] | None = frozenset(t.secret(name, secret, env).split())
                 except ConfigError:
                     value = None
                 slots.append((f"tenants.{t.id}.partners.{name}.secrets.{secret}", var, value, t.id))
@@ -614,7 +616,7 @@ def shared_inbound_credentials(config: HubConfig, registry: Registry, env: Mappi
         for path_b, var_b, value_b, tenant_b in slots[i + 1 :]:
             if var_a == var_b:
                 why = f"both name the environment variable {shown_env_name(var_a)}"
-            elif value_a is not None and value_a == value_b:
+            elif value_a and value_b and value_a & value_b:
                 why = "their environment variables hold the same value"
             else:
                 continue

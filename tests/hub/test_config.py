@@ -18,6 +18,7 @@ from hub.config import (
     load_config,
     parse_config,
     sandbox_config,
+    shared_inbound_credentials,
     shown_env_name,
     validate_config,
 )
@@ -158,6 +159,17 @@ def test_one_tenant_using_one_credential_for_two_routes_is_refused():
     assert_refused(FULL, "tenant coop-a uses one inbound credential twice", env=env)
 
 
+def test_a_webhook_secret_shared_inside_two_rotation_lists_is_refused():
+    config = sandbox_config()
+    [a, b] = config.tenants
+    var_a, var_b = a.partners["webform"].secrets["signing_secrets"], b.partners["webform"].secrets["signing_secrets"]
+    shared = "whsec_c2hhcmVkLXNlY3JldC1vZi10d28tZGVza3M="
+    env = {var_a: f"whsec_b2xkLXNlY3JldC1vZi1hLWRlc2s= {shared}", var_b: f"{shared} whsec_bmV3LXNlY3JldC1vZi1i"}
+    problems = shared_inbound_credentials(config, REGISTRY, env)
+    assert len(problems) == 1 and "tenants coop-noord and coop-zuid share an inbound credential" in problems[0]
+    assert shared not in problems[0] and "whsec_" not in problems[0]
+
+
 def test_outbound_secrets_may_be_shared():
     """Only inbound credentials name a tenant; two tenants may well share, say, a partner token variable."""
     assert problems(FULL.replace("HUB_B_HOOM_TOKEN", "HUB_A_HOOM_TOKEN")) == []
@@ -167,12 +179,13 @@ def test_the_embedded_sandbox_default_passes_its_demo_secrets_are_per_tenant():
     config = sandbox_config()
     assert validate_config(config, REGISTRY, env={}) == []
     values = [
-        t.secret(name, s, env={})
+        v
         for t in config.tenants
         for name in t.partners
         for s in REGISTRY.get(name).inbound_secrets
+        for v in t.secret(name, s, env={}).split()  # a webhook source may hold several secrets (rotation)
     ]
-    assert len(values) == 4 and len(set(values)) == 4
+    assert len(values) >= 6 and len(set(values)) == len(values)
 
 
 # --- 2. one validation path ------------------------------------------------------------------------------------
@@ -213,7 +226,8 @@ def test_every_route_builds_once_the_config_is_valid(monkeypatch):
     config = load_config_text(FULL)
     store = Store.open("sqlite://")
     try:
-        assert len(REGISTRY.routers(config, store)) == len([c for c in REGISTRY if c.routes])
+        webhooks = any(c.webhooks for c in REGISTRY)  # one router for every signed-webhook source
+        assert len(REGISTRY.routers(config, store)) == len([c for c in REGISTRY if c.routes]) + webhooks
     finally:
         store.dispose()
 
