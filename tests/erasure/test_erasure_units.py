@@ -136,7 +136,11 @@ def test_the_mart_refuses_to_publish_without_the_key_outside_the_sandbox(store, 
                     "econobis": PartnerConfig(
                         base_url="https://crm.coop.example.nl",
                         settings={"username": "hub"},
-                        secrets={"password": "HUB_ECHT_PASSWORD", "client_secret": "HUB_ECHT_SECRET", "webform_key": "HUB_ECHT_WEBFORM"},
+                        secrets={
+                            "password": "HUB_ECHT_PASSWORD",
+                            "client_secret": "HUB_ECHT_SECRET",
+                            "webform_key": "HUB_ECHT_WEBFORM",
+                        },
                     )
                 },
             )
