@@ -31,9 +31,7 @@ def sqlite_synchronous() -> str:
     ConfigError (one line in the CLI, exit 2) for any other value."""
     raw = os.environ.get(SQLITE_SYNCHRONOUS_ENV, SQLITE_SYNCHRONOUS_DEFAULT).strip().lower()
     if raw not in SQLITE_SYNCHRONOUS:
-        raise ConfigError(
-            f"{SQLITE_SYNCHRONOUS_ENV} must be one of {', '.join(SQLITE_SYNCHRONOUS)}, got {raw[:20]!r}"
-        )
+        raise ConfigError(f"{SQLITE_SYNCHRONOUS_ENV} must be one of {', '.join(SQLITE_SYNCHRONOUS)}, got {raw[:20]!r}")
     return SQLITE_SYNCHRONOUS[raw]
 
 
