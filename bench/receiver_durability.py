@@ -10,8 +10,13 @@ rounds, plus FULL's throughput as a fraction of NORMAL's. The raw fsync latency 
 on is measured too: it is what FULL adds to every commit, and a figure far below a real disk's flush time means
 a write cache acknowledges flushes (docs/durability.md).
 
-    python bench/receiver_durability.py                                   # 1k and 4k messages, 1/4/16 threads, 3 rounds
-    python bench/receiver_durability.py --sizes 1000 --threads 8 --rounds 5
+`--flush-ms 2 8` repeats the grid as if the disk took that long to flush: bench/slow_fsync.c, built with `cc`
+and LD_PRELOADed into the receiver, sleeps before every fsync/fdatasync (NORMAL's checkpoint syncs included).
+0 is the disk as it is.
+
+    python bench/receiver_durability.py                     # 1k and 4k messages, 1/4/16 threads, 3 rounds
+    python bench/receiver_durability.py --sizes 1000 --threads 8 --rounds 5 --flush-ms 0 2 8
+    python bench/receiver_durability.py --tmp /var/lib/hub  # on the disk the store will live on
 
 Prints a table and writes bench/results/receiver_durability.json."""
 
@@ -34,8 +39,34 @@ from _common import ROOT
 from receiver import load
 
 MODES = ("normal", "full")
-RECEIVER = Path(__file__).resolve().parent / "receiver.py"
+HERE = Path(__file__).resolve().parent
+RECEIVER = HERE / "receiver.py"
 METRICS = ("per_s", "p50", "p95", "p99", "peak_rss_mb", "apply_per_s")
+
+
+def flush_env(flush_ms: float, build_dir: str) -> dict[str, str]:
+    """The environment that makes every fsync of a child take `flush_ms` longer (empty for 0)."""
+    if not flush_ms:
+        return {}
+    lib = Path(build_dir) / "slow_fsync.so"
+    if not lib.exists():
+        subprocess.run(
+            ["cc", "-O2", "-shared", "-fPIC", "-o", str(lib), str(HERE / "slow_fsync.c"), "-ldl"], check=True
+        )
+    return {"LD_PRELOAD": str(lib), "HUB_BENCH_FLUSH_US": str(int(flush_ms * 1000))}
+
+
+def fsync_probe_in_child(directory: str, extra_env: dict[str, str]) -> dict[str, float]:
+    """fsync_probe run in a child with `extra_env` (so it sees the same disk as the receivers do)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--probe", directory],
+        env={**os.environ, **extra_env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
 
 
 def fsync_probe(directory: str, n: int = 300) -> dict[str, float]:
@@ -55,9 +86,9 @@ def fsync_probe(directory: str, n: int = 300) -> dict[str, float]:
     return {"fsync_p50_ms": round(lat[n // 2] * 1000, 3), "fsync_p95_ms": round(lat[int(n * 0.95)] * 1000, 3)}
 
 
-def run_once(mode: str, n: int, threads: int, tmp_root: str | None) -> dict[str, Any]:
+def run_once(mode: str, n: int, threads: int, tmp_root: str, extra_env: dict[str, str]) -> dict[str, Any]:
     """One receiver process with HUB_SQLITE_SYNCHRONOUS=`mode` on a fresh SQLite file; bench/receiver.py's load."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HUB_SQLITE_SYNCHRONOUS": mode}
+    env = {**os.environ, **extra_env, "PYTHONPATH": str(ROOT), "HUB_SQLITE_SYNCHRONOUS": mode}
     env.pop("HUB_DATABASE_URL", None)  # this bench is about the embedded store
     with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
         server = subprocess.Popen(
@@ -78,14 +109,14 @@ def run_once(mode: str, n: int, threads: int, tmp_root: str | None) -> dict[str,
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per (messages, threads, mode): the median of each metric over the rounds; FULL rows carry the ratio."""
+    """Per (flush, messages, threads, mode): the median of each metric over the rounds; FULL rows carry the ratio."""
     rows: list[dict[str, Any]] = []
-    keys = sorted({(r["messages"], r["threads"]) for r in runs})
-    for n, th in keys:
+    keys = sorted({(r["flush_ms"], r["messages"], r["threads"]) for r in runs})
+    for fl, n, th in keys:
         medians: dict[str, dict[str, Any]] = {}
         for mode in MODES:
-            mine = [r for r in runs if (r["messages"], r["threads"], r["mode"]) == (n, th, mode)]
-            row: dict[str, Any] = {"messages": n, "threads": th, "mode": mode, "rounds": len(mine)}
+            mine = [r for r in runs if (r["flush_ms"], r["messages"], r["threads"], r["mode"]) == (fl, n, th, mode)]
+            row: dict[str, Any] = {"flush_ms": fl, "messages": n, "threads": th, "mode": mode, "rounds": len(mine)}
             for m in METRICS:
                 values = [r[m] for r in mine if r.get(m) is not None]
                 row[m] = round(statistics.median(values), 1) if values else None
@@ -100,33 +131,45 @@ def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--probe":
+        print(json.dumps(fsync_probe(sys.argv[2])))
+        return
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 4, 16])
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--flush-ms", type=float, nargs="+", default=[0.0], help="added to every fsync (0: the disk as is)")
     p.add_argument("--tmp", default=None, help="directory for the stores (default: the system's temp dir)")
     args = p.parse_args()
     tmp_root = args.tmp or tempfile.gettempdir()
-    probe = fsync_probe(tmp_root)
     runs: list[dict[str, Any]] = []
-    for n in args.sizes:
-        for th in args.threads:
-            for rnd in range(args.rounds):
-                order = MODES if rnd % 2 == 0 else MODES[::-1]
-                for mode in order:
-                    runs.append(run_once(mode, n, th, tmp_root))
-                    print(f"  {n} msgs, {th} threads, round {rnd + 1}, {mode}: {runs[-1]['per_s']} req/s", flush=True)
+    probes: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as build_dir:
+        for fl in args.flush_ms:
+            extra = flush_env(fl, build_dir)
+            probes[str(fl)] = fsync_probe_in_child(tmp_root, extra)
+            for n in args.sizes:
+                for th in args.threads:
+                    for rnd in range(args.rounds):
+                        for mode in MODES if rnd % 2 == 0 else MODES[::-1]:
+                            runs.append({"flush_ms": fl, **run_once(mode, n, th, tmp_root, extra)})
+                            print(
+                                f"  +{fl} ms flush, {n} msgs, {th} threads, round {rnd + 1}, {mode}: "
+                                f"{runs[-1]['per_s']} req/s",
+                                flush=True,
+                            )
     rows = summarise(runs)
-    cols = ("messages", "threads", "sync", "req/s", "p50 ms", "p95 ms", "p99 ms", "RSS MB", "apply/s", "FULL/NORM")
+    cols = ("+flush ms", "messages", "threads", "sync", "req/s", "p50 ms", "p95 ms", "p99 ms", "RSS MB", "apply/s")
+    cols += ("FULL/NORM",)
     head = " ".join(f"{c:>9}" for c in cols)
-    print(f"\nfsync on {tmp_root}: p50 {probe['fsync_p50_ms']} ms, p95 {probe['fsync_p95_ms']} ms")
+    for fl, probe in probes.items():
+        print(f"\nfsync on {tmp_root} +{fl} ms: p50 {probe['fsync_p50_ms']} ms, p95 {probe['fsync_p95_ms']} ms")
     print(f"medians of {args.rounds} rounds per setting (interleaved)\n")
     print(head)
     print("-" * len(head))
     for r in rows:
-        ratio = r.get("throughput_ratio", "")
-        vals = [r["messages"], r["threads"], r["mode"], r["per_s"], r["p50"], r["p95"], r["p99"]]
-        vals += [r["peak_rss_mb"], r["apply_per_s"], ratio]
+        vals = [r["flush_ms"], r["messages"], r["threads"], r["mode"], r["per_s"], r["p50"], r["p95"], r["p99"]]
+        vals += [r["peak_rss_mb"], r["apply_per_s"], r.get("throughput_ratio", "")]
         print(" ".join(f"{v!s:>9}" for v in vals))
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
@@ -136,7 +179,7 @@ def main() -> None:
                 "machine": platform.platform(),
                 "cpus": os.cpu_count(),
                 "store_dir": tmp_root,
-                **probe,
+                "fsync_probe": probes,
                 "rounds": args.rounds,
                 "results": rows,
                 "runs": runs,

@@ -4,12 +4,13 @@ to a clean run's.
 `hub serve` runs in its own process on a fresh SQLite store (HUB_HOME in a temp dir, the embedded sandbox
 tenants). Four sender threads post a few hundred distinct, realistic Hoomdossier messages for both tenants and
 retry each until it is answered 2xx, as a Hoomdossier that retries would; the receiver is killed with SIGKILL
-three times mid-stream and restarted on the same port. Then every acknowledged message must be in the inbox
-exactly once and in its stream's order, SQLite's integrity check must pass, and after the apply step the
-canonical state (entities, provenance, cross-references; with the ids and times that legitimately differ
-between runs replaced by what they stand for) must equal that of a clean run that received the same messages
-once. Each building's messages go through one sender, in order, as one Hoomdossier sends a building's
-messages; the interleaving of buildings differs between the two runs and must not matter.
+three times mid-stream and restarted on the same port (with `HUB_SQLITE_SYNCHRONOUS` full, the default, and
+normal). Then every acknowledged message must be in the inbox exactly once, byte-exact and in its stream's
+order, SQLite's integrity check must pass, and after the apply step the canonical state (entities, provenance,
+cross-references; with the ids and times that legitimately differ between runs replaced by what they stand
+for) must equal that of a clean run that received the same messages once. Each building's messages go through
+one sender, in order, as one Hoomdossier sends a building's messages; the interleaving of buildings differs
+between the two runs and must not matter.
 
 A real power cut cannot be simulated here; test_durability_pragmas.py checks that every connection the
 receiver commits on syncs the WAL (docs/durability.md)."""
@@ -46,6 +47,7 @@ from hub.receiver import create_receiver
 from hub.sandbox.server import ThreadedServer
 from hub.store import Store
 from hub.store import tables as t
+from hub.store.db import SQLITE_SYNCHRONOUS_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -241,11 +243,12 @@ def free_port() -> int:
 class Receiver:
     """`hub serve` in a subprocess, restartable on the same port and store."""
 
-    def __init__(self, home: Path, port: int) -> None:
+    def __init__(self, home: Path, port: int, synchronous: str) -> None:
         self.home, self.port = home, port
         self.base = f"http://127.0.0.1:{port}"
         self.env = {k: v for k, v in os.environ.items() if k not in ("HUB_CONFIG", "HUB_DATABASE_URL")}
         self.env |= {"HUB_HOME": str(home), "PYTHONPATH": str(ROOT), "HUB_LOG_LEVEL": "WARNING"}
+        self.env[SQLITE_SYNCHRONOUS_ENV] = synchronous
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -389,15 +392,17 @@ def clean_run(tmp: Path, buildings: list[list[Message]]) -> dict[str, Any]:
         store.dispose()
 
 
+@pytest.mark.parametrize("synchronous", ["full", "normal"])
 def test_kill9_of_the_receiver_loses_nothing_doubles_nothing_and_the_canonical_state_equals_a_clean_run(
-    tmp_path: Path,
+    tmp_path: Path, synchronous: str
 ) -> None:
+    """Both settings survive a crash of the process (NORMAL gives up only the power cut, docs/durability.md)."""
     buildings = workload()
     sent = [m for b in buildings for m in b]
     assert len({(m.tenant, m.stream, m.content_hash) for m in sent}) == len(sent)  # distinct messages
     home = tmp_path / "home"
     home.mkdir()
-    receiver = Receiver(home, free_port())
+    receiver = Receiver(home, free_port(), synchronous)
     receiver.start()
     tally = Tally()
     deadline = time.monotonic() + DEADLINE_S
@@ -431,7 +436,7 @@ def test_kill9_of_the_receiver_loses_nothing_doubles_nothing_and_the_canonical_s
         "kills": len(down_s),
         "down_s": down_s,
     }
-    print("kill -9 durability:", json.dumps(report))
+    print(f"kill -9 durability (synchronous={synchronous}):", json.dumps(report))
     assert len(down_s) == KILLS, f"the stream ended before every kill: {report}"
     assert not tally.refused, tally.refused[:3]
     assert not tally.unacknowledged, f"{len(tally.unacknowledged)} messages never acknowledged: {report}"
