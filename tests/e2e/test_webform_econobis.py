@@ -154,3 +154,26 @@ def test_a_tenant_secret_does_not_post_for_another_tenant(stack, store):
     _id, _body, resp = other.post(signup_data(stack))
     assert resp.status_code == 401
     assert store.count(t.inbox) == 0
+
+
+def test_an_erased_web_form_resident_leaves_nothing_in_the_stored_webhooks(stack, store, monkeypatch):
+    """The web form's signed bodies (and the checked sign-up kept beside them) carry the resident's personal
+    data: an erasure of the resident the Econobis pull made of that sign-up blanks them too."""
+    from connectors.econobis.sync import EconobisPull
+    from hub.erasure import erase, find_residents
+    from tests.erasure.test_erase_econobis import _dump
+
+    sender = stack.webform.sandbox.sender(TENANT)
+    data = {**signup_data(stack), "email": "Fatima.Webhookmans@Example.org"}  # the form keeps the case typed
+    for _ in range(2):
+        sender.post(data)
+    assert hub_runs(stack, store)["sent"] == 1
+    tenant = stack.config.tenant(TENANT)
+    EconobisPull(store, EconobisClient.for_tenant(tenant, store, policy=FAST), TENANT).run(full=True)
+    [rid] = find_residents(store, TENANT, "fatima.webhookmans@example.org")
+    assert "webhookmans" in _dump(store)
+    report = erase(store, stack.config, TENANT, rid, "coordinator:noord-1")
+    dump = _dump(store)
+    for value in ("webhookmans", "fatima.webhookmans@example.org", "0229 123456", "grote noord"):
+        assert value not in dump, value
+    assert report.audit["removed"]["inbox"] == 2  # both deliveries of the form
