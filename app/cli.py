@@ -317,7 +317,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     from hub.erasure import ErasureError, audit_record, confirm, erase, find_residents, resume
     from hub.pseudonym import PseudonymKeyMissing
 
-    config = load_config(args.config)
+    config = _load(args)  # before the store: a bad file touches nothing
     paths = HubPaths.from_env()
     paths.ensure()
     store = Store.open(paths.database_url())
@@ -358,12 +358,51 @@ def cmd_purge(args: argparse.Namespace) -> int:
     `retention_days` (default 30)."""
     from hub.erasure import purge_retention
 
+    config = _load(args)
     store = _open_store()
     try:
-        print(json.dumps(purge_retention(store, load_config(args.config)), indent=2))
+        print(json.dumps(purge_retention(store, config), indent=2))
     finally:
         store.dispose()
     return 0
+
+
+def cmd_consent(args: argparse.Namespace) -> int:
+    """Show one resident's consent, or record what the resident told the cooperation directly (grant or
+    withdraw, per purpose and partner) as the coordinator's statement (docs/consent.md)."""
+    from hub.consent import ConsentError, consent_report, record_by_coordinator
+    from hub.erasure import find_residents
+
+    config = _load(args)
+    tenant = config.tenant(args.tenant)
+    store = _open_store()
+    try:
+        ids = [args.resident] if args.resident else find_residents(store, tenant.id, args.email)
+        if len(ids) != 1:
+            print(
+                f"hub consent: {len(ids)} live residents of {tenant.id} have that e-mail address; "
+                "name one with --resident",
+                file=sys.stderr,
+            )
+            return 1
+        if args.action != "show":
+            if not (args.partner and args.by):
+                print("hub consent: grant and withdraw need --partner and --by", file=sys.stderr)
+                return 2
+            done = record_by_coordinator(
+                store, tenant.id, ids[0], args.purpose, args.partner, args.action == "grant", args.by, tenant.partners
+            )
+            print(
+                f"recorded: {args.purpose} with {args.partner} {'granted' if args.action == 'grant' else 'withdrawn'}"
+                f"{'' if done.logged else ' (it stood already)'}; {done.resumed} withheld item(s) due again"
+            )
+        print(json.dumps(consent_report(store, tenant.id, ids[0]), indent=2))
+        return 0
+    except ConsentError as exc:
+        print(f"hub consent: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -486,6 +525,17 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--confirm", metavar="PARTNER", help="confirm by hand that PARTNER deleted the subject")
     er.add_argument("--request", help="the erasure request id (with --confirm)")
     er.set_defaults(fn=cmd_erase)
+
+    co = sub.add_parser("consent", help="show a resident's consent, or record a grant or withdrawal by hand")
+    co.add_argument("action", choices=("show", "grant", "withdraw"))
+    co.add_argument("--tenant", required=True)
+    subject = co.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--resident", help="the resident's canonical id")
+    subject.add_argument("--email", help="the resident's e-mail address (looked up, never stored)")
+    co.add_argument("--purpose", default="share-with-partner", help="share-with-partner (default), ...")
+    co.add_argument("--partner", help="the partner the statement is about, e.g. hoomdossier")
+    co.add_argument("--by", help="the coordinator's role or staff id (not the resident's name)")
+    co.set_defaults(fn=cmd_consent)
 
     pg = sub.add_parser("purge", help="retention purge: blank personal data in processed payloads > N days old")
     pg.set_defaults(fn=cmd_purge)

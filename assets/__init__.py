@@ -5,7 +5,6 @@ Stages (groups in the UI): each partner's group (pull, date-range re-read, inbox
 and its checks, stalled-dossier follow-ups) → mart (freshness gate, DuckDB); and operations (the replay).
 `build()` makes the whole set for any registry (the tests register a throw-away connector and call it)."""
 
-
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 import connectors
 from assets.canonical import canonical_assets
 from assets.mart import hub_freshness, reporting_mart, tenants_fresh
-from assets.operations import erasure, replay_asset, retention_purge
+from assets.operations import consent_statement, erasure, replay_asset, retention_purge
 from assets.partners import inbox_asset, partner_resources, pull_asset, push_asset, reconciliation_check, window_asset
 from assets.resources import (
     HubConfigResource,
@@ -104,6 +103,7 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
     b.assets["quarantine_replay"] = replay
     b.assets["erasure"] = erasure
     b.assets["retention_purge"] = retention_purge
+    b.assets["consent_statement"] = consent_statement
     _jobs(b, reg, pulls, inboxes, pushes, stalled, replay)
     return b
 
@@ -171,6 +171,12 @@ def _jobs(
         selection=AssetSelection.assets(erasure),
         description="Erase one resident (config: tenant, resident, requested_by), or with no config continue the "
         "open erasures (hourly by schedule). See docs/erasure.md.",
+    )
+    b.jobs["consent_job"] = define_asset_job(
+        "consent_job",
+        selection=AssetSelection.assets(consent_statement),
+        description="Record a resident's grant or withdrawal told to the cooperation directly (config: tenant, "
+        "resident, purpose, partner, granted, recorded_by). See docs/consent.md.",
     )
     b.jobs["retention_job"] = define_asset_job(
         "retention_job",

@@ -1,7 +1,6 @@
 """What a coordinator launches by hand: the quarantine replay of one tenant, by the replay rules every
 connector and coupling declares (an entry of a source with no rule fails the run, and stays open)."""
 
-
 from typing import Any
 
 from dagster import AssetExecutionContext, Config, Failure, MaterializeResult, MetadataValue, asset
@@ -160,5 +159,60 @@ def retention_purge(context: AssetExecutionContext) -> MaterializeResult:
         metadata={
             "rows_blanked": sum(sum(v.values()) for v in purged.values()),
             "by_tenant": MetadataValue.json(purged),
+        }
+    )
+
+
+class ConsentConfig(Config):
+    """A statement the resident made to the cooperation directly (a call, a letter, the desk)."""
+
+    tenant: str = Field(description="the resident's tenant, e.g. coop-noord")
+    resident: str = Field(description="the resident's canonical id")
+    purpose: str = Field(default="share-with-partner", description="share-with-partner, fetch-under-mandate, ...")
+    partner: str = Field(description="the partner the statement is about, e.g. hoomdossier")
+    granted: bool = Field(description="true: consent given; false: withdrawn")
+    recorded_by: str = Field(description="the coordinator's role or staff id (not a name)")
+
+
+@asset(
+    name="consent_statement",
+    group_name="operations",
+    kinds={"python"},
+    required_resource_keys={"hub_config", "state_store"},
+    description=(
+        "Records what a resident told the cooperation directly (config: tenant, resident, purpose, partner, "
+        "granted, recorded_by) as the coordinator's statement. It stands over what a partner said before; a "
+        "withdrawal stops sharing from the next run on, a grant makes the items withheld for it due again. The "
+        "resident's consent and its history are the run's metadata (docs/consent.md)."
+    ),
+)
+def consent_statement(context: AssetExecutionContext, config: ConsentConfig) -> MaterializeResult:
+    from hub.consent import ConsentError, consent_report, record_by_coordinator
+
+    cfg = context.resources.hub_config.load()
+    try:
+        tenant = cfg.tenant(config.tenant)
+    except Exception as exc:
+        raise Failure(description=str(exc)) from None
+    with context.resources.state_store.session() as store:
+        try:
+            done = record_by_coordinator(
+                store,
+                tenant.id,
+                config.resident,
+                config.purpose,
+                config.partner,
+                config.granted,
+                config.recorded_by,
+                tenant.partners,
+            )
+        except ConsentError as exc:
+            raise Failure(description=str(exc)) from None
+        report = consent_report(store, tenant.id, config.resident)
+    return MaterializeResult(
+        metadata={
+            "new_statement": done.logged,
+            "withheld_items_due_again": done.resumed,
+            "consent": MetadataValue.json(report),
         }
     )

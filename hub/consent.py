@@ -21,6 +21,7 @@ later attempt of every item is checked again. Nothing here names a partner."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -192,6 +193,72 @@ def record_for(
         record(store, conn, tenant, resident_id, purpose, p, granted, source, source_ref, observed_at).logged
         for p in partners
     )
+
+
+# --- by hand: a coordinator ----------------------------------------------------------------------------
+
+_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,63}$")
+
+
+class ConsentError(ValueError):
+    """A coordinator's statement that cannot be recorded (unknown resident, purpose or partner, a bad role)."""
+
+
+def record_by_coordinator(
+    store: Store,
+    tenant: str,
+    resident_id: str,
+    purpose: str,
+    partner: str,
+    granted: bool,
+    recorded_by: str,
+    known_partners: Iterable[str],
+) -> Recorded:
+    """What a resident told the cooperation directly (a phone call, a letter, the desk): recorded as the
+    coordinator's statement (source `coordinator`, reference `coordinator:<role>`), which stands over what a
+    partner said before it, like any later statement. A withdrawal stops sharing from the next run on; a grant
+    makes the items withheld for it due again. `recorded_by` is a role or staff id, never the resident."""
+    if not _ROLE.match(recorded_by or "") or "@" in recorded_by:
+        raise ConsentError("--by must be the coordinator's role or staff id (letters, digits, . _ : / -; at most 64)")
+    try:
+        wanted = Purpose(purpose)
+    except ValueError:
+        raise ConsentError(f"unknown purpose {purpose!r}; one of {[p.value for p in Purpose]}") from None
+    partners = sorted(known_partners)
+    if partner not in partners:
+        raise ConsentError(f"tenant {tenant} has no partner {partner!r}; configured: {partners}")
+    with store.begin() as conn:
+        row = store.load_entities(conn, [resident_id], tenant=tenant).get(resident_id)
+        if row is None or row["entity"] != "resident" or row["deleted_at"] is not None:
+            raise ConsentError(f"tenant {tenant} has no live resident with canonical id {resident_id}")
+        return record(
+            store, conn, tenant, resident_id, wanted, partner, granted, COORDINATOR, f"{COORDINATOR}:{recorded_by}"
+        )
+
+
+def consent_report(store: Store, tenant: str, resident_id: str) -> dict[str, Any]:
+    """What stands for one resident and the statements behind it, oldest first (no personal data: ids,
+    purposes, partners, sources and times), for `hub consent show` and the coordinator's job."""
+
+    def plain(r: ConsentRow) -> dict[str, Any]:
+        return {
+            "purpose": r["purpose"],
+            "partner": r["partner"],
+            "granted": r["granted"],
+            "source": r["source"],
+            "source_ref": r["source_ref"],
+            "observed_at": r["observed_at"].isoformat(),
+        }
+
+    with store.begin() as conn:
+        standing = store.consent_of(conn, tenant, resident_id)
+        history = store.consent_history(conn, tenant, resident_id)
+    return {
+        "tenant": tenant,
+        "resident": resident_id,
+        "standing": [plain(r) for r in standing],
+        "history": [plain(r) for r in history],
+    }
 
 
 # --- authentic sources ----------------------------------------------------------------------------------

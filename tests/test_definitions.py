@@ -26,8 +26,9 @@ def test_definitions_load_with_tenant_partitions():
         "quarantine_replay",
         "erasure",
         "retention_purge",
+        "consent_statement",
     }
-    assert {"erasure_job", "retention_job"} <= {j.name for j in definitions.defs.resolve_all_job_defs()}
+    assert {"erasure_job", "retention_job", "consent_job"} <= {j.name for j in definitions.defs.resolve_all_job_defs()}
     hoom = definitions.defs.resolve_job_def("hoomdossier_job")
     assert set(hoom.partitions_def.get_partition_keys()) == {"coop-noord", "coop-zuid"}
     job = definitions.defs.resolve_job_def("econobis_pull_job")

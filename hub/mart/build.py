@@ -1,9 +1,9 @@
 """Builds the reporting mart that PowerBI reads: a fresh DuckDB file from the canonical store via Arrow,
 checked, then atomically swapped into place (readers never see a half-built file), plus Parquet copies.
 
-Tables: campaigns, dossiers, journey_events; view funnel. Personal data is pseudonymised: the mart holds
-no names, e-mails or street addresses — only a keyed hash per resident (HUB_MART_PSEUDONYM_KEY; only sandbox
-tenants may go without it) and the 4-digit postcode area. An erased resident's dossier keeps its row (the
+Tables: campaigns, dossiers, journey_events, consents (counts only); view funnel. Personal data is pseudonymised:
+the mart holds no names, e-mails or street addresses — only a keyed hash per resident (HUB_MART_PSEUDONYM_KEY; only
+sandbox tenants may go without it) and the 4-digit postcode area. An erased resident's dossier keeps its row (the
 funnel counts do not change) with no resident reference and no postcode area (hub/erasure.py)."""
 
 from __future__ import annotations
@@ -64,6 +64,16 @@ CAMPAIGN_SCHEMA = pa.schema(
     ]
 )
 
+CONSENT_SCHEMA = pa.schema(
+    [
+        ("tenant", pa.string()),
+        ("purpose", pa.string()),
+        ("partner", pa.string()),
+        ("granted", pa.bool_()),
+        ("residents", pa.int64()),
+    ]
+)
+
 FUNNEL_VIEW = """
 CREATE VIEW funnel AS
 WITH phases AS (
@@ -85,6 +95,7 @@ COMMENTS = {
     "dossiers": "One row per dossier (a resident's journey in one campaign) with its current phase.",
     "journey_events": "One row per phase a dossier reached, with when the partner data says it happened.",
     "campaigns": "Campaigns per tenant.",
+    "consents": "Residents per tenant, purpose and partner whose standing consent is granted or withdrawn (counts).",
 }
 
 
@@ -158,6 +169,12 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
             ev_cols["phase_order"].append(Phase(r["phase"]).order)
             ev_cols["occurred_at"].append(as_utc(r["occurred_at"]))
             ev_cols["source"].append(r["source"])
+        consent_cols: dict[str, list[Any]] = defaultdict(list)
+        for tenant in tenants:
+            for (purpose, partner, granted), n in sorted(store.consent_counts(conn, tenant).items()):
+                for k, v in (("tenant", tenant), ("purpose", purpose), ("partner", partner), ("granted", granted)):
+                    consent_cols[k].append(v)
+                consent_cols["residents"].append(n)
 
     def table(schema: pa.Schema, data: dict[str, list[Any]]) -> pa.Table:
         return pa.table({f.name: pa.array(data.get(f.name, []), type=f.type) for f in schema}, schema=schema)
@@ -166,6 +183,7 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
         "campaigns": table(CAMPAIGN_SCHEMA, camp_cols),
         "dossiers": table(DOSSIER_SCHEMA, cols),
         "journey_events": table(EVENT_SCHEMA, ev_cols),
+        "consents": table(CONSENT_SCHEMA, consent_cols),
     }
 
 

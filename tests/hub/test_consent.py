@@ -256,3 +256,92 @@ def test_an_authentic_source_is_fetched_only_for_residents_with_a_mandate(any_st
     assert fetched == [["m1"]]
     assert outcome.metadata() == {"records_seen": 1, "fetched_for": 1, "withheld_without_mandate": 2}
     assert registry_pull.mandate is not None and registry_pull.mandate.purpose is Purpose.FETCH_UNDER_MANDATE
+
+
+# --- by hand: a coordinator --------------------------------------------------------------------------------
+
+
+def _resident(store: Store, cid: str, tenant: str = TENANT) -> None:
+    now = utcnow()
+    with store.begin() as conn:
+        store.upsert_entities(
+            conn,
+            [
+                {
+                    "canonical_id": cid,
+                    "tenant": tenant,
+                    "entity": "resident",
+                    "parent_id": None,
+                    "natural_key": None,
+                    "data": {"last_name": "Telefoon"},
+                    "data_hash": cid,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                    "deleted_at": None,
+                }
+            ],
+        )
+
+
+def test_a_coordinator_records_what_the_resident_said_and_it_stands_over_the_partner(any_store: Store):
+    import pytest
+
+    from hub.consent import ConsentError, consent_report, record_by_coordinator
+
+    _resident(any_store, "r-phone")
+    _record(any_store, "r-phone", True)  # the CRM's privacy flag
+    partners = (PARTNER, RECEIVER)
+    out = record_by_coordinator(any_store, TENANT, "r-phone", SHARE.value, RECEIVER, False, "desk:anna", partners)
+    assert out.logged and out.standing["source"] == "coordinator" and out.standing["granted"] is False
+    with any_store.begin() as conn:
+        assert not check(any_store, conn, TENANT, ["r-phone"], SHARE, RECEIVER).allowed
+    again = record_by_coordinator(any_store, TENANT, "r-phone", SHARE.value, RECEIVER, False, "desk:anna", partners)
+    assert not again.logged  # said twice, one statement
+    report = consent_report(any_store, TENANT, "r-phone")
+    assert [(h["source"], h["granted"]) for h in report["history"]] == [("crm", True), ("coordinator", False)]
+    assert report["standing"][0]["source_ref"] == "coordinator:desk:anna"
+    for bad, match in (
+        (dict(recorded_by="anna@example.org"), "role or staff id"),
+        (dict(purpose="marketing"), "unknown purpose"),
+        (dict(partner="woningpas"), "has no partner"),
+        (dict(resident="r-nobody"), "no live resident"),
+        (dict(tenant=OTHER), "no live resident"),  # another tenant's resident id
+    ):
+        args = {"tenant": TENANT, "resident": "r-phone", "purpose": SHARE.value, "partner": RECEIVER}
+        args |= {k: v for k, v in bad.items() if k != "recorded_by"}
+        with pytest.raises(ConsentError, match=match):
+            record_by_coordinator(
+                any_store,
+                args["tenant"],
+                args["resident"],
+                args["purpose"],
+                args["partner"],
+                True,
+                bad.get("recorded_by", "desk:anna"),
+                partners,
+            )
+
+
+def test_the_mart_counts_standing_consent_per_purpose_and_partner_without_residents(store: Store, tmp_path):
+    import duckdb
+
+    from hub.config import sandbox_config
+    from hub.mart.build import build_mart
+
+    config = sandbox_config()
+    tenant = config.tenants[0].id
+    with store.begin() as conn:
+        for rid, granted in (("m1", True), ("m2", True), ("m3", False)):
+            record(store, conn, tenant, rid, SHARE, "hoomdossier", granted, "econobis", f"contact:{rid}")
+    result = build_mart(store, config, tmp_path / "mart")
+    con = duckdb.connect(str(result.path), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT tenant, purpose, partner, granted, residents FROM consents ORDER BY granted"
+        ).fetchall()
+        columns = [c[0] for c in con.execute("DESCRIBE consents").fetchall()]
+    finally:
+        con.close()
+    assert rows == [(tenant, SHARE.value, "hoomdossier", False, 1), (tenant, SHARE.value, "hoomdossier", True, 2)]
+    assert "resident_id" not in columns and "source_ref" not in columns

@@ -1,0 +1,69 @@
+"""`hub consent`: a coordinator records what a resident told the cooperation directly, and reads back what
+stands (embedded sandbox tenants, a fresh $HUB_HOME)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main
+from hub.config import HubPaths
+from hub.store import Store, utcnow
+
+TENANT = "coop-noord"
+
+
+@pytest.fixture
+def resident(tmp_path, monkeypatch) -> str:
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+    for var in ("HUB_DATABASE_URL", "HUB_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    paths = HubPaths.from_env()
+    paths.ensure()
+    store = Store.open(paths.database_url())
+    now = utcnow()
+    with store.begin() as conn:
+        store.upsert_entities(
+            conn,
+            [
+                {
+                    "canonical_id": "r-cli",
+                    "tenant": TENANT,
+                    "entity": "resident",
+                    "parent_id": None,
+                    "natural_key": None,
+                    "data": {"email": "bel.mij@example.org"},
+                    "data_hash": "h",
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                    "deleted_at": None,
+                }
+            ],
+        )
+    store.dispose()
+    return "r-cli"
+
+
+def test_a_withdrawal_by_hand_is_recorded_and_shown(resident, capsys):
+    argv = ["consent", "withdraw", "--tenant", TENANT, "--email", "Bel.Mij@example.org"]
+    assert main([*argv, "--partner", "hoomdossier", "--by", "desk:anna"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("recorded: share-with-partner with hoomdossier withdrawn")
+    report = json.loads(out.split("\n", 1)[1])
+    assert report["standing"] == [
+        {**report["standing"][0], "partner": "hoomdossier", "granted": False, "source": "coordinator"}
+    ]
+    assert "bel.mij" not in out.lower()  # the e-mail is looked up, never printed
+    assert main(["consent", "show", "--tenant", TENANT, "--resident", resident]) == 0
+    assert json.loads(capsys.readouterr().out)["history"][0]["source_ref"] == "coordinator:desk:anna"
+
+
+def test_a_statement_without_a_role_or_for_an_unknown_partner_is_refused(resident, capsys):
+    base = ["consent", "grant", "--tenant", TENANT, "--resident", resident]
+    assert main([*base, "--partner", "hoomdossier"]) == 2
+    assert "need --partner and --by" in capsys.readouterr().err
+    assert main([*base, "--partner", "woningpas", "--by", "desk:anna"]) == 2
+    assert "has no partner 'woningpas'" in capsys.readouterr().err
+    assert main(["consent", "show", "--tenant", TENANT, "--email", "niemand@example.org"]) == 1
