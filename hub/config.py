@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from hub.canonical.phases import Phase
+from hub.pseudonym import key_problem
 from hub.redact import SECRET_QUERY_KEYS
 
 if TYPE_CHECKING:
@@ -659,6 +660,9 @@ def validate_config(
                 except ConfigError as exc:
                     problems.append(str(exc))
     problems.extend(shared_inbound_credentials(config, registry, env))
+    key = key_problem(config, "the hub", env)
+    if key:
+        problems.append(key)
     return problems
 
 

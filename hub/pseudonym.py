@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,32 +33,40 @@ def all_sandbox(config: HubConfig) -> bool:
 
 
 def current_key() -> bytes:
-    """The key in force in this process: HUB_MART_PSEUDONYM_KEY, else the sandbox key. Callers that act on
-    real tenants check `require_key` first; this is what the store uses to hash erased partner ids."""
+    """The key in force in this process: HUB_MART_PSEUDONYM_KEY, else the sandbox key. What the store hashes
+    erased partner ids, purged keys and content hashes with. Safe because every entry point loads the config
+    through `hub.config.load_config`, which refuses a hub with a real tenant unless the key is set
+    (`key_problem`): no process acting on a real tenant can fall back to the sandbox key and hash an erased id
+    differently from the process that erased it."""
     value = os.environ.get(ENV, "")
     return value.encode("utf-8") if value else SANDBOX_KEY
 
 
-def require_key(config: HubConfig, what: str) -> bytes:
-    """The key for `what` (e.g. "the mart"); refuses without HUB_MART_PSEUDONYM_KEY unless every tenant is a
-    sandbox tenant. The message says how to set it and never echoes a value."""
-    value = os.environ.get(ENV, "")
+def key_problem(config: HubConfig, what: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Why `what` may not run with this key setting (None: it may): a real (non-sandbox) tenant needs
+    HUB_MART_PSEUDONYM_KEY, at least MIN_LENGTH long. The message says how to set it, never echoes a value."""
+    value = (os.environ if env is None else env).get(ENV, "")
+    how = f"export {ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
     if value:
         if len(value) < MIN_LENGTH:
-            raise PseudonymKeyMissing(
-                f"{what}: {ENV} is shorter than {MIN_LENGTH} characters; use a long random value, e.g. "
-                f"export {ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-            )
-        return value.encode("utf-8")
+            return f"{what}: {ENV} is shorter than {MIN_LENGTH} characters; use a long random value, e.g. {how}"
+        return None
     if all_sandbox(config):
-        return SANDBOX_KEY
+        return None
     real = sorted(t.id for t in config.tenants if not all(pc.sandbox for pc in t.partners.values()))
-    raise PseudonymKeyMissing(
+    return (
         f"{what} refuses to run without {ENV}: tenants {real} are not sandbox tenants, and the built-in key is "
-        f"for the sandbox only. Set it to a long random value kept with the hub's other secrets, e.g. "
-        f"export {ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe(32))'). "
-        "Keep it stable: changing it changes every pseudonym."
+        f"for the sandbox only. Set it to a long random value kept with the hub's other secrets, e.g. {how}. "
+        "Keep it stable: changing it changes every pseudonym and orphans the hashed ids of past erasures."
     )
+
+
+def require_key(config: HubConfig, what: str) -> bytes:
+    """The key for `what` (e.g. "the mart"), or PseudonymKeyMissing (`key_problem`)."""
+    problem = key_problem(config, what)
+    if problem:
+        raise PseudonymKeyMissing(problem)
+    return current_key()
 
 
 def keyed_hash(key: bytes, *parts: object, length: int = 40) -> str:

@@ -74,6 +74,7 @@ FULL_ENV = {
     "HUB_B_HOOM_TOKEN": "2|tok-b-8c7d6e5f",
     "HUB_B_HOOM_INBOUND_KEY": "in-key-b-4a3b2c1d",
     "HUB_B_HOOM_INBOUND_TOKEN": "in-tok-b-0f9e8d7c",
+    "HUB_MART_PSEUDONYM_KEY": "pseudonym-key-for-config-tests-7c1e",
 }
 
 
@@ -562,4 +563,19 @@ def test_the_docs_example_is_valid():
     config = parse_config(block.group(1), "docs")
     names = sorted({v for t in config.tenants for p in t.partners.values() for v in p.secrets.values()})
     env = {var: f"value-{i}" for i, var in enumerate(names)}
+    env["HUB_MART_PSEUDONYM_KEY"] = "a-long-random-pseudonym-key"  # the docs say a real hub needs it
     assert validate_config(config, REGISTRY, env) == []
+
+
+def test_a_real_tenant_without_the_pseudonym_key_is_refused_and_a_short_key_too():
+    """Every entry point loads the config through validate_config: a hub with a real tenant cannot start
+    without HUB_MART_PSEUDONYM_KEY, so no process hashes an erased id with the sandbox key (and then fails to
+    recognise it, re-importing the erased resident). The key's value never appears in the message."""
+    env = {k: v for k, v in FULL_ENV.items() if k != "HUB_MART_PSEUDONYM_KEY"}
+    assert any("HUB_MART_PSEUDONYM_KEY" in p and "coop-a" in p for p in problems(FULL, env))
+    short = {**env, "HUB_MART_PSEUDONYM_KEY": "short-key"}
+    msg = "\n".join(problems(FULL, short))
+    assert "shorter than 16" in msg and "short-key" not in msg
+    assert problems(FULL) == []
+    # the embedded sandbox default needs no key
+    assert validate_config(sandbox_config(), REGISTRY, env={}) == []
