@@ -211,14 +211,17 @@ class ErasurePlan:
     - `watch`: (entity, external id) whose disappearance from the partner confirms the erasure there (the
       audit keeps only their keyed hashes);
     - `inbox`: (inbox source, stream prefix) of received messages about the subject; `idempotency`: (scope,
-      key) of proxied calls; `needles`: extra strings that mark a payload as the subject's. The core blanks
-      every payload that matches, besides those carrying the subject's e-mail, phone or canonical ids."""
+      key) of proxied calls; `outbox`: (operation, payload field, value) of this partner's queued work that
+      names the subject only by a partner id (e.g. a registration by contact id), cancelled if unsent;
+      `needles`: extra strings that mark a payload as the subject's. The core blanks every payload that
+      matches, besides those carrying the subject's e-mail, phone or canonical ids."""
 
     payload: dict[str, Any] | None = None
     manual: str | None = None
     watch: tuple[tuple[str, str], ...] = ()
     inbox: tuple[tuple[str, str], ...] = ()
     idempotency: tuple[tuple[str, str], ...] = ()
+    outbox: tuple[tuple[str, str, str], ...] = ()
     needles: tuple[str, ...] = ()
 
 

@@ -187,6 +187,7 @@ def _purge(
         [s for p in plans.values() if p for s in p.idempotency],
         xref,
         now,
+        outbox=[(c.name, *item) for c in connectors if (p := plans[c.name]) for item in p.outbox],
     )
     tomb: dict[str, dict[str, Any]] = {}
     for cid, r in tree.items():

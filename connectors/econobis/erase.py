@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from connectors.econobis.commands import KANSACTIE_CREATE, KANSACTIE_UPDATE, MAKE_HOOMDOSSIER
 from connectors.econobis.settings import PARTNER
 from hub.connector import ErasurePlan, ErasureSubject
 
@@ -35,6 +36,16 @@ def plan(subject: ErasureSubject) -> ErasurePlan | None:
     return ErasurePlan(
         payload={"contact_number": numbers[0] if numbers else "", "contact_ids": [int(c) for c in contact_ids]},
         watch=tuple(("contact", c) for c in contact_ids),
+        # queued work that names the resident only by Econobis ids: cancelled if unsent, blanked if sent
+        outbox=(
+            *((MAKE_HOOMDOSSIER, "contact_id", c) for c in contact_ids),
+            *((KANSACTIE_CREATE, "opportunity_id", o) for o in subject.ids(PARTNER, "opportunity") if o.isdigit()),
+            *(
+                (KANSACTIE_UPDATE, "quotation_request_id", q)
+                for q in subject.ids(PARTNER, "quotation-request")
+                if q.isdigit()
+            ),
+        ),
     )
 
 

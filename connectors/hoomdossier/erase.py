@@ -8,7 +8,7 @@ resident's account or building arrives (hub.erasure.observe_gone, from the inbox
 from __future__ import annotations
 
 from connectors.hoomdossier.routes import REGISTER
-from connectors.hoomdossier.settings import ECONOBIS_CONTACTS, INBOX_SOURCE, PARTNER
+from connectors.hoomdossier.settings import COACH_LINK_OPERATION, ECONOBIS_CONTACTS, INBOX_SOURCE, PARTNER
 from hub.connector import ErasurePlan, ErasureSubject
 
 
@@ -34,4 +34,5 @@ def plan(subject: ErasureSubject) -> ErasurePlan | None:
         watch=tuple([*(("account", a) for a in accounts), *(("building", b) for b in buildings)]),
         inbox=tuple((INBOX_SOURCE, f"{b}/") for b in buildings),
         idempotency=tuple((REGISTER, f"contact:{c}") for c in contacts),
+        outbox=tuple((COACH_LINK_OPERATION, "resident_contact_id", c) for c in contacts),
     )

@@ -24,8 +24,6 @@ Nothing here names a partner: the connector declares the source, the secret's na
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -228,6 +226,5 @@ def _store(store: Store, ep: Endpoint, webhook_id: str, text: str, meta: dict[st
         item = store.inbox_put(conn, ep.source, ep.tenant, text, meta, message_id=f"webhook:{webhook_id}")
         if item.created:
             return True, False, item.id
-        stored_hash = store.inbox_content_hash(conn, ep.tenant, item.id) or ""
-    same = hmac.compare_digest(stored_hash, hashlib.sha256(text.encode("utf-8")).hexdigest())
+        same = store.inbox_same_content(conn, ep.tenant, item.id, text)
     return False, not same, item.id

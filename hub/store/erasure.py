@@ -13,14 +13,14 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from sqlalchemy import JSON, ColumnElement, Connection, LargeBinary, Table, Text, cast, false, func, or_, select, update
 
-from hub.pseudonym import current_key, keyed_hash
 from hub.store import tables as t
-from hub.store.base import StoreBase, chunks, db_datetime, utcnow
-from hub.store.status import INBOX_OPEN, OUTBOX_DUE, IdempotencyStatus, InboxStatus, OutboxStatus
-from hub.store.xref import ERASED_PREFIX
+from hub.store.base import StoreBase, chunks, db_datetime, fit_column, utcnow
+from hub.store.sealed import SEALED_PREFIX, is_sealed, sealed, sealed_content_hash
+from hub.store.status import INBOX_OPEN, OUTBOX_DUE, InboxStatus, OutboxStatus
 
 PURGED = {"purged": "retention"}
 
@@ -29,8 +29,23 @@ def tombstone(request_id: str) -> dict[str, str]:
     return {"erased": request_id}
 
 
-def _hashed(value: str) -> str:
-    return ERASED_PREFIX + keyed_hash(current_key(), value)
+PURGED_TEXT = "purged (retention)"
+
+
+def needle_forms(needles: Iterable[str]) -> list[str]:
+    """Each needle in every form a stored body may carry it: as is, percent-encoded (a form body: `%40` for
+    `@`, `+` or `%20` for a space), JSON-escaped (`\\u00eb` for `ë`)."""
+    out: set[str] = set()
+    for n in needles:
+        if not n:
+            continue
+        out.update((n, quote_plus(n, safe=""), quote(n, safe=""), json.dumps(n)[1:-1]))
+    return sorted(out)
+
+
+def _bytes_contain(blob: bytes, forms: Iterable[str]) -> bool:
+    low = blob.lower()
+    return any(f.lower().encode("utf-8") in low for f in forms)
 
 
 def _contains_any(columns: Sequence[Any], needles: Iterable[str]) -> ColumnElement[bool]:
@@ -115,7 +130,7 @@ class ErasureRepo(StoreBase):
                     select(t.xref.c.system, t.xref.c.entity, t.xref.c.external_id).where(
                         t.xref.c.tenant == tenant,
                         t.xref.c.canonical_id.in_(chunk),
-                        ~t.xref.c.external_id.startswith(ERASED_PREFIX),
+                        ~t.xref.c.external_id.startswith(SEALED_PREFIX),
                     )
                 )
             ]
@@ -173,77 +188,113 @@ class ErasureRepo(StoreBase):
         idempotency: Sequence[tuple[str, str]],
         partner_ids: Sequence[tuple[str, str, str]],
         now: datetime,
+        outbox: Sequence[tuple[str, str, str, str]] = (),
     ) -> dict[str, int]:
         """Blank every stored payload of the tenant that carries the subject: rows whose payload (or key,
-        answer, reason) contains a needle, inbox rows of the listed (source, stream prefix), idempotency
-        records of the listed (scope, key), quarantine entries of the listed partner ids. Unsent work for the
-        subject is cancelled (an outbox item failed, an inbox message skipped). Returns rows per table."""
+        answer, reason, error, result; a refused body's bytes) contains a needle in any form it is stored in
+        (as is, percent-encoded, JSON-escaped), inbox rows of the listed (source, stream prefix), idempotency
+        records of the listed (scope, key), quarantine entries of the listed partner ids, outbox items of the
+        listed (partner, operation, payload field, value). Identifiers and content hashes of the blanked rows
+        are sealed (hub/store/sealed.py). Unsent work for the subject is cancelled (an outbox item failed, an
+        inbox message skipped). Returns rows per table."""
         marker = tombstone(request_id)
+        note = f"erased ({request_id})"
+        forms = needle_forms(needles)
         counts: dict[str, int] = {}
 
         i = t.inbox
-        cond = _contains_any([i.c.payload, i.c.meta], needles)
+        cond = _contains_any([i.c.payload, i.c.meta, i.c.result, i.c.last_error], forms)
         for source, prefix in inbox_streams:
             cond = or_(cond, (i.c.source == source) & i.c.stream.startswith(prefix, autoescape=True))
         rows = conn.execute(
-            select(i.c.id, i.c.status, i.c.applied_at, i.c.stream, i.c.meta).where(i.c.tenant == tenant, cond)
+            select(*_INBOX_SEAL_COLS, i.c.status, i.c.applied_at).where(i.c.tenant == tenant, cond)
         ).all()
+        values: dict[str, Any]
         for r in rows:
-            values = _blank_values(i, ["payload"], marker)
-            meta = r.meta if isinstance(r.meta, dict) else {}
-            values.update(meta={"erased": request_id, "endpoint": meta.get("endpoint")}, result=marker)
-            if r.stream:
-                values["stream"] = _hashed(r.stream)
+            values = _sealed_inbox(r, marker, note)
+            if r.stream and not is_sealed(r.stream):
+                values["stream"] = sealed(r.stream)
             if r.status in INBOX_OPEN:
-                values.update(status=InboxStatus.SKIPPED, last_error=f"erased ({request_id})")
+                values.update(status=InboxStatus.SKIPPED, last_error=note)
             if r.applied_at is None:
                 values["applied_at"] = now
             conn.execute(update(i).where(i.c.tenant == tenant, i.c.id == r.id).values(**values))
         counts["inbox"] = len(rows)
 
         o = t.outbox
-        orows = conn.execute(
-            select(o.c.id, o.c.status).where(o.c.tenant == tenant, _contains_any([o.c.payload, o.c.result], needles))
-        ).all()
-        for ro in orows:
-            values = {**_blank_values(o, ["payload"], marker), "result": marker, "updated_at": now}
-            if ro.status in OUTBOX_DUE:
-                values.update(
-                    status=OutboxStatus.FAILED, last_error=f"cancelled: the resident was erased ({request_id})"
+        ids = {
+            r.id
+            for r in conn.execute(
+                select(o.c.id).where(
+                    o.c.tenant == tenant, _contains_any([o.c.payload, o.c.result, o.c.last_error], forms)
                 )
-            conn.execute(update(o).where(o.c.tenant == tenant, o.c.id == ro.id).values(**values))
-        counts["outbox"] = len(orows)
+            )
+        }
+        wanted: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for partner, operation, field, value in outbox:
+            wanted.setdefault((partner, operation), []).append((field, str(value)))
+        for (partner, operation), fields in wanted.items():
+            for item in conn.execute(
+                select(o.c.id, o.c.payload).where(
+                    o.c.tenant == tenant, o.c.partner == partner, o.c.operation == operation
+                )
+            ):
+                payload = item.payload if isinstance(item.payload, dict) else {}
+                if any(str(payload.get(f)) == v for f, v in fields):
+                    ids.add(item.id)
+        for chunk in chunks(sorted(ids)):
+            for ro in conn.execute(
+                select(o.c.id, o.c.status, o.c.last_error).where(o.c.tenant == tenant, o.c.id.in_(chunk))
+            ):
+                values = {**_blank_values(o, ["payload"], marker), "result": marker, "updated_at": now}
+                if ro.last_error:
+                    values["last_error"] = note
+                if ro.status in (*OUTBOX_DUE, OutboxStatus.WITHHELD):
+                    values.update(
+                        status=OutboxStatus.FAILED, last_error=f"cancelled: the resident was erased ({request_id})"
+                    )
+                conn.execute(update(o).where(o.c.tenant == tenant, o.c.id == ro.id).values(**values))
+        counts["outbox"] = len(ids)
 
         q = t.quarantine
-        cond = _contains_any([q.c.payload, q.c.reason], needles)
+        cond = _contains_any([q.c.payload, q.c.reason], forms)
         for system, entity, ext in partner_ids:
             cond = or_(cond, (q.c.source == system) & (q.c.entity == entity) & (q.c.external_id == ext))
-        qrows = conn.execute(select(q.c.id, q.c.external_id).where(q.c.tenant == tenant, cond)).all()
-        for rq in qrows:
-            values = {
-                **_blank_values(q, ["payload"], marker),
-                "reason": f"erased ({request_id})",
-                "external_id": _hashed(f"{rq.id}:{rq.external_id}"),
-                "resolved_at": func.coalesce(q.c.resolved_at, now),
-            }
-            conn.execute(update(q).where(q.c.tenant == tenant, q.c.id == rq.id).values(**values))
-        counts["quarantine"] = len(qrows)
+        qids = {r.id for r in conn.execute(select(q.c.id).where(q.c.tenant == tenant, cond))}
+        # a body refused at the receiver is kept byte-exact (invalid UTF-8 included): searched here, not in SQL
+        for body in conn.execute(
+            select(q.c.id, q.c.payload_bytes).where(q.c.tenant == tenant, q.c.payload_bytes.is_not(None))
+        ):
+            if body.payload_bytes and _bytes_contain(bytes(body.payload_bytes), forms):
+                qids.add(body.id)
+        for chunk in chunks(sorted(qids)):
+            for rq in conn.execute(select(q.c.id, q.c.external_id).where(q.c.tenant == tenant, q.c.id.in_(chunk))):
+                values = {
+                    **_blank_values(q, ["payload"], marker),
+                    "reason": note,
+                    "resolved_at": func.coalesce(q.c.resolved_at, now),
+                }
+                if not is_sealed(rq.external_id):
+                    values["external_id"] = sealed(f"{rq.id}:{rq.external_id}")
+                conn.execute(update(q).where(q.c.tenant == tenant, q.c.id == rq.id).values(**values))
+        counts["quarantine"] = len(qids)
 
         d = t.idempotency_records
-        cond = _contains_any([d.c.key, d.c.response_body], needles)
+        cond = _contains_any([d.c.key, d.c.response_body], forms)
         for scope, key in idempotency:
             cond = or_(cond, (d.c.scope == scope) & (d.c.key == key))
-        drows = conn.execute(select(d.c.id, d.c.key).where(d.c.tenant == tenant, cond)).all()
+        drows = conn.execute(select(d.c.id, d.c.key, d.c.request_hash).where(d.c.tenant == tenant, cond)).all()
         for rd in drows:
             values = {**_blank_values(d, [], marker), "response_body": marker, "updated_at": now}
-            if not rd.key.startswith(ERASED_PREFIX):
-                values["key"] = _hashed(rd.key)
+            if not is_sealed(rd.key):
+                values.update(key=sealed(rd.key), request_hash=sealed_content_hash(rd.request_hash))
             conn.execute(update(d).where(d.c.tenant == tenant, d.c.id == rd.id).values(**values))
         counts["idempotency_records"] = len(drows)
         return counts
 
     def blank_outbox_items(self, conn: Connection, tenant: str, keys: Iterable[str], request_id: str) -> int:
-        """Tombstone the payloads of sent outbox items (an erasure's own notices, once the partner has them)."""
+        """Tombstone the payloads and answers of sent outbox items (an erasure's own notices, once the partner
+        has them)."""
         total = 0
         for chunk in chunks(sorted(set(keys))):
             total += conn.execute(
@@ -253,67 +304,147 @@ class ErasureRepo(StoreBase):
                     t.outbox.c.idempotency_key.in_(chunk),
                     t.outbox.c.status == OutboxStatus.SENT,
                 )
-                .values(payload=tombstone(request_id))
+                .values(payload=tombstone(request_id), result=tombstone(request_id))
             ).rowcount
         return int(total)
 
     # --- retention ---------------------------------------------------------------------------------------
 
+    def held_by_quarantine(self, conn: Connection, tenant: str) -> tuple[set[int], set[str]]:
+        """(inbox ids, outbox keys) that an open quarantine entry still refers to: what a coordinator may replay,
+        so the purge leaves them whole."""
+        inbox_ids: set[int] = set()
+        outbox_keys: set[str] = set()
+        q = t.quarantine
+        for r in conn.execute(
+            select(q.c.source, q.c.external_id, q.c.payload).where(q.c.tenant == tenant, q.c.resolved_at.is_(None))
+        ):
+            if str(r.source).startswith("outbox:"):
+                outbox_keys.add(str(r.external_id))
+            if isinstance(r.payload, dict) and isinstance(r.payload.get("inbox_id"), int):
+                inbox_ids.add(int(r.payload["inbox_id"]))
+        return inbox_ids, outbox_keys
+
     def purge_processed(self, conn: Connection, tenant: str, before: datetime) -> dict[str, int]:
-        """Blank the payloads of the tenant's finished work older than `before` (the retention purge): inbox
-        messages applied and no longer to forward, sent outbox items, resolved quarantine entries, finished
-        idempotency records. Rows, counts, statuses and times stay; rows purged before are left alone."""
+        """Blank what carries personal data in the tenant's finished work older than `before` (the retention
+        purge), the same columns an erasure blanks: inbox messages applied and no longer to forward (payload,
+        meta, result, error; message id and content hash sealed), sent outbox items and failed ones no open
+        quarantine entry holds (payload, result, error), resolved quarantine entries (payload, bytes, reason),
+        finished or abandoned idempotency records (answer text; key and request hash sealed, so a repeat of
+        the call is still answered with the partner's ids). Rows, counts, statuses, ids and times stay;
+        work an open quarantine entry refers to is left whole (a coordinator may replay it); rows purged or
+        erased before are left alone."""
         cut = db_datetime(conn, before)
-        marker_text = json.dumps(PURGED)
+        held_inbox, held_outbox = self.held_by_quarantine(conn, tenant)
         counts: dict[str, int] = {}
+
         i = t.inbox
-        counts["inbox"] = conn.execute(
-            update(i)
-            .where(
+        rows = conn.execute(
+            select(*_INBOX_SEAL_COLS).where(
                 i.c.tenant == tenant,
                 i.c.applied_at.is_not(None),
                 i.c.applied_at < cut,
                 i.c.status.not_in(list(INBOX_OPEN)),
-                i.c.payload != marker_text,
+                ~i.c.message_id.startswith(SEALED_PREFIX, autoescape=True),
                 ~i.c.payload.startswith('{"erased"'),
-            )
-            .values(**_blank_values(i, ["payload"], PURGED))
-        ).rowcount
-        o = t.outbox
-        counts["outbox"] = conn.execute(
-            update(o)
-            .where(o.c.tenant == tenant, o.c.status == OutboxStatus.SENT, o.c.sent_at < cut)
-            .where(~cast(o.c.payload, Text).contains('"purged"'), ~cast(o.c.payload, Text).contains('"erased"'))
-            .values(**_blank_values(o, ["payload"], PURGED))
-        ).rowcount
-        q = t.quarantine
-        counts["quarantine"] = conn.execute(
-            update(q)
-            .where(q.c.tenant == tenant, q.c.resolved_at.is_not(None), q.c.resolved_at < cut)
-            .where(q.c.payload.is_not(None))
-            .where(~cast(q.c.payload, Text).contains('"purged"'), ~cast(q.c.payload, Text).contains('"erased"'))
-            .values(**_blank_values(q, ["payload"], PURGED))
-        ).rowcount
-        d = t.idempotency_records
-        rows = conn.execute(
-            select(d.c.id, d.c.response_body).where(
-                d.c.tenant == tenant, d.c.status == IdempotencyStatus.DONE, d.c.updated_at < cut
             )
         ).all()
         n = 0
         for r in rows:
-            body = r.response_body
-            if body is None or (isinstance(body, dict) and ("purged" in body or "erased" in body)):
+            if r.id in held_inbox:
                 continue
-            # ids and counts stay (a repeat of the call is still answered with the partner's ids); text goes
-            kept = {k: v for k, v in body.items() if isinstance(v, int)} if isinstance(body, dict) else {}
             conn.execute(
-                update(d)
-                .where(d.c.tenant == tenant, d.c.id == r.id)
-                .values(
-                    response_body={**kept, **PURGED}, **{c.name: b"" for c in d.c if isinstance(c.type, LargeBinary)}
-                )
+                update(i).where(i.c.tenant == tenant, i.c.id == r.id).values(**_sealed_inbox(r, PURGED, PURGED_TEXT))
             )
             n += 1
-        counts["idempotency_records"] = n
+        counts["inbox"] = n
+
+        o = t.outbox
+        orows = conn.execute(
+            select(o.c.id, o.c.idempotency_key, o.c.status, o.c.result, o.c.last_error)
+            .where(o.c.tenant == tenant)
+            .where(
+                or_(
+                    (o.c.status == OutboxStatus.SENT) & (o.c.sent_at < cut),
+                    (o.c.status == OutboxStatus.FAILED) & (o.c.updated_at < cut),
+                )
+            )
+            .where(~cast(o.c.payload, Text).contains('"purged"'), ~cast(o.c.payload, Text).contains('"erased"'))
+        ).all()
+        n = 0
+        for ro in orows:
+            if ro.status == OutboxStatus.FAILED and fit_column(ro.idempotency_key, 128) in held_outbox:
+                continue
+            values = {**_blank_values(o, ["payload"], PURGED), "result": _ids_only(ro.result)}
+            if ro.last_error:
+                values["last_error"] = PURGED_TEXT
+            conn.execute(update(o).where(o.c.tenant == tenant, o.c.id == ro.id).values(**values))
+            n += 1
+        counts["outbox"] = n
+
+        q = t.quarantine
+        counts["quarantine"] = conn.execute(
+            update(q)
+            .where(q.c.tenant == tenant, q.c.resolved_at.is_not(None), q.c.resolved_at < cut)
+            .where(q.c.reason != PURGED_TEXT, ~q.c.reason.startswith("erased ("))
+            .values(**_blank_values(q, ["payload"], PURGED), reason=PURGED_TEXT)
+        ).rowcount
+
+        d = t.idempotency_records
+        drows = conn.execute(
+            select(d.c.id, d.c.key, d.c.request_hash, d.c.response_body).where(
+                d.c.tenant == tenant, d.c.updated_at < cut, ~d.c.key.startswith(SEALED_PREFIX, autoescape=True)
+            )
+        ).all()
+        for rd in drows:
+            body = rd.response_body
+            if isinstance(body, dict) and "erased" in body:
+                continue
+            conn.execute(
+                update(d)
+                .where(d.c.tenant == tenant, d.c.id == rd.id)
+                .values(
+                    key=sealed(rd.key),
+                    request_hash=sealed_content_hash(rd.request_hash),
+                    response_body=None if body is None else _ids_only(body),
+                    **{c.name: b"" for c in d.c if isinstance(c.type, LargeBinary)},
+                )
+            )
+        counts["idempotency_records"] = len(drows)
         return {k: int(v) for k, v in counts.items()}
+
+
+_INBOX_SEAL_COLS = (
+    t.inbox.c.id,
+    t.inbox.c.message_id,
+    t.inbox.c.content_hash,
+    t.inbox.c.meta,
+    t.inbox.c.last_error,
+    t.inbox.c.stream,
+)
+
+
+def _sealed_inbox(r: Any, marker: dict[str, str], note: str) -> dict[str, Any]:
+    """An inbox row blanked: payload and bytes, meta (its endpoint kept), result and error; the message id and
+    content hash sealed, so a redelivery of the message is still recognised (InboxRepo._inbox_insert)."""
+    meta = r.meta if isinstance(r.meta, dict) else {}
+    values = {
+        **_blank_values(t.inbox, ["payload"], marker),
+        "meta": {**marker, "endpoint": meta.get("endpoint")},
+        "result": marker,
+        "last_error": note if r.last_error else None,
+    }
+    if not is_sealed(r.message_id):  # id and hash are sealed together
+        values.update(message_id=sealed(r.message_id), content_hash=sealed_content_hash(r.content_hash))
+    return values
+
+
+def _ids_only(body: Any) -> dict[str, Any]:
+    """A partner's answer after the purge: its integer values (the ids a repeat of the call is answered
+    with, the counts) and the purge marker; text goes."""
+    kept = (
+        {k: v for k, v in body.items() if isinstance(v, int) and not isinstance(v, bool)}
+        if isinstance(body, dict)
+        else {}
+    )
+    return {**kept, **PURGED}

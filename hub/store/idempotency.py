@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from hub.store import tables as t
 from hub.store.base import StoreBase, as_utc, dialect_insert, fit_column, utcnow
 from hub.store.rows import IdempotencyClaim, IdempotencyRecord, row_as
+from hub.store.sealed import sealed
 from hub.store.status import IdempotencyStatus
 
 KEY_LENGTH = 200  # idempotency_records.key
@@ -29,6 +30,9 @@ class IdempotencyRepo(StoreBase):
         now = utcnow()
         r = t.idempotency_records
         with self.begin() as conn:
+            kept = self._sealed_record(conn, tenant, scope, key)
+            if kept is not None and kept["status"] == IdempotencyStatus.DONE:
+                return {**kept, "claimed": False}  # erased or purged: the answer kept, without its text
             conn.execute(
                 dialect_insert(conn, r)
                 .values(
@@ -93,7 +97,8 @@ class IdempotencyRepo(StoreBase):
             )
 
     def idempotency_get(self, tenant: str, scope: str, key: str) -> IdempotencyRecord | None:
-        """The record of (tenant, scope, key), if any; its own (read) transaction."""
+        """The record of (tenant, scope, key), if any (also one whose key an erasure or the purge sealed); its
+        own (read) transaction."""
         key = fit_column(key, KEY_LENGTH)
         r = t.idempotency_records
         with self.begin() as conn:
@@ -102,4 +107,14 @@ class IdempotencyRepo(StoreBase):
                 .mappings()
                 .first()
             )
-            return row_as(IdempotencyRecord, row) if row else None
+            return row_as(IdempotencyRecord, row) if row else self._sealed_record(conn, tenant, scope, key)
+
+    def _sealed_record(self, conn: Connection, tenant: str, scope: str, key: str) -> IdempotencyRecord | None:
+        """The record an erasure or the retention purge kept under the key's keyed hash (hub/store/sealed.py)."""
+        r = t.idempotency_records
+        row = (
+            conn.execute(select(r).where(r.c.tenant == tenant, r.c.scope == scope, r.c.key == sealed(key)))
+            .mappings()
+            .first()
+        )
+        return row_as(IdempotencyRecord, row) if row else None

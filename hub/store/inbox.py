@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, updat
 from hub.store import tables as t
 from hub.store.base import QueuedItem, StoreBase, chunks, fit_column, insert_or_get_id, utcnow
 from hub.store.rows import InboxRow, rows_as
+from hub.store.sealed import same_content, sealed
 from hub.store.status import INBOX_OPEN, InboxStatus
 
 
@@ -43,7 +44,16 @@ class InboxRepo(StoreBase):
         meta: dict[str, Any],
         stream: str | None = None,
     ) -> QueuedItem:
-        """Insert unless (source, tenant, message id) is stored already; the row's id either way."""
+        """Insert unless (source, tenant, message id) is stored already, as it is or sealed (an erased or purged
+        message keeps its id only as a keyed hash: a redelivery of it is recognised, not stored again); the
+        row's id either way."""
+        kept = conn.execute(
+            select(t.inbox.c.id).where(
+                t.inbox.c.tenant == tenant, t.inbox.c.source == source, t.inbox.c.message_id == sealed(message_id)
+            )
+        ).scalar_one_or_none()
+        if kept is not None:
+            return QueuedItem(id=int(kept), created=False)
         values = {
             "source": source,
             "tenant": tenant,
@@ -74,18 +84,18 @@ class InboxRepo(StoreBase):
             .order_by(t.inbox.c.id.desc())
             .limit(1)
         ).first()
-        if latest is not None and latest.content_hash == content_hash:
+        if latest is not None and same_content(latest.content_hash, content_hash):
             return QueuedItem(id=int(latest.id), created=False)
         mid = fit_column(f"{content_hash[:40]}:{latest.id if latest is not None else 0}:{stream}", 128)
         return self._inbox_insert(conn, source, tenant, mid, content_hash, payload, meta, stream)
 
-    def inbox_content_hash(self, conn: Connection, tenant: str, item_id: int) -> str | None:
-        """The stored message's content hash (None when gone): tells a sender's retry of a message id from a
-        different message sent under the same id."""
+    def inbox_same_content(self, conn: Connection, tenant: str, item_id: int, payload: str) -> bool:
+        """Whether the stored message holds `payload` (its content hash, plain or sealed after an erasure or the
+        purge, matches): tells a sender's retry of a message id from a different message sent under that id."""
         value = conn.execute(
             select(t.inbox.c.content_hash).where(t.inbox.c.tenant == tenant, t.inbox.c.id == item_id)
         ).scalar_one_or_none()
-        return None if value is None else str(value)
+        return value is not None and same_content(str(value), hashlib.sha256(payload.encode("utf-8")).hexdigest())
 
     def inbox_import(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert complete inbox rows as given (a benchmark's or a restore's), in chunks. No de-duplication:

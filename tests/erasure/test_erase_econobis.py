@@ -19,18 +19,7 @@ from hub.store import tables as t
 from tests.conftest import sandbox_hub_config
 
 FAST = RetryPolicy(max_attempts=2, backoff_initial=0.01, backoff_max=0.02, jitter=0.0)
-TABLES = [
-    t.entities,
-    t.field_provenance,
-    t.xref,
-    t.inbox,
-    t.outbox,
-    t.quarantine,
-    t.idempotency_records,
-    t.erasure_requests,
-    t.journey_events,
-    t.sync_cursors,
-]
+TABLES = t.metadata.sorted_tables  # every table, the consent tables included
 
 
 def _dump(store) -> str:

@@ -172,3 +172,137 @@ def test_a_coordinator_confirms_a_partner_the_hub_cannot_watch_and_the_audit_say
     assert step["status"] == "confirmed" and step["confirmed_by"] == "coordinator:2"
     again = confirm(store, TENANT, report.request_id, "hoomdossier", "coordinator:3")  # idempotent
     assert again["steps"]["partners"]["hoomdossier"]["confirmed_by"] == "coordinator:2"
+
+
+def _everything(store) -> str:
+    """Every column of every table, as lower-case text (bytes decoded leniently)."""
+    out = []
+    with store.engine.connect() as conn:
+        for table in t.metadata.sorted_tables:
+            for row in conn.execute(select(table)).all():
+                for v in row:
+                    out.append(v.decode("utf-8", "replace") if isinstance(v, bytes) else json.dumps(v, default=str))
+    return "\n".join(out).lower()
+
+
+def test_the_retention_purge_blanks_every_column_an_erasure_blanks_and_leaves_held_work_whole(any_store):
+    """Old finished work keeps no personal data in any column (payload, meta, result, error, reason, bytes,
+    keys, content hashes), while work an open quarantine entry holds stays whole for its replay; a redelivery
+    of a purged message and a repeat of a purged proxied call are still recognised."""
+    import hashlib
+
+    store = any_store
+    config = sandbox_config()
+    old = utcnow() - timedelta(days=40)
+    mail = "old.resident@example.org"
+    body = json.dumps({"email": mail})
+    with store.begin() as conn:
+        a = store.inbox_put(conn, "webform", TENANT, body, {"endpoint": "signup", "from": mail})
+        store.inbox_update(conn, TENANT, a.id, status="forwarded", applied_at=old, result={"signup": {"email": mail}})
+        f = store.inbox_put(conn, "hoomdossier", TENANT, json.dumps({"why": "held@example.org", "n": 2}), {"endpoint": "gebruik"})
+        store.inbox_update(conn, TENANT, f.id, status="failed", applied_at=old, last_error="bad field held@example.org")
+        store.quarantine_put(conn, TENANT, "hoomdossier-apply", "gebruik", str(f.id), "held", {"inbox_id": f.id})
+        w = store.inbox_put(conn, "webform", TENANT, body + " ", {"endpoint": "signup"}, message_id="webhook:msg_1")
+        store.inbox_update(conn, TENANT, w.id, status="forwarded", applied_at=old)
+        s = store.outbox_enqueue(conn, TENANT, "econobis", "webform-signup", "k-sent", {"email": mail})
+        store.outbox_update(conn, TENANT, s.id, status="sent", sent_at=old, result={"contact_id": 9, "echo": mail})
+        x = store.outbox_enqueue(conn, TENANT, "econobis", "webform-signup", "k-failed", {"email": mail})
+        store.outbox_update(conn, TENANT, x.id, status="failed", last_error=f"refused {mail}")
+        y = store.outbox_enqueue(conn, TENANT, "econobis", "webform-signup", "k-held", {"email": "held@example.org"})
+        store.outbox_update(conn, TENANT, y.id, status="failed")
+        store.quarantine_put(conn, TENANT, "outbox:econobis", "webform-signup", "k-held", "held", {})
+        store.quarantine_put(
+            conn,
+            TENANT,
+            "receiver:econobis",
+            "body",
+            "req-7",
+            f"refused: {mail}",
+            {"n": 1},
+            payload_bytes=b"\xff" + mail.encode(),
+        )
+        conn.execute(update(t.quarantine).where(t.quarantine.c.external_id == "req-7").values(resolved_at=old))
+        conn.execute(update(t.outbox).where(t.outbox.c.status == "failed").values(updated_at=old))
+    rec = store.idempotency_begin(TENANT, "hoomdossier:register", f"email:{mail}", "h" * 64)
+    store.idempotency_finish(rec, "done", 201, {"account_id": 11, "user_id": 12, "email": mail})
+    with store.begin() as conn:
+        conn.execute(update(t.idempotency_records).values(updated_at=old))
+
+    purged = purge_retention(store, config)[TENANT]
+    assert purged == {"inbox": 2, "outbox": 2, "quarantine": 1, "idempotency_records": 1}
+    dump = _everything(store)
+    assert mail not in dump and hashlib.sha256(body.encode()).hexdigest() not in dump
+    assert dump.count("held@example.org") == 3  # what open quarantine entries hold is left whole for a replay
+    with store.begin() as conn:
+        assert "bad field" in conn.execute(select(t.inbox.c.last_error).where(t.inbox.c.id == f.id)).scalar_one()
+        # a redelivery of a purged message is recognised, not stored again (content-addressed and by id)
+        assert not store.inbox_put(conn, "webform", TENANT, body, {"endpoint": "signup"}).created
+        again = store.inbox_put(conn, "webform", TENANT, body + " ", {}, message_id="webhook:msg_1")
+        assert not again.created and again.id == w.id
+        assert store.inbox_same_content(conn, TENANT, w.id, body + " ")
+        assert not store.inbox_same_content(conn, TENANT, w.id, body)
+    repeat = store.idempotency_begin(TENANT, "hoomdossier:register", f"email:{mail}", "h" * 64)
+    assert not repeat["claimed"] and repeat["response_body"]["account_id"] == 11  # no second registration
+    assert sum(purge_retention(store, config)[TENANT].values()) == 0
+
+
+def test_an_erasure_finds_refused_bodies_and_work_that_names_the_resident_only_by_partner_ids(any_store):
+    """A body the receiver refused (kept byte-exact, form-encoded, invalid UTF-8) is blanked; queued work that
+    carries only Econobis' contact id (a registration, a coach link waiting for consent) is cancelled and
+    blanked; another resident's work is untouched; the sent notice keeps neither payload nor answer."""
+    store = any_store
+    config = sandbox_config()
+    with store.begin() as conn:
+        store.upsert_entities(
+            conn, [_entity("r-3", "resident", {"email": "Anne.Vos@example.org", "number": "C2026-503"})]
+        )
+        store.link_ids(conn, "econobis", TENANT, "contact", {"503": "r-3"})
+        store.link_ids(conn, "hoomdossier", TENANT, "account", {"650": "r-3"})
+        store.quarantine_put(
+            conn,
+            TENANT,
+            "receiver:hoomdossier",
+            "body",
+            "req-9",
+            "the body is not UTF-8",
+            {"content_type": "application/x-www-form-urlencoded"},
+            payload_bytes=b"email=anne.vos%40example.org&naam=\xe9",
+        )
+        store.quarantine_put(
+            conn, TENANT, "receiver:hoomdossier", "body", "req-10", "not UTF-8", {}, payload_bytes=b"other=\xe9"
+        )
+        store.outbox_enqueue(
+            conn, TENANT, "econobis", "make-hoomdossier", "econobis:make-hoomdossier:503", {"contact_id": 503}
+        )
+        store.outbox_enqueue(
+            conn, TENANT, "econobis", "make-hoomdossier", "econobis:make-hoomdossier:504", {"contact_id": 504}
+        )
+        link = store.outbox_enqueue(
+            conn,
+            TENANT,
+            "hoomdossier",
+            "coach-link",
+            "hoomdossier:coach-link:7:503",
+            {"coach_contact_id": 7, "resident_contact_id": 503},
+        )
+        store.outbox_update(conn, TENANT, link.id, status="withheld")
+    report = erase(store, config, TENANT, "r-3", "coordinator:1")
+    with store.begin() as conn:
+        q = {r.external_id: r for r in conn.execute(select(t.quarantine)).all()}
+        items = {r.idempotency_key: r for r in conn.execute(select(t.outbox)).all()}
+    assert q["req-10"].payload_bytes == b"other=\xe9"  # not the subject's
+    [blanked] = [r for k, r in q.items() if k != "req-10"]
+    assert blanked.payload_bytes == b"" and blanked.reason.startswith("erased")
+    for key in ("econobis:make-hoomdossier:503", "hoomdossier:coach-link:7:503"):
+        assert items[key].status == "failed" and "erased" in items[key].last_error
+        assert items[key].payload == {"erased": report.request_id}
+    assert items["econobis:make-hoomdossier:504"].status == "pending"
+    assert items["econobis:make-hoomdossier:504"].payload == {"contact_id": 504}
+    with store.begin() as conn:  # the notice is sent: its payload and answer are blanked
+        conn.execute(
+            update(t.outbox)
+            .where(t.outbox.c.operation == "erase-request")
+            .values(status="sent", sent_at=utcnow(), result={"task_for": "anne.vos@example.org"})
+        )
+    progress(store, TENANT, report.request_id)
+    assert "anne.vos" not in _everything(store)
