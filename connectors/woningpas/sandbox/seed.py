@@ -508,9 +508,12 @@ class Generator:
             return [(self.insz(), "erfpachter")]
         return [(self.insz(), "eigenaar")]
 
-    def epc(self, unit: Unit, when: date, label: str) -> Epc:
+    def epc(self, unit: Unit, when: date, label: str, below: int | None = None) -> Epc:
+        """A new EPC with a score in `label`'s band (and under `below`, for one after a renovation)."""
         rng = self.rng
         low, high = label_band(label, unit.building_type)
+        if below is not None:
+            high = max(low + 1, min(high, below))
         score = int(rng.uniform(low, high - 1))
         self.attest_seq += 1 + rng.randrange(40)
         steps: list[Recommendation] = []
@@ -567,7 +570,7 @@ class Generator:
             return
         old = unit.epcs[-1].label if unit.epcs else "F"
         better = max(1, LABELS.index(old) - self.rng.randint(2, 4))
-        unit.epcs.append(self.epc(unit, when, LABELS[better]))
+        unit.epcs.append(self.epc(unit, when, LABELS[better], below=unit.epcs[-1].score if unit.epcs else None))
 
     def purchase(self, unit: Unit) -> None:
         rng = self.rng

@@ -190,7 +190,7 @@ def test_the_epc_mirrors_magda_geefepc_and_can_carry_the_attest(wp, bearer):
     number = unit["attestnummers"][-1]
     body = api(wp, "GET", f"{V1}/epc/{number}", bearer).json()
     assert body["Identificatie"] == {"Attestnummer": number}
-    assert body["Status"] == "Geldig" and body["Actief"] is True or body["Status"] == "Verlopen"
+    assert (body["Status"] == "Geldig" and body["Actief"] is True) or body["Status"] == "Verlopen"
     ingediend = date.fromisoformat(body["DatumIngediend"])
     assert body["DatumGeldigheid"] == ingediend.replace(year=ingediend.year + 10).isoformat()
     adres = body["Ligging"]["Adres"]

@@ -89,7 +89,7 @@ def assert_problem(resp: requests.Response, status: int, code: str) -> dict[str,
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = resp.json()
-    assert PROBLEM_KEYS <= set(body), body
+    assert set(body) >= PROBLEM_KEYS, body
     assert body["status"] == status and body["code"] == code, body
     return body
 
