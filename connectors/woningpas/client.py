@@ -21,6 +21,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from pydantic import ValidationError
 from urllib3 import encode_multipart_formdata
 
 from connectors.woningpas.settings import (
@@ -78,6 +79,16 @@ def load_private_key(
     if not isinstance(key, RSAPrivateKey) or key.key_size < MIN_KEY_BITS:
         raise ConfigError(f"{origin} must be an RSA private key of at least {MIN_KEY_BITS} bits (RS256)")
     return key
+
+
+def read_settings(tenant: TenantConfig) -> WoningpasSettings:
+    """The tenant's settings, validated; a refusal names each key and why, never the value given."""
+    try:
+        return WoningpasSettings.model_validate(tenant.partner(PARTNER).settings)
+    except ValidationError as exc:
+        where = f"tenants.{tenant.id}.partners.{PARTNER}.settings"
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{where}: {problems}") from None
 
 
 def key_thumbprint(key: RSAPrivateKey) -> str:
@@ -296,7 +307,7 @@ class WoningpasClient:
     ) -> WoningpasClient:
         """The client of a tenant's config: settings validated, key loaded (ConfigError when missing or bad)."""
         pc = tenant.partner(PARTNER)
-        settings = WoningpasSettings.model_validate(pc.settings)
+        settings = read_settings(tenant)
         http = PartnerClient.for_tenant(
             tenant,
             PARTNER,
