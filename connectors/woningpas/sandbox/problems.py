@@ -83,6 +83,10 @@ def _param(name: str, code: str, reason: str) -> dict[str, str]:
 
 
 def fault_body(status: int, path: str) -> tuple[dict[str, Any], str]:
-    """An injected fault's answer (hub.sandbox.runtime.FaultMiddleware's `error_body`)."""
+    """An injected fault's answer (hub.sandbox.runtime.FaultMiddleware's `error_body`): OAuth2's shape on the
+    identity provider's routes, problem+json on the API's."""
+    if path.startswith("/op/"):
+        error = "temporarily_unavailable" if status in (429, 503) else "server_error"
+        return {"error": error, "error_description": f"HTTP {status}"}, "application/json"
     detail = "Te veel verzoeken; probeer later opnieuw." if status == 429 else "Tijdelijke storing."
     return problem_body(status, DEFAULT_CODES.get(status, "FOUT"), detail, path), PROBLEM_JSON

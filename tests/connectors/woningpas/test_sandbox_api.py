@@ -15,9 +15,11 @@ from tests.connectors.woningpas.wp_helpers import (
     admin,
     api,
     assert_problem,
+    assertion,
     examples,
     mandate,
     token,
+    token_request,
 )
 
 V1 = "/woningpas/v1"
@@ -233,7 +235,10 @@ def test_fault_rules_per_route_answer_problem_json(wp, key, bearer):
     assert resp.headers["retry-after"] == "7"
     admin(wp, "POST", "/faults", json={"rules": [{"route": f"{V1}/*", "error_rate": 1.0, "error_status": 503}]})
     assert_problem(api(wp, "GET", f"{V1}/wijzigingen", bearer), 503, "DIENST_ONBESCHIKBAAR")
-    # the token endpoint is another route: untouched
+    # the token endpoint is another route: untouched; faulted, it answers in OAuth2's shape
     assert token(wp, key)
+    admin(wp, "POST", "/faults", json={"rules": [{"route": "/op/v1/token", "error_rate": 1.0, "error_status": 503}]})
+    resp = token_request(wp, assertion(wp, key))
+    assert resp.status_code == 503 and resp.json()["error"] == "temporarily_unavailable"
     admin(wp, "POST", "/faults", json={"rules": []})
     assert api(wp, "GET", f"{V1}/wijzigingen", bearer).status_code == 200
