@@ -152,6 +152,12 @@ class TokenCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, ...], CachedToken] = {}
+        self._logins: dict[tuple[str, ...], threading.Lock] = {}
+
+    def login_lock(self, key: tuple[str, ...]) -> threading.Lock:
+        """Held while one client logs in for `key`, so steps running side by side wait for its token."""
+        with self._lock:
+            return self._logins.setdefault(key, threading.Lock())
 
     def get(self, key: tuple[str, ...], now: float, margin: float) -> CachedToken | None:
         with self._lock:
@@ -201,13 +207,12 @@ class ClientAssertionAuth:
         self.cache = cache
         self.now = now or signer.now
         self._key = (token_url, signer.client_id, self.scope, signer.thumbprint)
-        self._lock = threading.Lock()
         self._last: str | None = None
         self.fetched = 0
 
     def token(self) -> str:
         """A live access token (cached, or fetched now)."""
-        with self._lock:
+        with self.cache.login_lock(self._key):
             cached = self.cache.get(self._key, self.now(), self.margin)
             if cached is None:
                 cached = self._fetch()
@@ -251,10 +256,9 @@ class ClientAssertionAuth:
     def invalidate(self) -> None:
         """After a 401: forget the token that was refused (not a newer one another step fetched meanwhile), so
         the next call logs in again."""
-        with self._lock:
-            if self._last is not None:
-                self.cache.drop(self._key, self._last)
-            self._last = None
+        if self._last is not None:
+            self.cache.drop(self._key, self._last)
+        self._last = None
 
 
 # --- the API ----------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -268,3 +269,14 @@ def test_the_sandbox_factory_plugs_in_with_a_key_file_it_makes(tmp_path, monkeyp
         assert c.changes().changes  # mandates were seeded for the demo client
     finally:
         SANDBOX.stop(running)
+
+
+def test_steps_logging_in_side_by_side_share_one_token(wp, key_file):
+    clients = [client_for(wp, key_file) for _ in range(4)]
+    tokens: list[str] = []
+    threads = [threading.Thread(target=lambda c=c: tokens.append(c.token())) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(tokens)) == 1 and wp.sandbox.auth.issued == 1
