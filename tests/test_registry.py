@@ -24,13 +24,22 @@ from tests import fake_connector
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Folders under construction whose code is not a connector yet (each with the reason); an entry must be removed
+# when its folder gets a connector.py, which the test below makes sure of.
+UNDECLARED = {"woningpas": "sandbox and client only (issue 12); the pull and the declaration come next"}
+
+
 def test_every_connector_folder_is_registered():
     folders = {p.parent.name for p in (ROOT / "connectors").glob("*/connector.py")}
     assert folders == {c.name for c in connectors.CONNECTORS} == set(REGISTRY.names())
     # a folder with code but no declaration would be a partner the hub silently ignores
     for p in (ROOT / "connectors").iterdir():
-        if p.is_dir() and (p / "__init__.py").exists():
+        if p.is_dir() and (p / "__init__.py").exists() and p.name not in UNDECLARED:
             assert (p / "connector.py").exists(), f"{p.name} has code but no connector.py"
+    for name in UNDECLARED:
+        assert not (ROOT / "connectors" / name / "connector.py").exists(), (
+            f"{name} is declared: drop it from UNDECLARED"
+        )
 
 
 def _written_sources(package: str) -> set[str]:

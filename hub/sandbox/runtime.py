@@ -11,7 +11,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -165,13 +165,23 @@ class Faults:
         return None, None, latency
 
 
-class FaultMiddleware:
-    """ASGI middleware that applies `Faults` to every request except the sandbox's own admin routes."""
+# (status, path) → (body, media type) of an injected error, for a partner whose errors have their own shape
+ErrorBody = Callable[[int, str], tuple[Any, str]]
 
-    def __init__(self, app: Any, faults: Faults, admin_prefix: str = "/__sandbox") -> None:
+
+class FaultMiddleware:
+    """ASGI middleware that applies `Faults` to every request except the sandbox's own admin routes.
+
+    Injected errors answer Laravel's JSON (`{"message": …}`) unless `error_body` gives the partner's own shape
+    (e.g. problem+json)."""
+
+    def __init__(
+        self, app: Any, faults: Faults, admin_prefix: str = "/__sandbox", error_body: ErrorBody | None = None
+    ) -> None:
         self.app = app
         self.faults = faults
         self.admin_prefix = admin_prefix
+        self.error_body = error_body
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
@@ -186,21 +196,33 @@ class FaultMiddleware:
         if rule.after_processing:
             await self._after(kind, rule, scope, receive, send)
         else:
-            await self._before(kind, rule, send)
+            await self._before(kind, rule, scope, send)
 
-    async def _before(self, kind: str, rule: FaultRule, send: Any) -> None:
+    async def _error(
+        self, send: Any, path: str, status: int, laravel: Any, headers: dict[str, str] | None = None
+    ) -> None:
+        if self.error_body is None:
+            await _send_json(send, status, laravel, headers)
+            return
+        body, media_type = self.error_body(status, path)
+        await _send_json(send, status, body, headers, media_type)
+
+    async def _before(self, kind: str, rule: FaultRule, scope: MutableMapping[str, Any], send: Any) -> None:
+        path = scope["path"]
         if kind == "throttle":
-            await _send_json(send, 429, {"message": "Too Many Attempts."}, {"Retry-After": str(rule.retry_after)})
+            retry = {"Retry-After": str(rule.retry_after)}
+            await self._error(send, path, 429, {"message": "Too Many Attempts."}, retry)
         elif kind in ("error", "burst"):
             status = rule.burst_status if kind == "burst" else rule.error_status
-            await _send_json(
+            await self._error(
                 send,
+                path,
                 status,
                 {"message": "Server Error"} if status == 500 else {"message": "Service Unavailable"},
             )
         elif kind == "timeout":
             await asyncio.sleep(rule.timeout_seconds)
-            await _send_json(send, 504, {"message": "Gateway Timeout"})
+            await self._error(send, path, 504, {"message": "Gateway Timeout"})
         elif kind == "drop":
             await _drop(send)
 
@@ -214,16 +236,19 @@ class FaultMiddleware:
         await self.app(scope, receive, discard)
         if kind == "timeout":
             await asyncio.sleep(rule.timeout_seconds)
-            await _send_json(send, 504, {"message": "Gateway Timeout"})
+            await self._error(send, scope["path"], 504, {"message": "Gateway Timeout"})
         elif kind == "drop":
             await _drop(send)
         else:
-            await _send_json(send, rule.error_status if kind == "error" else 503, {"message": "Server Error"})
+            status = rule.error_status if kind == "error" else 503
+            await self._error(send, scope["path"], status, {"message": "Server Error"})
 
 
-async def _send_json(send: Any, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+async def _send_json(
+    send: Any, status: int, body: Any, headers: dict[str, str] | None = None, media_type: str = "application/json"
+) -> None:
     raw = json.dumps(body).encode()
-    hdrs = [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())]
+    hdrs = [(b"content-type", media_type.encode()), (b"content-length", str(len(raw)).encode())]
     hdrs += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": hdrs})
     await send({"type": "http.response.body", "body": raw})
