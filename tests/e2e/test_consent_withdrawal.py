@@ -277,3 +277,31 @@ def test_a_coordinators_withdrawal_holds_while_econobis_repeats_its_unchanged_ag
     for cid in (x, s):
         assert econobis.tables["contacts"][cid].get("hoom_account_id")
     assert standing(store, stack, s) == {"granted": True, "source": "econobis"}
+
+
+def test_a_tick_in_econobis_after_a_withdrawal_grants_again_only_when_the_hub_can_tell_it_came_later(stack_and_store):
+    """Econobis said *not agreed* before the coordinator's withdrawal; then the agreement is ticked. The pull's
+    change pass dates the revision after its previous read of the audit trail: a tick after a read that began
+    after the withdrawal is the resident's newest word; a tick between the withdrawal and that read may be
+    older than the withdrawal as far as the hub can tell (the tick before the call), and the withdrawal holds."""
+    stack, store = stack_and_store
+    hub = Hub(stack, store)
+    partners = list(hub.tenant.partners)
+    for i in (0, 1):
+        enqueue_signup(store, TENANT, signup(i, consent=False))
+    hub.push_econobis()
+    hub.pull()
+    later, unclear = (contact_of(stack, f"consent-{i:03d}") for i in (0, 1))
+    for cid in (later, unclear):
+        assert standing(store, stack, cid) == {"granted": False, "source": "econobis"}
+        record_by_coordinator(store, TENANT, resident_of(store, cid), SHARE, "hoomdossier", False, "desk:a", partners)
+    econobis_edit(stack, unclear, did_agree_avg=True)  # before the next read of the audit trail began
+    hub.pull()
+    econobis_edit(stack, later, did_agree_avg=True)  # after it
+    hub.pull()
+    assert standing(store, stack, later) == {"granted": True, "source": "econobis"}
+    assert standing(store, stack, unclear) == {"granted": False, "source": "coordinator"}
+    [said] = [
+        s for s in consent_report(store, TENANT, resident_of(store, unclear))["sources"] if s["source"] == "econobis"
+    ]
+    assert said["granted"] is True and said["in_force"] is False and said["source_ref"].startswith("audit-trail:")
