@@ -5,10 +5,10 @@ one check every outbound push and every authentic-source fetch goes through (doc
   the resident's mandate, applying for premiums on the resident's behalf.
 - **Records**: what each system says (a partner's flag, a message that implies it, a coordinator) is recorded
   with `record` — its source, the reference where it said so, and when. Only a CHANGE of what that source said
-  last is a new statement; a source repeating itself (every pull re-reads the flag) is not: it only moves
-  when the hub last saw the source say it. The latest change is in force, whichever system made it — except that a grant the hub
-  cannot date after the withdrawal in force (a flag read for the first time, a change it did not see happen)
-  never lifts that withdrawal (hub/store/consent.py, docs/consent.md).
+  last is a new statement; a source repeating itself (every pull re-reads the flag) is not: it only moves when
+  the hub last saw the source say it. The latest change is in force, whichever system made it — except that a
+  grant the hub cannot date after the withdrawal in force (a flag read for the first time, a change it did not
+  see happen) never lifts that withdrawal (hub/store/consent.py, docs/consent.md).
 - **No record**: what it means is decided per purpose in `WITHOUT_RECORD`, once, here: nothing is shared,
   fetched or applied for without a granted statement.
 - **The check** (`check`): the outbox worker (hub/worker.py) asks it before it sends an item whose operation
