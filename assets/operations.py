@@ -181,9 +181,11 @@ class ConsentConfig(Config):
     required_resource_keys={"hub_config", "state_store"},
     description=(
         "Records what a resident told the cooperation directly (config: tenant, resident, purpose, partner, "
-        "granted, recorded_by) as the coordinator's statement. It stands over what a partner said before; a "
+        "granted, recorded_by) as the coordinator's statement. It stands over what a partner said before, and a "
+        "partner repeating its unchanged flag later does not undo it (only a change of that flag does); a "
         "withdrawal stops sharing from the next run on, a grant makes the items withheld for it due again. The "
-        "resident's consent and its history are the run's metadata (docs/consent.md)."
+        "resident's consent (what each source said last, which statement is in force) and its history are the "
+        "run's metadata (docs/consent.md)."
     ),
 )
 def consent_statement(context: AssetExecutionContext, config: ConsentConfig) -> MaterializeResult:

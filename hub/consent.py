@@ -3,9 +3,12 @@ one check every outbound push and every authentic-source fetch goes through (doc
 
 - **Purposes** (`Purpose`): sharing the resident's data with a partner, fetching from an authentic source under
   the resident's mandate, applying for premiums on the resident's behalf.
-- **Records**: every statement a system makes (a partner's flag, a message that implies it, a coordinator) is
-  recorded with `record` — its source, the reference where it said so, and when; a source repeating itself is
-  not history. The statement observed latest stands, whichever system made it (hub/store/consent.py).
+- **Records**: what each system says (a partner's flag, a message that implies it, a coordinator) is recorded
+  with `record` — its source, the reference where it said so, and when. Only a CHANGE of what that source said
+  last is a new statement; a source repeating itself (every pull re-reads the flag) is not: it only moves when
+  the hub last saw the source say it. The latest change is in force, whichever system made it — except that a
+  grant the hub cannot date after the withdrawal in force (a flag read for the first time, a change it did not
+  see happen) never lifts that withdrawal (hub/store/consent.py, docs/consent.md).
 - **No record**: what it means is decided per purpose in `WITHOUT_RECORD`, once, here: nothing is shared,
   fetched or applied for without a granted statement.
 - **The check** (`check`): the outbox worker (hub/worker.py) asks it before it sends an item whose operation
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 
 from hub.logs import log_event
-from hub.store import ConsentRow, Store
+from hub.store import ConsentRow, Store, utcnow
 
 if TYPE_CHECKING:
     from hub.connector import Outcome, PartnerRun
@@ -150,13 +153,18 @@ def record(
     source_ref: str,
     observed_at: datetime | None = None,
     implied: bool = False,
+    said_after: datetime | None = None,
 ) -> Recorded:
     """Record what `source` says about one resident (in the caller's transaction, with the work that saw it).
-    When consent now stands granted, the items withheld for it are due again. `implied`: the source did not
-    say it but only acts so while consent is on (e.g. a partner that sends a resident's data only with its
-    own consent flag set); such a statement counts only when it changes what that source said before."""
+    Only a change of what that source said last is a new statement (`logged`); when a new statement leaves
+    consent granted, the items withheld for it are due again. `implied`: the source did not say it but only
+    acts so while consent is on (e.g. a partner that sends a resident's data only with its own consent flag
+    set); such a statement counts only when it changes what that source said before. `said_after`: the
+    earliest the source can have said it, when the caller knows (the coordinator's statement: when recorded;
+    an audit-trail revision: after the previous read of the trail); a grant lifts a withdrawal in force only
+    when it is known to be said after it."""
     logged, standing = store.consent_record(
-        conn, tenant, resident_id, purpose.value, partner, granted, source, source_ref, observed_at, implied
+        conn, tenant, resident_id, purpose.value, partner, granted, source, source_ref, observed_at, implied, said_after
     )
     resumed = 0
     if logged and standing is not None and standing["granted"]:
@@ -187,10 +195,23 @@ def record_for(
     source: str,
     source_ref: str,
     observed_at: datetime | None = None,
+    said_after: datetime | None = None,
 ) -> int:
     """`record` one statement that covers several partners (a privacy agreement); returns how many were new."""
     return sum(
-        record(store, conn, tenant, resident_id, purpose, p, granted, source, source_ref, observed_at).logged
+        record(
+            store,
+            conn,
+            tenant,
+            resident_id,
+            purpose,
+            p,
+            granted,
+            source,
+            source_ref,
+            observed_at,
+            said_after=said_after,
+        ).logged
         for p in partners
     )
 
@@ -215,9 +236,10 @@ def record_by_coordinator(
     known_partners: Iterable[str],
 ) -> Recorded:
     """What a resident told the cooperation directly (a phone call, a letter, the desk): recorded as the
-    coordinator's statement (source `coordinator`, reference `coordinator:<role>`), which stands over what a
-    partner said before it, like any later statement. A withdrawal stops sharing from the next run on; a grant
-    makes the items withheld for it due again. `recorded_by` is a role or staff id, never the resident."""
+    coordinator's statement (source `coordinator`, reference `coordinator:<role>`), said when recorded, so it
+    is in force over what a partner said before it; a partner repeating its unchanged flag later does not undo
+    it, only a change of that flag does. A withdrawal stops sharing from the next run on; a grant makes the
+    items withheld for it due again. `recorded_by` is a role or staff id, never the resident."""
     if not _ROLE.match(recorded_by or "") or "@" in recorded_by:
         raise ConsentError("--by must be the coordinator's role or staff id (letters, digits, . _ : / -; at most 64)")
     try:
@@ -231,17 +253,22 @@ def record_by_coordinator(
         row = store.load_entities(conn, [resident_id], tenant=tenant).get(resident_id)
         if row is None or row["entity"] != "resident" or row["deleted_at"] is not None:
             raise ConsentError(f"tenant {tenant} has no live resident with canonical id {resident_id}")
-        return record(
-            store, conn, tenant, resident_id, wanted, partner, granted, COORDINATOR, f"{COORDINATOR}:{recorded_by}"
-        )
+        now = utcnow()
+        ref = f"{COORDINATOR}:{recorded_by}"
+        return record(store, conn, tenant, resident_id, wanted, partner, granted, COORDINATOR, ref, now, said_after=now)
 
 
 def consent_report(store: Store, tenant: str, resident_id: str) -> dict[str, Any]:
-    """What stands for one resident and the statements behind it, oldest first (no personal data: ids,
-    purposes, partners, sources and times), for `hub consent show` and the coordinator's job."""
+    """What is in force for one resident, what each source said last, and the statements behind it, oldest
+    first (no personal data: ids, purposes, partners, sources and times), for `hub consent show` and the
+    coordinator's job. `in_force` marks the statement that decides; a source's last word that is not in force
+    is either older than it or a grant the hub cannot date after the withdrawal in force."""
 
-    def plain(r: ConsentRow) -> dict[str, Any]:
-        return {
+    def when(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    def plain(r: ConsentRow, in_force: bool | None = None) -> dict[str, Any]:
+        out = {
             "purpose": r["purpose"],
             "partner": r["partner"],
             "granted": r["granted"],
@@ -249,15 +276,26 @@ def consent_report(store: Store, tenant: str, resident_id: str) -> dict[str, Any
             "source_ref": r["source_ref"],
             "observed_at": r["observed_at"].isoformat(),
         }
+        if "last_seen_at" in r:
+            out["last_seen_at"] = when(r.get("last_seen_at"))
+            out["said_after"] = when(r.get("said_after"))
+        if in_force is not None:
+            out["in_force"] = in_force
+        return out
 
     with store.begin() as conn:
         standing = store.consent_of(conn, tenant, resident_id)
         history = store.consent_history(conn, tenant, resident_id)
+    deciding = {r.get("log_id") for r in standing}
+    last: dict[tuple[str, str, str], ConsentRow] = {}
+    for r in sorted(history, key=lambda h: (h["observed_at"], h.get("id", 0))):
+        last[(r["purpose"], r["partner"], r["source"])] = r
     return {
         "tenant": tenant,
         "resident": resident_id,
         "standing": [plain(r) for r in standing],
-        "history": [plain(r) for r in history],
+        "sources": [plain(last[k], last[k].get("id") in deciding) for k in sorted(last)],
+        "history": [plain(r, r.get("id") in deciding) for r in history],
     }
 
 

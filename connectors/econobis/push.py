@@ -121,7 +121,9 @@ class EconobisPush:
 
     def _link(self, conn: Connection, item: OutboxRow, result: Any) -> None:
         """Tie Econobis' ids to the hub's: the later pull then merges into the same canonical records. A
-        sign-up's `akkoord_privacybeleid` is what Econobis now holds for the contact: recorded as consent."""
+        sign-up's `akkoord_privacybeleid` is what Econobis now holds for the contact: recorded as consent. Not
+        dated (a sign-up may have been collected days before it was queued, `hub signup` from a file): like a
+        flag read, it does not lift a withdrawal it may predate."""
         if item["operation"] != SIGNUP:
             return
         key = item["payload"]["key"]
@@ -154,7 +156,11 @@ class EconobisPush:
 
     def _look_again_at_withheld(self) -> None:
         """Registrations withheld for a day look at the contact again: a change of the privacy agreement that
-        Econobis keeps no revision of (so the pull does not see it) is seen at the latest then."""
+        Econobis keeps no revision of (so the pull does not see it) is seen at the latest then. Looking releases
+        nothing by itself: only a new statement that leaves consent granted makes an item due again
+        (hub.consent.record). An unchanged agreement is a repeat, and a grant the hub cannot date after the
+        withdrawal in force (the agreement read for the first time after a coordinator's withdrawal) does not
+        lift it, so the item stays withheld."""
         cutoff = utcnow().timestamp() - CONSENT_WAIT_SECONDS
         with self.store.begin() as conn:
             items = [

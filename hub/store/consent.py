@@ -16,12 +16,39 @@ from hub.store import tables as t
 from hub.store.base import StoreBase, as_utc, chunks, dialect_insert, utcnow
 from hub.store.rows import ConsentRow, rows_as
 
+# PostgreSQL advisory locks (two-key form) taken per consent subject while a statement is recorded
+SUBJECT_LOCK_CLASS = 80_090
+
 
 def _utc_row(row: ConsentRow) -> ConsentRow:
     row["observed_at"] = as_utc(row["observed_at"])
     row["recorded_at"] = as_utc(row["recorded_at"])
+    if "said_after" in row:
+        row["said_after"] = as_utc(row["said_after"])
+    if "last_seen_at" in row:  # a consent_log row; logged before migration 0009: seen when observed
+        row["last_seen_at"] = as_utc(row["last_seen_at"]) or row["observed_at"]
     row["granted"] = bool(row["granted"])
     return row
+
+
+def takes_over(statement: ConsentRow, standing: ConsentRow | None) -> bool:
+    """Does `statement` (observed at or after `standing`) replace it as the one in force? Yes when nothing
+    stands yet, when it withdraws (when in doubt nothing is shared), when what stands grants too, or when it
+    grants and the hub knows it was said after the withdrawal that stands. So a grant the hub cannot date
+    after a withdrawal (a flag read for the first time, a change the hub did not see happen) never lifts it."""
+    if standing is None or not statement["granted"] or standing["granted"]:
+        return True
+    said_after = statement.get("said_after")
+    return said_after is not None and as_utc(said_after) >= as_utc(standing["observed_at"])
+
+
+def in_force(statements: Iterable[ConsentRow]) -> ConsentRow | None:
+    """The statement in force among one subject's logged statements, taken in the order the hub observed them."""
+    standing: ConsentRow | None = None
+    for s in sorted(statements, key=lambda r: (as_utc(r["observed_at"]), r.get("id", 0))):
+        if takes_over(s, standing):
+            standing = s
+    return standing
 
 
 class ConsentRepo(StoreBase):
@@ -37,15 +64,24 @@ class ConsentRepo(StoreBase):
         source_ref: str,
         observed_at: datetime | None = None,
         implied: bool = False,
+        said_after: datetime | None = None,
     ) -> tuple[bool, ConsentRow | None]:
-        """Record what `source` says now; returns (logged, the statement that stands afterwards).
+        """Record what `source` says now; returns (logged, the statement in force afterwards). docs/consent.md.
 
-        A statement equal to the same source's previous one for this subject is not logged again (a pull that
-        re-reads an unchanged flag, a replayed message): only changes of each source are history. A logged
-        statement stands when it was observed at or after the one standing (the latest observation wins,
-        whichever system made it), so a late-arriving older statement is kept in the log but changes nothing.
-        An `implied` statement (a message the source only sends while consent is on) counts only as a change of
-        what that source said before, never as its first word."""
+        Only what a source CHANGES is a new statement: one equal to what the same source said last (a pull
+        re-reading an unchanged flag, a replayed message) is not logged; it only moves that statement's
+        `last_seen_at` (its time, `observed_at`, stays). A change was said after the hub last saw the old value
+        (`said_after`); a first word at a time the hub does not know, unless the caller knows better
+        (`said_after`: the coordinator's statement is said when recorded, an audit-trail revision after the
+        previous read of the trail). A statement the caller dates (`said_after`) equal to what the source said
+        last is said anew when it is dated after the hub last saw the source and what is in force says
+        otherwise (the coordinator repeating a withdrawal after the partner changed its flag). An `implied`
+        statement (a message the source only sends while consent is on) counts only as a change of what that
+        source said before, never as its first word. A late statement (observed before the source's latest)
+        that the hub already saw the source contradict later is superseded and not logged.
+
+        Then the statement in force is worked out again from the log (`in_force`): a later statement takes
+        over, except a grant the hub cannot date after the withdrawal in force."""
         log = t.consent_log
         subject = (
             log.c.tenant == tenant,
@@ -53,12 +89,45 @@ class ConsentRepo(StoreBase):
             log.c.purpose == purpose,
             log.c.partner == partner,
         )
-        previous = conn.execute(
-            select(log.c.granted).where(*subject, log.c.source == source).order_by(log.c.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        if (previous is not None and bool(previous) == granted) or (previous is None and implied):
-            return False, self._consent_standing(conn, tenant, resident_id, purpose, partner)
+        if conn.dialect.name == "postgresql":
+            # one writer per subject: what is in force is worked out from the log, which a concurrent statement
+            # (a coordinator during a pull) must not change unseen (SQLite's BEGIN IMMEDIATE serialises already)
+            key = "\x1f".join((tenant, resident_id, purpose, partner))
+            conn.execute(select(func.pg_advisory_xact_lock(SUBJECT_LOCK_CLASS, func.hashtext(key))))
         now = utcnow()
+        at = (observed_at or now).astimezone(UTC)  # UTC: SQLite compares the stored text
+        bound = said_after.astimezone(UTC) if said_after is not None else None
+        previous = (
+            conn.execute(
+                select(log.c.id, log.c.granted, log.c.observed_at, log.c.last_seen_at)
+                .where(*subject, log.c.source == source, log.c.observed_at <= at)
+                .order_by(log.c.observed_at.desc(), log.c.id.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        standing = self._consent_standing(conn, tenant, resident_id, purpose, partner)
+        if previous is not None:
+            seen = as_utc(previous["last_seen_at"] or previous["observed_at"])
+            if bool(previous["granted"]) == granted:
+                said_anew = (
+                    bound is not None and bound > seen and standing is not None and standing["granted"] != granted
+                )
+                if not said_anew:  # a repeat: the source still says it
+                    if at > seen:
+                        conn.execute(
+                            log.update()
+                            .where(log.c.tenant == tenant, log.c.id == previous["id"])
+                            .values(last_seen_at=at)
+                        )
+                    return False, standing
+            elif seen > at:
+                return False, standing  # late, and the hub saw the source say otherwise after it
+            else:
+                bound = seen if bound is None else max(bound, seen)  # changed after the hub last saw the old value
+        elif implied:
+            return False, standing
         values = {
             "tenant": tenant,
             "resident_id": resident_id,
@@ -67,22 +136,29 @@ class ConsentRepo(StoreBase):
             "granted": granted,
             "source": source,
             "source_ref": source_ref[:128],
-            "observed_at": (observed_at or now).astimezone(UTC),  # UTC: SQLite compares the stored text
+            "observed_at": at,
             "recorded_at": now,
         }
-        inserted = conn.execute(log.insert().values(**values)).inserted_primary_key
-        assert inserted is not None
-        log_id = int(inserted[0])
-        c = t.consents
-        stmt = dialect_insert(conn, c).values(**values, log_id=log_id)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["tenant", "resident_id", "purpose", "partner"],
-            set_={
-                k: stmt.excluded[k] for k in ("granted", "source", "source_ref", "observed_at", "recorded_at", "log_id")
-            },
-            where=c.c.observed_at <= stmt.excluded.observed_at,
-        )
-        conn.execute(stmt)
+        conn.execute(log.insert().values(**values, last_seen_at=at, said_after=bound))
+        statements = [_utc_row(r) for r in rows_as(ConsentRow, conn.execute(select(log).where(*subject)).mappings())]
+        new = in_force(statements)
+        assert new is not None
+        if standing is None or standing.get("log_id") != new["id"]:
+            c = t.consents
+            state = {
+                "granted": new["granted"],
+                "source": new["source"],
+                "source_ref": new["source_ref"],
+                "observed_at": new["observed_at"],
+                "recorded_at": new["recorded_at"],
+                "log_id": new["id"],
+            }
+            stmt = dialect_insert(conn, c).values(
+                tenant=tenant, resident_id=resident_id, purpose=purpose, partner=partner, **state
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["tenant", "resident_id", "purpose", "partner"], set_=state)
+            )
         return True, self._consent_standing(conn, tenant, resident_id, purpose, partner)
 
     def _consent_standing(

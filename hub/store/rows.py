@@ -132,6 +132,8 @@ class ConsentRow(TypedDict):
     observed_at: datetime
     recorded_at: datetime
     id: NotRequired[int]  # consent_log
+    last_seen_at: NotRequired[datetime | None]  # consent_log: the source last seen still saying it
+    said_after: NotRequired[datetime | None]  # consent_log: the earliest it can have been said (None: unknown)
     log_id: NotRequired[int]  # consents
 
 

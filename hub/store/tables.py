@@ -219,7 +219,7 @@ erasure_requests = Table(
 )
 
 # Consent as data (hub/consent.py): every statement a system made about a resident's consent for one purpose
-# and partner, append-only (`consent_log`), and the one that stands now (`consents`: the latest observed).
+# and partner, append-only (`consent_log`), and the one in force now (`consents`: docs/consent.md has the rule).
 # Only canonical ids, purposes, partner and source names and references: no personal data.
 consent_log = Table(
     "consent_log",
@@ -232,9 +232,15 @@ consent_log = Table(
     Column("granted", Boolean, nullable=False),
     Column("source", String(32), nullable=False),  # which system said it (a partner, "hub", "coordinator")
     Column("source_ref", String(128), nullable=False),  # where it said it (a record, a message, a call)
-    # when the hub observed it, on its own clock: statements of different systems are ordered on one clock
+    # when the hub first saw the source say it, on its own clock: the statement's time, never moved by a repeat
+    # (statements of different systems are ordered on one clock)
     Column("observed_at", TS, nullable=False),
     Column("recorded_at", TS, nullable=False),
+    # the last time the hub saw the source still say it (a pull re-reading an unchanged flag moves only this)
+    Column("last_seen_at", TS),
+    # the earliest the source can have said it, as far as the hub knows (a change: after the hub last saw the
+    # old value; the coordinator: when recorded); NULL = unknown (a flag read for the first time)
+    Column("said_after", TS),
     Index("ix_consent_log_subject", "tenant", "resident_id", "purpose", "partner", "id"),
 )
 

@@ -60,6 +60,32 @@ def test_a_withdrawal_by_hand_is_recorded_and_shown(resident, capsys):
     assert json.loads(capsys.readouterr().out)["history"][0]["source_ref"] == "coordinator:desk:anna"
 
 
+def test_show_says_what_each_source_said_last_and_which_statement_is_in_force(resident, capsys):
+    from hub.config import HubPaths
+    from hub.consent import Purpose, record
+
+    store = Store.open(HubPaths.from_env().database_url())
+    with store.begin() as conn:  # the CRM's agreement, then the resident calls the desk
+        record(store, conn, TENANT, resident, Purpose.SHARE_WITH_PARTNER, "hoomdossier", True, "econobis", "contact:7")
+    store.dispose()
+    argv = ["consent", "withdraw", "--tenant", TENANT, "--resident", resident, "--partner", "hoomdossier"]
+    assert main([*argv, "--by", "desk:anna"]) == 0
+    capsys.readouterr()
+    store = Store.open(HubPaths.from_env().database_url())
+    with store.begin() as conn:  # the next pull re-reads the unchanged agreement: not a new statement
+        again = record(
+            store, conn, TENANT, resident, Purpose.SHARE_WITH_PARTNER, "hoomdossier", True, "econobis", "contact:7"
+        )
+    store.dispose()
+    assert not again.logged
+    assert main(["consent", "show", "--tenant", TENANT, "--resident", resident]) == 0
+    report = json.loads(capsys.readouterr().out)
+    said = {(s["source"], s["granted"], s["in_force"]) for s in report["sources"]}
+    assert said == {("econobis", True, False), ("coordinator", False, True)}
+    assert [(h["source"], h["in_force"]) for h in report["history"]] == [("econobis", False), ("coordinator", True)]
+    assert [(s["source"], s["granted"]) for s in report["standing"]] == [("coordinator", False)]
+
+
 def test_a_statement_without_a_role_or_for_an_unknown_partner_is_refused(resident, capsys):
     base = ["consent", "grant", "--tenant", TENANT, "--resident", resident]
     assert main([*base, "--partner", "hoomdossier"]) == 2

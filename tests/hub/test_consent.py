@@ -59,6 +59,206 @@ def test_a_source_repeating_itself_is_not_history_and_the_latest_observation_sta
     ]
 
 
+def _log(store: Store, resident: str) -> list[tuple[str, bool]]:
+    with store.begin() as conn:
+        return [(h["source"], h["granted"]) for h in store.consent_history(conn, TENANT, resident)]
+
+
+def test_an_unchanged_repeat_is_not_a_statement_it_only_moves_when_the_source_was_last_seen(any_store: Store):
+    first = utcnow() - timedelta(hours=3)
+    _record(any_store, "rep", True, observed_at=first)
+    again = _record(any_store, "rep", True, observed_at=first + timedelta(hours=1))  # the next pull re-reads it
+    assert not again.logged and again.resumed == 0
+    with any_store.begin() as conn:
+        [row] = any_store.consent_history(conn, TENANT, "rep")
+    assert row["observed_at"] == first  # the statement keeps its time
+    assert row["last_seen_at"] == first + timedelta(hours=1) and row["said_after"] is None  # a first word: undated
+    assert _standing(any_store, "rep")["observed_at"] == first
+
+
+def test_a_change_is_a_statement_said_after_the_source_was_last_seen_saying_otherwise(any_store: Store):
+    t0 = utcnow() - timedelta(hours=3)
+    _record(any_store, "chg", True, observed_at=t0)
+    _record(any_store, "chg", True, observed_at=t0 + timedelta(hours=1))
+    changed = _record(any_store, "chg", False, observed_at=t0 + timedelta(hours=2))
+    assert changed.logged and changed.standing["granted"] is False
+    with any_store.begin() as conn:
+        rows = any_store.consent_history(conn, TENANT, "chg")
+    assert [(r["granted"], r["said_after"]) for r in rows] == [(True, None), (False, t0 + timedelta(hours=1))]
+
+
+def test_the_same_word_from_different_sources_is_a_statement_of_each(any_store: Store):
+    assert _record(any_store, "two", True, source="crm").logged
+    assert _record(any_store, "two", True, source="dossier").logged
+    assert not _record(any_store, "two", True, source="crm").logged
+    assert _log(any_store, "two") == [("crm", True), ("dossier", True)]
+    assert _standing(any_store, "two")["source"] == "dossier"  # grant over grant: the later one decides
+
+
+def test_a_grant_not_known_to_be_said_after_a_withdrawal_does_not_lift_it(any_store: Store):
+    # the bug: a coordinator's withdrawal, then a partner's flag read for the first time (it may be years old)
+    _record(any_store, "first", False, source="coordinator", said_after=utcnow())
+    late_flag = _record(any_store, "first", True, source="crm")
+    assert late_flag.logged and late_flag.resumed == 0  # history, but not in force
+    assert late_flag.standing["source"] == "coordinator" and late_flag.standing["granted"] is False
+    assert not _record(any_store, "first", True, source="crm").logged  # re-read, unchanged: nothing
+    assert _standing(any_store, "first")["source"] == "coordinator"
+    # a withdrawal needs no date: a partner's first word "no" takes over a grant (when in doubt, not shared)
+    _record(any_store, "no-first", True, source="crm")
+    assert _record(any_store, "no-first", False, source="dossier").standing["granted"] is False
+
+
+def test_a_change_seen_after_the_withdrawal_lifts_it_one_that_may_predate_it_does_not(any_store: Store):
+    now = utcnow()
+    # the flag was last seen "no" before the withdrawal: its flip to yes may predate it
+    _record(any_store, "pre", False, observed_at=now - timedelta(hours=3))
+    _record(any_store, "pre", False, source="coordinator", observed_at=now - timedelta(hours=2), said_after=now)
+    assert _record(any_store, "pre", True, observed_at=now).standing["granted"] is False
+    # the flag was seen "no" after the withdrawal (a re-read), then it flips: the resident's newest word
+    _record(any_store, "post", False, observed_at=now - timedelta(hours=3))
+    _record(any_store, "post", False, source="coordinator", observed_at=now - timedelta(hours=2))
+    _record(any_store, "post", False, observed_at=now - timedelta(hours=1))  # repeat: last seen now - 1 h
+    lifted = _record(any_store, "post", True, observed_at=now)
+    assert lifted.standing["granted"] is True and lifted.standing["source"] == "crm"
+    # a change the caller dates after the withdrawal (an audit-trail revision new since the previous read)
+    _record(any_store, "dated", False, source="coordinator", observed_at=now - timedelta(hours=2))
+    early = _record(any_store, "dated", True, observed_at=now - timedelta(hours=1), said_after=now - timedelta(hours=3))
+    assert early.logged and early.standing["granted"] is False
+    _record(any_store, "dated2", False, source="coordinator", observed_at=now - timedelta(hours=2))
+    dated = _record(any_store, "dated2", True, observed_at=now, said_after=now - timedelta(hours=1))
+    assert dated.standing["granted"] is True
+
+
+def test_a_dated_statement_repeating_its_source_is_said_anew_only_against_what_is_in_force(any_store: Store):
+    now = utcnow()
+    _record(any_store, "again", False, source="coordinator", observed_at=now - timedelta(hours=3), said_after=now)
+    _record(any_store, "again", False, observed_at=now - timedelta(hours=2))
+    _record(any_store, "again", True, observed_at=now - timedelta(hours=1))  # a real change: in force
+    assert _standing(any_store, "again")["granted"] is True
+    # the resident calls again: the coordinator's "no" is the same word as before, said anew
+    anew = _record(any_store, "again", False, source="coordinator", observed_at=now, said_after=now)
+    assert anew.logged and anew.standing["source"] == "coordinator" and anew.standing["granted"] is False
+    # said once more while it is in force: one statement
+    later = now + timedelta(minutes=1)
+    assert not _record(any_store, "again", False, source="coordinator", observed_at=later, said_after=later).logged
+
+
+def test_a_late_statement_the_source_contradicted_later_is_superseded(any_store: Store):
+    now = utcnow()
+    _record(any_store, "late", False, source="dossier", observed_at=now - timedelta(hours=2))
+    _record(any_store, "late", False, source="dossier", observed_at=now)  # still no, seen now
+    # a message received an hour ago, applied only now, implying yes: the hub saw "no" after it
+    stale = _record(any_store, "late", True, source="dossier", observed_at=now - timedelta(hours=1), implied=True)
+    assert not stale.logged and _standing(any_store, "late")["granted"] is False
+
+
+def test_a_statement_recorded_while_another_is_being_recorded_sees_it(any_store: Store):
+    """A pull reading the flag for the first time while a coordinator's withdrawal is being committed: the
+    pull's statement waits for it and does not put its undated grant in force over it."""
+    import threading
+
+    inserted, pulled = threading.Event(), threading.Event()
+
+    def pull() -> None:
+        inserted.wait(5)
+        _record(any_store, "race", True, source="crm")
+        pulled.set()
+
+    other = threading.Thread(target=pull)
+    other.start()
+    with any_store.begin() as conn:
+        record(any_store, conn, TENANT, "race", SHARE, RECEIVER, False, "coordinator", "desk", said_after=utcnow())
+        inserted.set()
+        assert not pulled.wait(0.5)  # the pull waits for the withdrawal to commit
+    other.join(10)
+    assert pulled.is_set() and _log(any_store, "race") == [("coordinator", False), ("crm", True)]
+    assert _standing(any_store, "race")["source"] == "coordinator"
+
+
+def test_the_report_shows_what_each_source_said_last_and_which_statement_is_in_force(any_store: Store):
+    from hub.consent import consent_report
+
+    _record(any_store, "rep-r", False, source="coordinator", said_after=utcnow())
+    _record(any_store, "rep-r", True, source="crm")
+    report = consent_report(any_store, TENANT, "rep-r")
+    by_source = {r["source"]: r for r in report["sources"]}
+    assert by_source["coordinator"]["in_force"] is True and by_source["coordinator"]["granted"] is False
+    assert by_source["crm"]["in_force"] is False and by_source["crm"]["granted"] is True
+    assert by_source["crm"]["said_after"] is None and by_source["crm"]["last_seen_at"]
+    assert [h["in_force"] for h in report["history"]] == [True, False]
+    assert report["standing"][0]["source"] == "coordinator"
+
+
+def test_migration_0009_dates_the_log_and_lifts_no_withdrawal_with_an_undated_grant(any_store: Store):
+    """A store with the 0008 schema and the bug's state (a first-read flag standing over a coordinator's
+    withdrawal), upgraded: the withdrawal is in force again; a real change and a coordinator's grant stay."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from hub.store.db import alembic_config
+
+    def migrate_to(rev: str, down: bool = False) -> None:
+        cfg = alembic_config()
+        with any_store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, rev)
+
+    migrate_to("0008", down=True)
+    now = utcnow()
+    rows = [  # (resident, source, granted, hours ago); consents as 0008 left them: the latest observation
+        ("bug", "coordinator", False, 3),
+        ("bug", "econobis", True, 2),  # first word, after the withdrawal
+        ("real", "econobis", True, 5),
+        ("real", "coordinator", False, 4),
+        ("real", "econobis", False, 3),
+        ("real", "econobis", True, 2),  # a change of the flag
+        ("desk", "econobis", False, 3),
+        ("desk", "coordinator", True, 2),
+    ]
+    with any_store.engine.begin() as conn:
+        for i, (rid, source, granted, ago) in enumerate(rows, start=1):
+            at = now - timedelta(hours=ago)
+            values = {
+                "id": i,
+                "tenant": TENANT,
+                "resident_id": rid,
+                "purpose": SHARE.value,
+                "partner": RECEIVER,
+                "granted": granted,
+                "source": source,
+                "source_ref": "ref",
+                "observed_at": at,
+                "recorded_at": at,
+            }
+            conn.execute(
+                text(
+                    "INSERT INTO consent_log (id, tenant, resident_id, purpose, partner, granted, source, source_ref, "
+                    "observed_at, recorded_at) VALUES (:id, :tenant, :resident_id, :purpose, :partner, :granted, "
+                    ":source, :source_ref, :observed_at, :recorded_at)"
+                ),
+                values,
+            )
+        for log_id in (2, 6, 8):  # "bug", "real", "desk"
+            conn.execute(
+                text(
+                    "INSERT INTO consents (tenant, resident_id, purpose, partner, granted, source, source_ref, "
+                    "observed_at, recorded_at, log_id) SELECT tenant, resident_id, purpose, partner, granted, "
+                    "source, source_ref, observed_at, recorded_at, id FROM consent_log WHERE id = :id"
+                ),
+                {"id": log_id},
+            )
+    migrate_to("head")
+    assert (_standing(any_store, "bug")["source"], _standing(any_store, "bug")["granted"]) == ("coordinator", False)
+    assert (_standing(any_store, "real")["source"], _standing(any_store, "real")["granted"]) == ("econobis", True)
+    assert (_standing(any_store, "desk")["source"], _standing(any_store, "desk")["granted"]) == ("coordinator", True)
+    with any_store.begin() as conn:
+        real = any_store.consent_history(conn, TENANT, "real")
+    assert [r["said_after"] is not None for r in real] == [False, True, True, True]
+    assert all(r["last_seen_at"] == r["observed_at"] for r in real)
+    # and recording goes on under the rule
+    assert not _record(any_store, "bug", True, source="econobis").logged
+
+
 def test_a_late_older_statement_is_logged_but_does_not_stand(any_store: Store):
     now = utcnow()
     _record(any_store, "r2", False, source="dossier", observed_at=now)

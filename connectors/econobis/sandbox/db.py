@@ -12,6 +12,7 @@ Like MySQL under Laravel:
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from bisect import bisect_left, bisect_right
@@ -104,6 +105,10 @@ def revision_value(value: Any) -> str | None:
     return str(value)
 
 
+# One number per SandboxDB made in this process (never reused, unlike id()).
+_SERIALS = itertools.count(1)
+
+
 class SandboxDB:
     """Tables keyed by id (insertion order = id order), plus the indexes the API needs."""
 
@@ -121,8 +126,10 @@ class SandboxDB:
         # Revisions are off while seeding: the seed is history the hub reads as state, not as changes.
         self.record_revisions = False
         self._journal: list[Callable[[], None]] | None = None
-        # Bumped on every write; grid result caches key on it.
+        # Bumped on every write; grid result caches key on it, and on `serial`: the cache is the module's,
+        # shared by every sandbox in the process, whose versions repeat (one test's sandbox after another's).
         self.version = 0
+        self.serial = next(_SERIALS)
 
     # --- transactions -------------------------------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 is answered (RequestQuery + filter/sort classes: `limit`, `offset`, `filters`, `sorts`; `{data, meta}` answers).
 
 `offset` only applies with a `limit`; `filters` is a JSON list of {field, type, data}, `sorts` one of
-{field, order}. Matching id lists are cached per (grid, filters, sorts, data version), so paging a large grid
-costs one scan."""
+{field, order}. Matching id lists are cached per (sandbox, grid, filters, sorts, data version), so paging a large
+grid costs one scan."""
 
 from __future__ import annotations
 
@@ -200,6 +200,7 @@ def query_ids(
         id(spec),
         json.dumps(filters, sort_keys=True),
         json.dumps(sorts, sort_keys=True),
+        db.serial,
         db.version,
     )
     cached = _cache.get(key)

@@ -20,6 +20,7 @@ from connectors.econobis.sync.context import PullContext, as_utc
 from connectors.econobis.sync.paging import GridPager
 from connectors.econobis.sync.streams import CANONICAL_KIND, Stream
 from hub.sandbox.php import php_truthy
+from hub.store import utcnow
 
 # The contacts column of the resident's privacy agreement (akkoord privacybeleid), as the audit trail names it.
 PRIVACY_AGREEMENT_COLUMN = "did_agree_avg"
@@ -32,18 +33,27 @@ def wall_clock(value: datetime) -> str:
 
 class AuditCursor(NamedTuple):
     """The audit trail has no id filter or sort: the cursor is the last second seen (`updatedAt gte`,
-    wall-clock Amsterdam) plus the revision ids already handled in that second."""
+    wall-clock Amsterdam) plus the revision ids already handled in that second. `read_at`: when the change
+    pass that left it began reading (the hub's clock, ISO); a revision the next pass finds new was saved
+    after that (None: the cursor was only initialised, or written before this was kept)."""
 
     at: str
     seen: list[int]
+    read_at: str | None = None
 
     @classmethod
     def load(cls, raw: str | None) -> AuditCursor:
         data: dict[str, Any] = json.loads(raw) if raw else {"at": AUDIT_EPOCH, "seen": []}
-        return cls(data["at"], data["seen"])
+        return cls(data["at"], data["seen"], data.get("read_at"))
 
     def dump(self) -> str:
-        return json.dumps({"at": self.at, "seen": self.seen})
+        data: dict[str, Any] = {"at": self.at, "seen": self.seen}
+        if self.read_at is not None:
+            data["read_at"] = self.read_at
+        return json.dumps(data)
+
+    def read_since(self) -> datetime | None:
+        return None if self.read_at is None else datetime.fromisoformat(self.read_at)
 
 
 @dataclass
@@ -85,7 +95,13 @@ class AuditTrailChanges:
         ctx = self.ctx
         with ctx.store.begin() as conn:
             cursor = AuditCursor.load(ctx.store.get_cursor(conn, SOURCE, ctx.tenant, AUDIT_CURSOR))
+        read_at = utcnow()
         revs = self._read(cursor)
+        revs.newest = revs.newest._replace(read_at=read_at.isoformat())
+        # the privacy agreements first: a revision dates its change (after the previous pass read the trail),
+        # which the contact detail re-read below cannot (consent.py; docs/consent.md)
+        with ctx.store.begin() as conn:
+            self._record_agreements(conn, revs.agreements, cursor.read_since())
         touched, deleted = revs.touched, revs.deleted
         deferred = self._children_to_contacts(revs.children, touched)
         for stream, gone in deleted.items():
@@ -102,7 +118,6 @@ class AuditTrailChanges:
             else:
                 self.handlers[stream].reread(sorted(touched[stream]))
         with ctx.store.begin() as conn:
-            self._record_agreements(conn, revs.agreements)
             ctx.store.set_cursor(conn, SOURCE, ctx.tenant, AUDIT_CURSOR, revs.newest.dump())
         ctx.report.changes = {
             "revisions": revs.count,
@@ -161,15 +176,21 @@ class AuditTrailChanges:
         revs.newest = AuditCursor(newest, sorted(newest_ids))
         return revs
 
-    def _record_agreements(self, conn: Connection, agreements: dict[int, tuple[datetime, int, bool]]) -> None:
+    def _record_agreements(
+        self, conn: Connection, agreements: dict[int, tuple[datetime, int, bool]], said_after: datetime | None
+    ) -> None:
         """A changed privacy agreement (the revision names the column and its new value) is consent given or
-        withdrawn (consent.py), whether the contact was re-read by detail or by grid. Observed now, on the
-        hub's clock (statements of different systems are ordered on one clock); the revision is the ref."""
+        withdrawn (consent.py), whether the contact is re-read by detail or by grid. Observed now, on the
+        hub's clock (statements of different systems are ordered on one clock); the revision is the ref. The
+        revision is new to this pass, so it was saved after the previous pass began reading (`said_after`,
+        None when there was none): a grant made after a coordinator's withdrawal is known to be later."""
         ctx = self.ctx
         ids = ctx.ids(conn, "contact", list(agreements))
         for contact_id, (_changed_at, rev_id, agreed) in sorted(agreements.items()):
             ref = f"audit-trail:{rev_id}"
-            record_privacy_agreement(ctx.store, conn, ctx.tenant, ids[str(contact_id)], agreed, ref)
+            record_privacy_agreement(
+                ctx.store, conn, ctx.tenant, ids[str(contact_id)], agreed, ref, said_after=said_after
+            )
 
     def _grid_cost(self, stream: str) -> int:
         """Calls a full read of this stream's grid costs (its live records / page size, x2 for re-paging)."""
