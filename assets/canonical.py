@@ -36,9 +36,7 @@ def canonical_counts(store: Store, tenant: str) -> dict[str, Any]:
         }
 
 
-def xref_duplicates(
-    store: Store, tenant: str, one_to_one: Iterable[tuple[str, str]] | None = None
-) -> dict[str, int]:
+def xref_duplicates(store: Store, tenant: str, one_to_one: Iterable[tuple[str, str]] | None = None) -> dict[str, int]:
     """(system/entity) → canonical ids that two partner records of a one-to-one kind point at (`one_to_one`,
     default: the registry's), plus external ids mapped twice (the unique constraint forbids it; counted in
     case a store lacks it)."""
