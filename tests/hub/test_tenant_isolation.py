@@ -142,6 +142,18 @@ CROSSING: dict[str, tuple[Callable[[], Any], list[str]]] = {
         ),
         ["xref"],
     ),
+    "an unpinned CTE nothing refers to (still rendered)": (
+        lambda: select(E).where(E.c.tenant == A).add_cte(select(X.c.id).cte("c")),
+        ["xref"],
+    ),
+    "an unpinned LATERAL subquery": (
+        lambda: (
+            select(E)
+            .where(E.c.tenant == A)
+            .join(select(X.c.canonical_id).where(X.c.canonical_id == E.c.canonical_id).lateral(), true())
+        ),
+        ["xref"],
+    ),
     "a correlation switched off": (
         lambda: select(E).where(
             E.c.tenant == A,
@@ -181,6 +193,12 @@ CROSSING: dict[str, tuple[Callable[[], Any], list[str]]] = {
             E.outerjoin(X, and_(X.c.canonical_id == E.c.canonical_id, E.c.tenant == A, X.c.tenant == A))
         ),
         ["entities"],
+    ),
+    "FULL JOIN, both sides pinned only in the ON": (
+        lambda: select(E.c.canonical_id, X.c.external_id).select_from(
+            E.join(X, and_(X.c.canonical_id == E.c.canonical_id, E.c.tenant == A, X.c.tenant == A), full=True)
+        ),
+        ["entities", "xref"],
     ),
     # UPDATE and DELETE: the target, a table read beside it, a subquery
     "UPDATE with no WHERE": (lambda: update(OB).values(status="sent"), ["outbox"]),
