@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync_econobis.py
 	$(BIN)/python bench/receiver.py
 	$(BIN)/python bench/sensor_ticks.py
+	$(BIN)/python bench/guard_cost.py
 
 clean:
 	rm -rf .hub

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, not_, or_, select, true, union, union_all, update
 
 from connectors.econobis.routes import INBOX_SOURCE, hoomdossier_endpoints
 from connectors.hoomdossier.inbox import apply_inbox
@@ -25,7 +27,7 @@ from hub.mart.build import build_mart
 from hub.merge import Incoming, MergeStats, merge
 from hub.receiver import create_receiver
 from hub.sandbox.server import ThreadedServer
-from hub.store import Store
+from hub.store import Store, scope
 from hub.store import tables as t
 from hub.store.scope import CrossTenantQuery, tenant_tables, unpinned
 
@@ -86,6 +88,271 @@ def test_hub_code_that_forgets_the_tenant_fails_before_the_database_sees_it(stor
         t=t,
     )
     assert store.count(t.entities) == 0
+
+
+# --- what counts as a pin ------------------------------------------------------------------------------------
+# Each statement below mentions the tenant somewhere, and each but the last few of the first list read across
+# tenants all the same: a pin counts only as a top-level AND term of the WHERE (or a JOIN's ON) of the very SELECT,
+# UPDATE or DELETE whose FROM holds the table, and per FROM element.
+
+E, X, OB = t.entities, t.xref, t.outbox
+E1, E2 = t.entities.alias("e1"), t.entities.alias("e2")
+
+CROSSING: dict[str, tuple[Callable[[], Any], list[str]]] = {
+    # 1. a pin inside or_ (either branch lets the other tenants' rows through)
+    "pin inside or_": (lambda: select(E).where(or_(E.c.tenant == A, E.c.canonical_id == "c1")), ["entities"]),
+    "pin inside not_": (lambda: select(E).where(not_(E.c.tenant == A)), ["entities"]),
+    # 2. a pin in the column list, no WHERE
+    "pin in the columns": (lambda: select(E.c.tenant == A, E.c.canonical_id), ["entities"]),
+    # 3. ORDER BY, CASE, HAVING, a function's argument
+    "pin in ORDER BY": (lambda: select(E).order_by(E.c.tenant == A), ["entities"]),
+    "pin in CASE": (lambda: select(E).where(case((E.c.tenant == A, true()), else_=true())), ["entities"]),
+    "pin in HAVING": (
+        lambda: select(E.c.tenant, func.count()).group_by(E.c.tenant).having(E.c.tenant == A),
+        ["entities"],
+    ),
+    "pin in a function argument": (lambda: select(E).where(func.coalesce(E.c.tenant == A, true())), ["entities"]),
+    # 4. pinned only inside an EXISTS / a scalar subquery on the same table
+    "pinned only inside EXISTS": (
+        lambda: select(E).where(exists(select(E.c.canonical_id).where(E.c.tenant == A))),
+        ["entities"],
+    ),
+    "pinned only inside a scalar subquery": (
+        lambda: select(E.c.canonical_id).where(
+            E.c.canonical_id == select(E.c.canonical_id).where(E.c.tenant == A).limit(1).scalar_subquery()
+        ),
+        ["entities"],
+    ),
+    "outer pinned, uncorrelated subquery on the same table not": (
+        lambda: select(E.c.canonical_id, select(func.count()).select_from(E).scalar_subquery()).where(E.c.tenant == A),
+        ["entities"],
+    ),
+    "outer pinned, EXISTS on another table not": (
+        lambda: select(E).where(E.c.tenant == A, exists().where(X.c.canonical_id == E.c.canonical_id)),
+        ["xref"],
+    ),
+    "outer pinned, IN (SELECT) not": (
+        lambda: select(E).where(E.c.tenant == A, E.c.canonical_id.in_(select(X.c.canonical_id))),
+        ["xref"],
+    ),
+    "an unpinned subquery in FROM": (lambda: select(select(E.c.canonical_id).subquery()), ["entities"]),
+    "an unpinned CTE": (
+        lambda: select(E).where(
+            E.c.tenant == A, E.c.canonical_id.in_(select(select(X.c.canonical_id).cte("c").c.canonical_id))
+        ),
+        ["xref"],
+    ),
+    "an unpinned CTE nothing refers to (still rendered)": (
+        lambda: select(E).where(E.c.tenant == A).add_cte(select(X.c.id).cte("c")),
+        ["xref"],
+    ),
+    "an unpinned LATERAL subquery": (
+        lambda: (
+            select(E)
+            .where(E.c.tenant == A)
+            .join(select(X.c.canonical_id).where(X.c.canonical_id == E.c.canonical_id).lateral(), true())
+        ),
+        ["xref"],
+    ),
+    "a correlation switched off": (
+        lambda: select(E).where(
+            E.c.tenant == A,
+            exists(select(X.c.id).where(X.c.tenant == A, X.c.canonical_id == E.c.canonical_id).correlate(None)),
+        ),
+        ["entities"],
+    ),
+    # 5. a UNION where one branch is pinned
+    "UNION, second branch unpinned": (
+        lambda: union(select(E.c.canonical_id).where(E.c.tenant == A), select(E.c.canonical_id)),
+        ["entities"],
+    ),
+    "UNION ALL, first branch unpinned": (
+        lambda: union_all(select(X.c.canonical_id), select(E.c.canonical_id).where(E.c.tenant == A)),
+        ["xref"],
+    ),
+    "UNION as a subquery": (
+        lambda: select(
+            union(select(E.c.canonical_id).where(E.c.tenant == A), select(E.c.canonical_id)).subquery().c.canonical_id
+        ),
+        ["entities"],
+    ),
+    # 6. a self-join on aliases, one pinned; an alias beside the table
+    "self-join, one alias pinned": (
+        lambda: select(E1.c.canonical_id, E2.c.canonical_id).where(
+            E1.c.tenant == A, E2.c.parent_id == E1.c.canonical_id
+        ),
+        ["entities"],
+    ),
+    "the table pinned, an alias of it not": (
+        lambda: select(E1.c.canonical_id).where(E.c.tenant == A, E1.c.parent_id == E.c.canonical_id),
+        ["entities"],
+    ),
+    # a LEFT JOIN's ON clause keeps every left row whatever it says about the left table
+    "LEFT JOIN, left side pinned only in the ON": (
+        lambda: select(E.c.canonical_id, X.c.external_id).select_from(
+            E.outerjoin(X, and_(X.c.canonical_id == E.c.canonical_id, E.c.tenant == A, X.c.tenant == A))
+        ),
+        ["entities"],
+    ),
+    "FULL JOIN, both sides pinned only in the ON": (
+        lambda: select(E.c.canonical_id, X.c.external_id).select_from(
+            E.join(X, and_(X.c.canonical_id == E.c.canonical_id, E.c.tenant == A, X.c.tenant == A), full=True)
+        ),
+        ["entities", "xref"],
+    ),
+    # UPDATE and DELETE: the target, a table read beside it, a subquery
+    "UPDATE with no WHERE": (lambda: update(OB).values(status="sent"), ["outbox"]),
+    "UPDATE ... FROM an unpinned table": (
+        lambda: update(X).where(X.c.tenant == A, X.c.canonical_id == E.c.canonical_id).values(external_id="1"),
+        ["entities"],
+    ),
+    "UPDATE pinned, its subquery not": (
+        lambda: update(OB).where(OB.c.tenant == A, OB.c.id.in_(select(OB.c.id))).values(status="sent"),
+        ["outbox"],
+    ),
+    "DELETE by id": (lambda: delete(OB).where(OB.c.id == 1), ["outbox"]),
+    "INSERT ... SELECT across tenants": (
+        lambda: insert(t.consents).from_select(list(t.consents.c.keys()), select(t.consents)),
+        ["consents"],
+    ),
+    "tenant compared with another column": (
+        lambda: select(E).where(E.c.tenant == E.c.natural_key),
+        ["entities"],
+    ),
+}
+
+SCOPED_STATEMENTS: dict[str, Callable[[], Any]] = {
+    "a plain pin": lambda: select(E).where(E.c.tenant == A),
+    "an IN pin": lambda: select(E).where(E.c.tenant.in_([A, B])),
+    "a pin in nested and_": lambda: select(E).where(
+        and_(E.c.entity == "resident", and_(E.c.deleted_at.is_(None), E.c.tenant == A))
+    ),
+    "a join on the tenant, in the ON": lambda: (
+        select(X.c.external_id)
+        .select_from(X.join(E, (E.c.canonical_id == X.c.canonical_id) & (E.c.tenant == X.c.tenant)))
+        .where(X.c.tenant == A)
+    ),
+    "a join on the tenant, in the WHERE": lambda: select(X.c.external_id, E.c.entity).where(
+        E.c.canonical_id == X.c.canonical_id, E.c.tenant == X.c.tenant, E.c.tenant == A
+    ),
+    "a pin in the ON of an inner join": lambda: (
+        select(X.c.external_id)
+        .join(E, and_(E.c.canonical_id == X.c.canonical_id, E.c.tenant == A))
+        .where(X.c.tenant == A)
+    ),
+    "a LEFT JOIN's right side pinned in its ON": lambda: (
+        select(E.c.canonical_id, X.c.external_id)
+        .select_from(E.outerjoin(X, and_(X.c.canonical_id == E.c.canonical_id, X.c.tenant == E.c.tenant)))
+        .where(E.c.tenant == A)
+    ),
+    "a correlated EXISTS joined on the tenant": lambda: select(E).where(
+        E.c.tenant == A, exists().where(X.c.canonical_id == E.c.canonical_id, X.c.tenant == E.c.tenant)
+    ),
+    "a correlated EXISTS pinned itself": lambda: select(E).where(
+        E.c.tenant == A, exists().where(X.c.canonical_id == E.c.canonical_id, X.c.tenant == A)
+    ),
+    "a correlated scalar subquery": lambda: select(
+        E.c.canonical_id,
+        select(func.count())
+        .where(X.c.canonical_id == E.c.canonical_id, X.c.tenant == E.c.tenant)
+        .scalar_subquery()
+        .label("n"),
+    ).where(E.c.tenant == A),
+    "UNION, both branches pinned": lambda: union(
+        select(E.c.canonical_id).where(E.c.tenant == A), select(X.c.canonical_id).where(X.c.tenant == A)
+    ),
+    "a self-join, both aliases pinned": lambda: select(E1.c.canonical_id, E2.c.canonical_id).where(
+        E1.c.tenant == A, E2.c.tenant == E1.c.tenant, E2.c.parent_id == E1.c.canonical_id
+    ),
+    "a pinned grouped subquery (the xref checks)": lambda: select(func.count()).select_from(
+        select(X.c.canonical_id).where(X.c.tenant == A).group_by(X.c.canonical_id).having(func.count() > 1).subquery()
+    ),
+    "a pinned CTE": lambda: select(E).where(
+        E.c.tenant == A,
+        E.c.canonical_id.in_(select(select(X.c.canonical_id).where(X.c.tenant == A).cte("c").c.canonical_id)),
+    ),
+    "UPDATE with a pinned subquery": lambda: (
+        update(OB).where(OB.c.tenant == A, OB.c.id.in_(select(OB.c.id).where(OB.c.tenant == A))).values(status="sent")
+    ),
+    "UPDATE from a correlated scalar subquery": lambda: (
+        update(X)
+        .where(X.c.tenant == A)
+        .values(
+            external_id=select(E.c.canonical_id)
+            .where(E.c.canonical_id == X.c.canonical_id, E.c.tenant == X.c.tenant)
+            .scalar_subquery()
+        )
+    ),
+    "a table without a tenant column": lambda: select(t.field_provenance),
+}
+
+
+def _execute_as_hub_code(store: Store, stmt: Any) -> None:
+    _as_hub_code("with store.begin() as conn:\n    conn.execute(stmt)", store=store, stmt=stmt)
+
+
+@pytest.mark.parametrize("case_", CROSSING)
+def test_a_statement_that_reads_across_tenants_is_refused_wherever_else_it_names_the_tenant(store: Store, case_: str):
+    build, tables = CROSSING[case_]
+    assert unpinned(build(), SCOPED) == tables
+    with pytest.raises(CrossTenantQuery, match=f"on {', '.join(tables)} does not pin the tenant: add `tenant =="):
+        _execute_as_hub_code(store, build())
+
+
+@pytest.mark.parametrize("case_", SCOPED_STATEMENTS)
+def test_a_statement_that_pins_every_table_it_reads_runs(store: Store, case_: str):
+    stmt = SCOPED_STATEMENTS[case_]()
+    assert unpinned(stmt, SCOPED) == []
+    _execute_as_hub_code(store, stmt)  # the guard lets it through and the database runs it
+
+
+def test_the_verdict_is_kept_per_statement_shape_whatever_the_values(store: Store, monkeypatch):
+    walks: list[Any] = []
+
+    def counting(stmt: Any, scoped: frozenset[Any]) -> list[str]:
+        walks.append(stmt)
+        return unpinned(stmt, scoped)
+
+    monkeypatch.setattr(scope, "unpinned", counting)
+    for tenant, cid in ((A, "c1"), (B, "c2"), (A, "c3")):
+        _execute_as_hub_code(store, select(E).where(E.c.tenant == tenant, E.c.canonical_id == cid))
+    assert len(walks) == 1  # one shape, walked once
+    # another shape is walked on its own, even one that differs only in which alias is pinned
+    _execute_as_hub_code(store, select(E1.c.canonical_id).where(E1.c.tenant == A))
+    with pytest.raises(CrossTenantQuery):
+        _execute_as_hub_code(store, select(E1.c.canonical_id).where(E1.c.tenant == A, E2.c.parent_id == "c1"))
+    for _ in range(2):
+        with pytest.raises(CrossTenantQuery):
+            _execute_as_hub_code(store, select(E1.c.canonical_id, E2.c.canonical_id).where(E2.c.tenant == A))
+    assert len(walks) == 4
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _execute_from_file(path: Path, store: Store, stmt: Any) -> None:
+    """Execute `stmt` as code of the file `path` (the guard looks up its caller's file when a check fails)."""
+    code = compile("with store.begin() as conn:\n    conn.execute(stmt)", str(path), "exec")
+    exec(code, {"__name__": ".".join(path.with_suffix("").parts[-3:]), "store": store, "stmt": stmt})
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        REPO / "connectors" / "foo" / "tests" / "x.py",
+        REPO / "hub" / "bench" / "y.py",
+        REPO / "hub" / "store" / "tests" / "z.py",
+        Path("/srv/elsewhere/tests/hub/test_x.py"),
+        Path("/srv/elsewhere/bench/b.py"),
+    ],
+    ids=lambda p: str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p),
+)
+def test_only_the_repositorys_own_tests_and_bench_directories_are_exempt(store: Store, path: Path):
+    unscoped = select(E)
+    with pytest.raises(CrossTenantQuery):
+        _execute_from_file(path, store, unscoped)
+    for checker in (REPO / "tests" / "hub" / "test_x.py", REPO / "tests" / "a" / "b" / "c.py", REPO / "bench" / "b.py"):
+        _execute_from_file(checker, store, unscoped)
 
 
 # --- look-alike tenants -------------------------------------------------------------------------------------
