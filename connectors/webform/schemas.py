@@ -176,6 +176,6 @@ def belgian_number(value: str) -> str:
 def belgian_box(value: str) -> str:
     """A busnummer: `bus 3` → `3`, `0101`, `A`, `1.2`; ValueError for anything else."""
     m = BE_BOX.match(value.strip())
-    if m is None:
+    if m is None or m.group(1).lower() in ("bus", "bte", "box"):
         raise ValueError("not a busnummer (up to 8 letters, digits, . / -: 3, 0101, A, 1.2)")
     return m.group(1).upper()
