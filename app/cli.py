@@ -492,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="sandboxes → push sign-ups and pull through Dagster → mart → funnel")
     d.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
-    d.add_argument("--signups", type=int, default=8, help="web-form sign-ups pushed into each tenant first")
+    d.add_argument("--signups", type=int, default=8, help="sign-ups queued for each cooperation's Econobis first")
     d.add_argument(
         "--form-signups", type=int, default=3, help="sign-ups per tenant posted as signed webhooks by the sandbox form"
     )
