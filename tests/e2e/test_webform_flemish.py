@@ -197,3 +197,24 @@ def test_the_sync_job_runs_only_the_desks_partner_and_the_funnel_counts_its_doss
     assert {(campaign, phase): now for _, campaign, phase, now, _ in funnel if now} == {
         ("Energieloket: renovatiebegeleiding (sandbox)", "interest"): 4
     }
+
+
+def test_the_inbox_asset_runs_the_coupling_where_it_applies_and_the_hub_step_elsewhere(tmp_path, monkeypatch):
+    """The web-form inbox of a cooperation goes on to Econobis and opens nothing in the hub; the desk's opens
+    its dossiers in the hub and queues nothing: never both, whatever the tenant."""
+    from dagster import DagsterInstance, materialize
+
+    from assets import default_resources, webform_inbox
+
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HUB_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./hub.yaml: the embedded default
+    with DagsterInstance.ephemeral() as instance:
+        md = {}
+        for tenant in ("coop-noord", TENANT):
+            res = materialize([webform_inbox], partition_key=tenant, instance=instance, resources=default_resources())
+            assert res.success
+            md[tenant] = res.asset_materializations_for_node("webform_inbox")[0].metadata
+    assert "signups_queued" in md["coop-noord"] and "dossiers_opened" not in md["coop-noord"]
+    assert "dossiers_opened" in md[TENANT] and "signups_queued" not in md[TENANT]
