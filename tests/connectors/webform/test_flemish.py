@@ -252,3 +252,15 @@ def test_the_sandbox_posts_deterministic_leuven_signups_that_pass_the_schema():
     assert any(s.get("box") for s in first) and any(not s.get("box") for s in first)
     assert {s["city"] for s in first} & {"Leuven", "Heverlee", "Kessel-Lo"}
     assert all(SignUpForm.model_validate(s).country == "NL" for s in signups("coop-noord", 3, 4))
+
+
+def test_a_replayed_quarantined_flemish_signup_opens_its_dossier_once_it_parses(store):
+    mid = receive(store, "msg_later", flemish(campaign="dakisolatie-2027"))
+    assert apply_inbox(store, TENANT, {}, CAMPAIGNS).quarantined == 1
+    assert open_dossiers(store, TENANT, CAMPAIGNS).dossiers_opened == 0
+    with store.begin() as conn:
+        store.inbox_requeue_apply(conn, TENANT, mid)  # the quarantine replay (REAPPLY_INBOX), after the fix
+    later = {**CAMPAIGNS, "dakisolatie-2027": "Dakisolatie 2027"}
+    assert apply_inbox(store, TENANT, {}, later).applied == 1
+    assert open_dossiers(store, TENANT, later).dossiers_opened == 1
+    assert [c["data"]["name"] for c in entities(store, "campaign")] == ["Dakisolatie 2027"]
