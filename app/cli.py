@@ -206,15 +206,16 @@ def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
     for tenant, campaign, phase, now, reached in rows:
         by_scope.setdefault((tenant, campaign), {})[phase] = (now, reached)
     width = max([len(c) for _, c in by_scope] + [8])
-    head = f"{'tenant':<11} {'campaign':<{width}} " + " ".join(f"{p[:9]:>9}" for p in phases) + f" {'total':>6}"
+    tw = max([len(t) for t, _ in by_scope] + [10]) + 1
+    head = f"{'tenant':<{tw}} {'campaign':<{width}} " + " ".join(f"{p[:9]:>9}" for p in phases) + f" {'total':>6}"
     print("\nDossiers per phase now (and how many reached at least that phase)\n")
     print(head)
     print("-" * len(head))
     for (tenant, campaign), counts in by_scope.items():
         nows = [counts.get(p, (0, 0))[0] for p in phases]
-        print(f"{tenant:<11} {campaign:<{width}} " + " ".join(f"{n:>9}" for n in nows) + f" {sum(nows):>6}")
+        print(f"{tenant:<{tw}} {campaign:<{width}} " + " ".join(f"{n:>9}" for n in nows) + f" {sum(nows):>6}")
         reached = [counts.get(p, (0, 0))[1] for p in phases[:-1]]
-        print(f"{'':<11} {'  reached':<{width}} " + " ".join(f"{n:>9}" for n in reached))
+        print(f"{'':<{tw}} {'  reached':<{width}} " + " ".join(f"{n:>9}" for n in reached))
 
 
 def _load(args: argparse.Namespace) -> HubConfig:
@@ -491,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="sandboxes → push sign-ups and pull through Dagster → mart → funnel")
     d.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
-    d.add_argument("--signups", type=int, default=8, help="web-form sign-ups pushed into each tenant first")
+    d.add_argument("--signups", type=int, default=8, help="sign-ups queued for each cooperation's Econobis first")
     d.add_argument(
         "--form-signups", type=int, default=3, help="sign-ups per tenant posted as signed webhooks by the sandbox form"
     )

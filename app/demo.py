@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import string
 import time
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             Path(f"{paths.sqlite_path}{suffix}").unlink(missing_ok=True)
     config = ensure_valid(sandbox_config(), registry(), couplings=COUPLINGS)  # the check every entry point runs
     print(
-        f"Starting sandbox Econobis for {len(config.tenants)} tenants ({args.residents} residents each), "
-        "sandbox Hoomdossier and the hub's receiver…"
+        f"Starting the sandboxes for {len(config.tenants)} tenants ({', '.join(t.id for t in config.tenants)}): "
+        + "; ".join(
+            f"{c.title} for {', '.join(t.id for t in config.tenants_with(c.name))}"
+            for c in registry().with_sandbox()
+            if config.tenants_with(c.name)
+        )
+        + f" ({args.residents} residents each in Econobis), and the hub's receiver…"
     )
     store = _open_store()
     stack = _start_default_stack(args.residents, throttle=60, store=store)
@@ -50,7 +56,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         econobis = stack.running.get("econobis", [])
         campaigns = {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in econobis}
         _queue_demo_signups(config, args.signups, campaigns)
-        _post_form_signups(stack, args.form_signups, campaigns)
+        _post_form_signups(stack, args.form_signups)
         with DagsterInstance.get() as instance:
             for tenant in config.tenants:
                 for n in (1, 2):
@@ -92,11 +98,20 @@ CORE_LINES = {
 }
 
 
-def demo_lines() -> dict[str, str]:
-    lines = dict(CORE_LINES)
+def demo_lines() -> dict[str, str | tuple[str, ...]]:
+    lines: dict[str, str | tuple[str, ...]] = dict(CORE_LINES)
     for c in registry():
         lines.update(c.demo_lines)
     return lines
+
+
+def demo_line(formats: str | tuple[str, ...], metadata: dict[str, Any]) -> str:
+    """The first of `formats` whose fields the metadata all has (else the last), filled in."""
+    options = (formats,) if isinstance(formats, str) else formats
+    for f in options:
+        if all(name in metadata for _, name, _, _ in string.Formatter().parse(f) if name):
+            return f.format_map(metadata)
+    return options[-1].format_map(_Missing(metadata))
 
 
 def _print_run(label: str, result: Any) -> None:
@@ -110,7 +125,7 @@ def _print_run(label: str, result: Any) -> None:
             if "skipped" in md:
                 print(f"  {node}: skipped ({md['skipped']})")
             elif node in lines:
-                print("  " + lines[node].format_map(_Missing(md)))
+                print("  " + demo_line(lines[node], md))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
             if not ev.passed:
@@ -127,35 +142,25 @@ class _Missing(dict):  # type: ignore[type-arg]
 DEMO_FIRST_NAMES = ("Sanne", "Joost", "Fatima", "Henk", "Iris", "Ruud", "Noor", "Bram")
 
 
-def _post_form_signups(stack: Any, per_tenant: int, campaigns: dict[str, int]) -> None:
-    """A few sign-ups per tenant through the sandbox municipal web form: signed webhooks to the receiver, each
-    delivered twice (a sender's retry), which the sync job's web-form inbox sends on to Econobis once."""
+def _post_form_signups(stack: Any, per_tenant: int) -> None:
+    """A few sign-ups per tenant through the sandbox web form (its residents: Dutch for a cooperation, Flemish
+    for the Leuven desk), as signed webhooks to the receiver, each delivered twice (a sender's retry). The sync
+    job's web-form inbox sends them on to Econobis once, or, for a tenant without a CRM, opens their dossiers
+    in the hub once."""
     form = stack.running.get("webform")
     if form is None or per_tenant <= 0 or stack.receiver is None:
         return
-    for tenant, campaign in campaigns.items():
+    for tenant in form.sandbox.tenants:
         sender = form.sandbox.sender(tenant)
-        for i in range(per_tenant):
-            first = DEMO_FIRST_NAMES[(i + 3) % len(DEMO_FIRST_NAMES)]
-            data = {
-                "id": f"demo-form-{i:03d}",
-                "first_name": first,
-                "last_name": f"Formulier{i:03d}",
-                "email": f"{first.lower()}.formulier{i}@example.org",
-                "street": "Raadhuisplein",
-                "number": str(1 + i),
-                "postcode": "1621AB" if tenant == "coop-noord" else "5281AB",
-                "city": "Hoorn" if tenant == "coop-noord" else "Boxtel",
-                "campaign": campaign,
-                "measures": ["Vloerisolatie"],
-                "sources": ["Website"],
-                "consent": {"privacy_policy": True},
-            }
+        for data in form.sandbox.demo_signups(tenant, per_tenant):
             webhook_id, body, resp = sender.post(data)
             sender.deliver(body, webhook_id)  # the form tool's retry: stored once
             if resp.status_code >= 300:
                 print(f"  web form {tenant}: the receiver answered {resp.status_code}")
-    print(f"Posted {per_tenant} signed web-form sign-ups per tenant to the receiver (each delivered twice).")
+    print(
+        f"Posted {per_tenant} signed web-form sign-ups per tenant ({', '.join(form.sandbox.tenants)}) to the "
+        "receiver (each delivered twice)."
+    )
 
 
 def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str, int]) -> None:
@@ -168,6 +173,8 @@ def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str,
     store = _open_store()
     try:
         for t in config.tenants:
+            if t.id not in campaigns:  # a tenant without a sandbox Econobis
+                continue
             for i in range(per_tenant):
                 first = DEMO_FIRST_NAMES[i % len(DEMO_FIRST_NAMES)]
                 enqueue_signup(

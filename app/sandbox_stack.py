@@ -12,7 +12,7 @@ from typing import Any
 
 from connectors import registry
 from couplings import COUPLINGS
-from hub.config import SANDBOX_TENANTS, HubConfig, sandbox_config
+from hub.config import SANDBOX_TENANTS, HubConfig, sandbox_config, sandbox_region
 from hub.connector import Connector, Coupling, Registry, SandboxStart
 from hub.receiver import create_receiver
 from hub.sandbox.server import ThreadedServer
@@ -59,7 +59,8 @@ class SandboxStack:
         out: dict[str, Any] = {}
         for c in self.connectors:
             assert c.sandbox is not None
-            out[c.name] = c.sandbox.describe(self.running[c.name])
+            if c.name in self.running:
+                out[c.name] = c.sandbox.describe(self.running[c.name])
         return out
 
     def start_receiver(self, store: Store, port: int | None = None, wrap: Any = None) -> ThreadedServer:
@@ -104,9 +105,10 @@ def start_stack(
     couplings: tuple[Coupling, ...] = COUPLINGS,
     **first_options: Any,
 ) -> SandboxStack:
-    """Start every registered connector's sandbox on loopback (port 0 = any free port), then (with a store)
-    the receiver. `ports[partner]`: tenant → port (`"*"` for a shared sandbox); `options[partner]`: keywords
-    for that sandbox; keywords left over (e.g. `id_shift`) go to the first per-tenant sandbox."""
+    """Start every registered connector's sandbox on loopback (port 0 = any free port) for the `tenants` of the
+    regions it serves (`SandboxFactory.regions`; one that serves none of them is not started), then (with a
+    store) the receiver. `ports[partner]`: tenant → port (`"*"` for a shared sandbox); `options[partner]`:
+    keywords for that sandbox; keywords left over (e.g. `id_shift`) go to the first per-tenant sandbox."""
     reg = reg or registry()
     tenant_ids = tuple(tenants)
     connectors = reg.with_sandbox()
@@ -119,12 +121,15 @@ def start_stack(
     try:
         for c in connectors:
             assert c.sandbox is not None
+            served = tuple(t for t in tenant_ids if c.sandbox.serves(sandbox_region(t).code))
+            if not served:
+                continue
             seeds: dict[str, Any] = {}
             for cp in couplings:
                 if cp.sandbox_seed is not None:
                     seeds.update(cp.sandbox_seed(c.name, running))
             start = SandboxStart(
-                tenants=tenant_ids,
+                tenants=served,
                 ports=dict((ports or {}).get(c.name, {})),
                 residents=residents,
                 throttle=throttle,

@@ -186,9 +186,11 @@ def _step_asset(
     after: Sequence[CouplingStep],
     description: str,
     deps: Sequence[str],
+    unclaimed: Callable[[PartnerRun], Outcome] | None = None,
 ) -> AssetsDefinition:
     """A partner asset that runs coupling steps around the connector's own step, in the pool of the partner
-    the steps call (a step that sends on to another partner runs in that partner's pool)."""
+    the steps call (a step that sends on to another partner runs in that partner's pool). `unclaimed`: the
+    connector's own step after its main one for a tenant none of the `after` steps applies to."""
     pool = next((s.pool for s in (*before, *after) if s.pool), None) or c.name
     keys = BASE_KEYS | {c.name} | {s.pool for s in (*before, *after) if s.pool}
 
@@ -210,6 +212,8 @@ def _step_asset(
             metadata = _steps(before, run)
             metadata.update(main(run).metadata())
             metadata.update(_steps(after, run))
+            if unclaimed is not None and not any(run.tenant.has(*step.partners) for step in after):
+                metadata.update(unclaimed(run).metadata())
         return MaterializeResult(metadata=to_metadata(metadata))
 
     return _asset
@@ -221,7 +225,9 @@ def inbox_asset(c: Connector, couplings: Sequence[Coupling], deps: Sequence[str]
     description = c.inbox.description + "".join(
         f" Then: {cp.summary}." for cp in couplings if c.inbox.source in cp.after_inbox
     )
-    return _step_asset(c, f"{c.name}_inbox", c.inbox.apply, (), after, description, deps)
+    if c.inbox.unclaimed is not None and c.inbox.unclaimed_description:
+        description += f" {'Otherwise' if after else 'Then'}: {c.inbox.unclaimed_description}."
+    return _step_asset(c, f"{c.name}_inbox", c.inbox.apply, (), after, description, deps, c.inbox.unclaimed)
 
 
 def push_asset(c: Connector, couplings: Sequence[Coupling], deps: Sequence[str]) -> AssetsDefinition:

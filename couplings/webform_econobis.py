@@ -61,10 +61,18 @@ def queue_signups(store: Store, tenant: str) -> dict[str, int]:
         if m["applied_at"] is None or not data:
             continue  # not checked yet (or refused: then it is failed, not open)
         with store.begin() as conn:
-            try:
-                s = econobis_signup(data)
-            except (ValidationError, KeyError) as exc:
-                reason = f"sign-up does not fit Econobis' SignUp: {type(exc).__name__}"
+            reason = ""
+            if data.get("campaign_id") is None:
+                reason = (
+                    f"campaign code {data.get('campaign')!r} is a campaign the hub keeps (settings.hub_campaigns),"
+                    " not one of Econobis (settings.campaigns)"
+                )
+            else:
+                try:
+                    s = econobis_signup(data)
+                except (ValidationError, KeyError) as exc:
+                    reason = f"sign-up does not fit Econobis' SignUp: {type(exc).__name__}"
+            if reason:
                 store.quarantine_put(
                     conn, tenant, QUARANTINE_SOURCE, "signup", str(m["id"]), reason, {"inbox_id": m["id"]}
                 )

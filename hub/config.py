@@ -334,7 +334,36 @@ class HubConfig(BaseModel):
 SANDBOX_TENANTS: tuple[tuple[str, str], ...] = (
     ("coop-noord", "Energiecoöperatie Noord (sandbox)"),
     ("coop-zuid", "Energiecoöperatie Zuid (sandbox)"),
+    ("loket-leuven", "Energieloket Leuven (sandbox)"),
 )
+
+
+@dataclass(frozen=True)
+class SandboxRegion:
+    """Where a sandbox tenant works: its region code (what a connector's `SandboxFactory.regions` names), the
+    country and timezone of its tenant config."""
+
+    code: str
+    country: str
+    timezone: str
+
+
+NL = SandboxRegion("nl", "NL", "Europe/Amsterdam")  # the Dutch energy cooperatives (Econobis, Hoomdossier)
+VL = SandboxRegion("vl", "BE", "Europe/Brussels")  # the Flemish energy desks (energieloket)
+# Each sandbox tenant's region: the embedded default gives a tenant the sandboxes that serve its region
+# (`SandboxFactory.regions`), so a partner joins the tenants of a region by its own declaration.
+SANDBOX_REGIONS: Mapping[str, SandboxRegion] = {"coop-noord": NL, "coop-zuid": NL, "loket-leuven": VL}
+
+
+def sandbox_region(tenant_id: str) -> SandboxRegion:
+    """A sandbox tenant's region (a tenant the embedded default does not list counts as Dutch)."""
+    return SANDBOX_REGIONS.get(tenant_id, NL)
+
+
+def sandbox_tenant_ids(regions: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The sandbox tenants of `regions` (None: all), in the embedded default's order."""
+    wanted = None if regions is None else set(regions)
+    return tuple(tid for tid, _ in SANDBOX_TENANTS if wanted is None or sandbox_region(tid).code in wanted)
 
 
 def sandbox_port_base() -> int:
@@ -369,7 +398,12 @@ def sandbox_ports() -> dict[str, dict[str, int]]:
     for c in REGISTRY.with_sandbox():
         assert c.sandbox is not None
         if c.sandbox.per_tenant:
-            out[c.name] = {tid: base + c.sandbox.port_offset + i for i, (tid, _) in enumerate(SANDBOX_TENANTS, 1)}
+            # numbered over all sandbox tenants, so a tenant keeps its port whichever regions a sandbox serves
+            out[c.name] = {
+                tid: base + c.sandbox.port_offset + i
+                for i, (tid, _) in enumerate(SANDBOX_TENANTS, 1)
+                if c.sandbox.serves(sandbox_region(tid).code)
+            }
         else:
             out[c.name] = {"*": base + c.sandbox.port_offset}
     return out
@@ -380,7 +414,8 @@ def sandbox_config(
     host: str = "127.0.0.1",
     extra_settings: Mapping[str, Any] | None = None,
 ) -> HubConfig:
-    """Config pointing at every registered connector's sandbox on loopback, for the sandbox tenants. Ports:
+    """Config pointing at the registered connectors' sandboxes on loopback, for the sandbox tenants: each
+    tenant gets the sandboxes that serve its region (`SANDBOX_REGIONS`, `SandboxFactory.regions`). Ports:
     `ports[partner]` (per tenant: {tenant: port}, or one port for all tenants), else the connector's default
     above HUB_SANDBOX_PORT_BASE (a per-tenant sandbox: its offset + the tenant's number); the hub's receiver
     listens on the base port itself."""
@@ -389,15 +424,20 @@ def sandbox_config(
     defaults = sandbox_ports()
     tenants = []
     for tid, name in SANDBOX_TENANTS:
+        region = sandbox_region(tid)
         partners: dict[str, PartnerConfig] = {}
         for c in REGISTRY.with_sandbox():
             assert c.sandbox is not None
+            if not c.sandbox.serves(region.code):
+                continue
             given = (ports or {}).get(c.name)
             if isinstance(given, Mapping):
                 given = given.get(tid)
             default = defaults[c.name].get(tid, defaults[c.name].get("*"))
             partners[c.name] = c.sandbox.config(tid, int(given or default or 0), host, extra_settings)
-        tenants.append(TenantConfig(id=tid, name=name, partners=partners))
+        tenants.append(
+            TenantConfig(id=tid, name=name, country=region.country, timezone=region.timezone, partners=partners)
+        )
     return HubConfig(tenants=tenants)
 
 

@@ -98,11 +98,16 @@ class Push:
 @dataclass(frozen=True)
 class Inbox:
     """Applying what the partner posted to the receiver (inbox `source`) to the canonical model
-    (`<name>_inbox`, per tenant; the inbox sensor requests it)."""
+    (`<name>_inbox`, per tenant; the inbox sensor requests it). `unclaimed`: what the connector does itself
+    with the applied messages of a tenant whose messages no coupling takes on (no coupling's `after_inbox`
+    step for `source` has all its partners at the tenant), e.g. open the dossier in the hub; it runs after
+    `apply`, in the same asset."""
 
     source: str
     apply: Step
     description: str
+    unclaimed: Step | None = None
+    unclaimed_description: str = ""
 
 
 class Replay(StrEnum):
@@ -275,7 +280,10 @@ class SandboxFactory:
     - `describe(handle)`: base URLs and demo credentials, printed by `hub sandbox` (JSON-able);
     - `stop(handle)`.
     `per_tenant`: one server per tenant, else one for all; `port_offset`: its default port above
-    HUB_SANDBOX_PORT_BASE (per tenant: offset + the tenant's number); `order`: start order, lower first."""
+    HUB_SANDBOX_PORT_BASE (per tenant: offset + the tenant's number); `order`: start order, lower first;
+    `regions`: the sandbox tenants' regions it serves (hub/config.py: `SANDBOX_REGIONS`, e.g. `{"nl"}` for a
+    Dutch partner, `{"vl"}` for a Flemish one; None: every region): the embedded default gives a tenant only the
+    sandboxes of its region, and the stack starts a sandbox only for those tenants."""
 
     config: Callable[[str, int, str, Mapping[str, Any] | None], PartnerConfig]
     start: Callable[[SandboxStart], Any]
@@ -285,6 +293,10 @@ class SandboxFactory:
     port_offset: int
     per_tenant: bool = False
     order: int = 100
+    regions: frozenset[str] | None = None
+
+    def serves(self, region: str) -> bool:
+        return self.regions is None or region in self.regions
 
 
 class PartnerSettings(BaseModel):
@@ -340,8 +352,9 @@ class Connector:
     sandbox: SandboxFactory | None = None
     # where the partner's ids are unique: (entity) kinds where one canonical record stands for one partner record
     one_to_one: tuple[str, ...] = ()
-    # the figures the demo prints of each of its assets (asset name → format string over its metadata)
-    demo_lines: Mapping[str, str] = field(default_factory=dict)
+    # the figures the demo prints of each of its assets (asset name → format string over its metadata, or
+    # several: the first whose fields the metadata all has)
+    demo_lines: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def outbox_source(self) -> str:

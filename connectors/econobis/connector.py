@@ -20,7 +20,7 @@ from connectors.econobis.forward import QUARANTINE_SOURCE as FORWARD_QUARANTINE
 from connectors.econobis.push import EconobisPush
 from connectors.econobis.routes import RECEIVER_QUARANTINE, hoomdossier_endpoints
 from connectors.econobis.sandbox.credentials import sandbox_partner_config
-from connectors.econobis.settings import PARTNER
+from connectors.econobis.settings import PARTNER, SANDBOX_REGIONS
 from connectors.econobis.sync import EconobisPull, PullReport, reconcile_counts
 from hub.config import HubConfig
 from hub.connector import (
@@ -257,6 +257,7 @@ CONNECTOR = Connector(
         port_offset=0,
         per_tenant=True,
         order=10,
+        regions=SANDBOX_REGIONS,
     ),
     one_to_one=("intake", "opportunity", "quotation-request", "housing-file"),
     demo_lines={

@@ -4,6 +4,8 @@ page sizes, retry waits, cursor keys), in one place. Econobis' error dialect is 
 from __future__ import annotations
 
 PARTNER = "econobis"
+# The sandbox tenants its sandbox serves (hub/config.py: SANDBOX_REGIONS): the Dutch cooperations.
+SANDBOX_REGIONS = frozenset({"nl"})
 # The inbox source of the messages Hoomdossier posts to the hub in Econobis' own contract (routes.py): the
 # Econobis-shaped endpoints a Hoomdossier cooperation points its Econobis link at. It is also the partner
 # name whose tenants' `inbound_key` those endpoints accept, the partner a registration (make-hoomdossier)

@@ -17,7 +17,7 @@ from connectors.hoomdossier.inbox import APPLY_QUARANTINE, apply_inbox
 from connectors.hoomdossier.push import HoomdossierPush
 from connectors.hoomdossier.routes import PROXY_QUARANTINE, REFUSED_QUARANTINE, hoomdossier_api
 from connectors.hoomdossier.sandbox.credentials import sandbox_hoomdossier_credentials, sandbox_partner_config
-from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER
+from connectors.hoomdossier.settings import INBOX_SOURCE, PARTNER, SANDBOX_REGIONS
 from hub.config import HubConfig
 from hub.connector import (
     Connector,
@@ -148,6 +148,7 @@ CONNECTOR = Connector(
         stop=_stop,
         port_offset=10,
         order=20,
+        regions=SANDBOX_REGIONS,
     ),
     one_to_one=("building",),
     demo_lines={

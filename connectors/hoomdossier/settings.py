@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 PARTNER = "hoomdossier"
+# The sandbox tenants its sandbox serves (hub/config.py: SANDBOX_REGIONS): the Dutch cooperations.
+SANDBOX_REGIONS = frozenset({"nl"})
 # Hoomdossier's contract names residents and coaches by their Econobis contact ids (contracts/hoomdossier.md
 # §1.6-1.7): the xref system those ids are kept under. The one place this connector names another partner.
 ECONOBIS_CONTACTS = "econobis"

@@ -3,7 +3,8 @@ signed events to the hub (Standard Webhooks), so a desk without Econobis' own we
 
 Receives `signup.created` on `POST /webhooks/{tenant}/webform` (hub/receiver/webhooks.py verifies and stores
 it), checks each against the schema in its inbox step, and quarantines what does not parse. Where the sign-up
-goes next is a coupling's (couplings/webform_econobis.py)."""
+goes next is a coupling's (couplings/webform_econobis.py); for a tenant no coupling takes sign-ups on for (a
+desk without a CRM), the inbox's `unclaimed` step opens the dossier in the hub itself (dossiers.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectors.webform.dossiers import open_dossiers
 from connectors.webform.inbox import apply_inbox
 from connectors.webform.sandbox.credentials import sandbox_partner_config, sandbox_webform_secrets
 from connectors.webform.settings import (
@@ -46,6 +48,12 @@ class WebformSettings(BaseModel):
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, le=1024 * 1024)
     # a campaign code the form sends → the CRM's campaign id (a form that sends the id itself needs none)
     campaigns: dict[str, int] = Field(default_factory=dict)
+    # a campaign code the form sends → its name, for a desk without a CRM: the hub keeps the campaign and the
+    # dossiers itself (dossiers.py)
+    hub_campaigns: dict[str, str] = Field(default_factory=dict)
+    # the partners the desk's privacy policy (the form's consent tick) covers sharing with: for a dossier the
+    # hub opens itself, the tick is recorded as consent to share with each (hub/consent.py); none by default
+    privacy_policy_covers: list[str] = Field(default_factory=list)
 
     @field_validator("events")
     @classmethod
@@ -66,8 +74,18 @@ def policy(pc: PartnerConfig) -> WebhookPolicy:
 
 
 def apply(run: PartnerRun) -> Any:
-    outcome = apply_inbox(run.store, run.tenant_id, settings_of(run.tenant.partner(PARTNER)).campaigns)
+    s = settings_of(run.tenant.partner(PARTNER))
+    outcome = apply_inbox(run.store, run.tenant_id, s.campaigns, s.hub_campaigns)
     outcome.inbox_now = run.store.inbox_counts(run.tenant_id, INBOX_SOURCE)
+    return outcome
+
+
+def open_in_hub(run: PartnerRun) -> Any:
+    """The inbox's `unclaimed` step: a tenant whose sign-ups no coupling takes on (no CRM) gets its dossiers
+    opened in the hub."""
+    s = settings_of(run.tenant.partner(PARTNER))
+    covers = [p for p in s.privacy_policy_covers if run.tenant.has(p)]
+    outcome = open_dossiers(run.store, run.tenant_id, s.hub_campaigns, covers)
     return outcome
 
 
@@ -116,6 +134,11 @@ CONNECTOR = Connector(
             "Sign-ups a web form posted to the hub's receiver as signed webhooks (signup.created), checked "
             "against the sign-up schema in the order received; what does not parse is quarantined with its reason."
         ),
+        unclaimed=open_in_hub,
+        unclaimed_description=(
+            "for a tenant whose sign-ups no coupling takes on (a desk without a CRM), each checked sign-up opens "
+            "its dossier in the hub (resident, dwelling, campaign, intake; phase interest), once per sign-up"
+        ),
     ),
     replay={APPLY_QUARANTINE: ReplayRule(Replay.REAPPLY_INBOX)},
     sandbox=SandboxFactory(
@@ -127,8 +150,12 @@ CONNECTOR = Connector(
         port_offset=20,
         order=30,
     ),
+    one_to_one=("intake",),
     demo_lines={
-        "webform_inbox": "web form: {applied} sign-ups checked, {quarantined_on_apply} quarantined, "
-        "{signups_queued} sent on"
+        "webform_inbox": (
+            "web form: {applied} sign-ups checked, {quarantined_on_apply} quarantined, {signups_queued} sent on",
+            "web form: {applied} sign-ups checked, {quarantined_on_apply} quarantined, {dossiers_opened} dossiers "
+            "opened in the hub ({dossiers_already_open} already open)",
+        )
     },
 )

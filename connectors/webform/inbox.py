@@ -1,6 +1,7 @@
 """Received web-form events checked against the schema, in the order received (the inbox side of this
 connector). A valid sign-up is kept in the message's `result` (`{"signup": …}`, campaign resolved) and stays
-`received` until a coupling sends it on (couplings/webform_econobis.py); one that does not parse is
+`received` until a coupling sends it on (couplings/webform_econobis.py) or, for a tenant whose sign-ups no
+coupling takes on, the hub opens the dossier itself (dossiers.py); one that does not parse is
 quarantined with its reason (field names and messages only, never the values) and marked `failed`, so it
 never blocks the messages behind it. A quarantine replay applies it again (e.g. after a campaign code was
 added to the settings)."""
@@ -53,8 +54,12 @@ def submission_key(tenant: str, form_id: str | None, webhook_id: str) -> str:
     return "wf-" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:40]
 
 
-def parse_signup(m: InboxRow, tenant: str, campaigns: Mapping[str, int]) -> dict[str, Any]:
-    """The sign-up a stored message carries, normalised, with `key` and `campaign_id`; raises NotASignUp."""
+def parse_signup(
+    m: InboxRow, tenant: str, campaigns: Mapping[str, int], hub_campaigns: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The sign-up a stored message carries, normalised, with `key` and `campaign_id` (the CRM's campaign: an
+    id the form sent, or its code mapped by `campaigns`; None for a code of the tenant's own `hub_campaigns`,
+    the campaigns the hub keeps for a desk without a CRM); raises NotASignUp."""
     try:
         value = json.loads(m["payload"])
     except (ValueError, RecursionError):
@@ -69,12 +74,17 @@ def parse_signup(m: InboxRow, tenant: str, campaigns: Mapping[str, int]) -> dict
         form = SignUpForm.model_validate(event.data)
     except ValidationError as exc:
         raise NotASignUp(f"sign-up does not match the schema: {_errors(exc)}") from None
+    campaign_id: int | None
     if isinstance(form.campaign, int):
         campaign_id = form.campaign
     elif form.campaign in campaigns:
         campaign_id = int(campaigns[form.campaign])
+    elif form.campaign in (hub_campaigns or {}):
+        campaign_id = None  # the hub's own campaign (a desk without a CRM: dossiers.py)
     else:
-        raise NotASignUp(f"campaign code {form.campaign!r} is not in this tenant's settings.campaigns")
+        raise NotASignUp(
+            f"campaign code {form.campaign!r} is not in this tenant's settings.campaigns or settings.hub_campaigns"
+        )
     webhook_id = str(m["meta"].get("webhook_id") or m["message_id"])
     return {
         **form.model_dump(mode="json"),
@@ -84,13 +94,15 @@ def parse_signup(m: InboxRow, tenant: str, campaigns: Mapping[str, int]) -> dict
     }
 
 
-def apply_inbox(store: Store, tenant: str, campaigns: Mapping[str, int]) -> ApplyOutcome:
+def apply_inbox(
+    store: Store, tenant: str, campaigns: Mapping[str, int], hub_campaigns: Mapping[str, str] | None = None
+) -> ApplyOutcome:
     """Check every not-yet-applied message (oldest first)."""
     out = ApplyOutcome()
     for m in store.inbox_unapplied(tenant, INBOX_SOURCE):
         with store.begin() as conn:
             try:
-                signup = parse_signup(m, tenant, campaigns)
+                signup = parse_signup(m, tenant, campaigns, hub_campaigns)
             except NotASignUp as exc:
                 store.quarantine_put(
                     conn,

@@ -78,7 +78,8 @@ class Dwelling(CanonicalModel):
     country: Country = "NL"
     street: str | None = None
     number: str | None = None
-    addition: str | None = None
+    addition: str | None = None  # NL: huisletter and toevoeging as one
+    box: str | None = None  # BE: the busnummer (an apartment)
     postcode: str | None = None
     city: str | None = None
     resident_id: str | None = None

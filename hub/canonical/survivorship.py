@@ -39,6 +39,7 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "street": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "number": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "addition": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
+        "box": (WONINGPAS,),
         "postcode": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "city": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
     },

@@ -16,6 +16,7 @@ class InboxStatus(StrEnum):
     SUPERSEDED = "superseded"  # a later snapshot of the same stream is forwarded instead
     SKIPPED = "skipped"  # not forwarded: the partner would refuse it for good (e.g. no contact id)
     FAILED = "failed"  # given up on; the reason is in quarantine
+    KEPT = "kept"  # no partner takes it on: the hub keeps it in its own model (e.g. a dossier it opened itself)
 
 
 INBOX_OPEN: tuple[InboxStatus, ...] = (InboxStatus.RECEIVED, InboxStatus.RETRY)
@@ -30,6 +31,7 @@ class OutboxStatus(StrEnum):
     UNCERTAIN = "uncertain"  # an attempt may have landed: the push looks before it sends again
     SENT = "sent"
     FAILED = "failed"  # given up on; the reason is in quarantine
+    KEPT = "kept"  # no partner takes it on: the hub keeps it in its own model (e.g. a dossier it opened itself)
     # not sent: the resident's consent for what it shares is missing or withdrawn (hub/consent.py); resumes
     # (as it was before: pending, retry or uncertain) when consent is recorded, not an attempt
     WITHHELD = "withheld"

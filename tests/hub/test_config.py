@@ -14,10 +14,15 @@ import connectors
 from couplings import COUPLINGS
 from hub.config import (
     MAX_CONFIG_BYTES,
+    SANDBOX_TENANTS,
     ConfigError,
     load_config,
     parse_config,
     sandbox_config,
+    sandbox_port_base,
+    sandbox_ports,
+    sandbox_region,
+    sandbox_tenant_ids,
     shared_inbound_credentials,
     shown_env_name,
     validate_config,
@@ -162,12 +167,12 @@ def test_one_tenant_using_one_credential_for_two_routes_is_refused():
 
 def test_a_webhook_secret_shared_inside_two_rotation_lists_is_refused():
     config = sandbox_config()
-    [a, b] = config.tenants
+    a, b = config.tenants[:2]
     var_a, var_b = a.partners["webform"].secrets["signing_secrets"], b.partners["webform"].secrets["signing_secrets"]
     shared = "whsec_c2hhcmVkLXNlY3JldC1vZi10d28tZGVza3M="
     env = {var_a: f"whsec_b2xkLXNlY3JldC1vZi1hLWRlc2s= {shared}", var_b: f"{shared} whsec_bmV3LXNlY3JldC1vZi1i"}
     problems = shared_inbound_credentials(config, REGISTRY, env)
-    assert len(problems) == 1 and "tenants coop-noord and coop-zuid share an inbound credential" in problems[0]
+    assert len(problems) == 1 and f"tenants {a.id} and {b.id} share an inbound credential" in problems[0]
     assert shared not in problems[0] and "whsec_" not in problems[0]
 
 
@@ -539,9 +544,47 @@ def test_no_file_means_the_embedded_sandbox_tenants(monkeypatch, tmp_path):
     monkeypatch.delenv("HUB_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     cfg = load_config()
-    assert [t.id for t in cfg.tenants] == ["coop-noord", "coop-zuid"]
-    assert all(t.partner("econobis").base_url.startswith("http://127.0.0.1:") for t in cfg.tenants)
+    assert [t.id for t in cfg.tenants] == [tid for tid, _ in SANDBOX_TENANTS]
+    assert all(pc.base_url.startswith("http://127.0.0.1:") for t in cfg.tenants for pc in t.partners.values())
     assert cfg.tenants[0].secret("econobis", "password", env={}).startswith("sandbox-")
+
+
+def test_each_embedded_tenant_gets_the_sandboxes_of_its_region():
+    """The Dutch cooperations keep every Dutch partner; the Leuven desk (no CRM) has only the web form."""
+    cfg = sandbox_config()
+    by_region = {tid: sandbox_region(tid) for tid, _ in SANDBOX_TENANTS}
+    for t in cfg.tenants:
+        wanted = {c.name for c in REGISTRY.with_sandbox() if c.sandbox and c.sandbox.serves(by_region[t.id].code)}
+        assert set(t.partners) == wanted, t.id
+        assert (t.country, t.timezone) == (by_region[t.id].country, by_region[t.id].timezone)
+    assert set(cfg.tenant("coop-noord").partners) == {"econobis", "hoomdossier", "webform"}
+    assert set(cfg.tenant("coop-zuid").partners) == {"econobis", "hoomdossier", "webform"}
+    leuven = cfg.tenant("loket-leuven")
+    assert set(leuven.partners) == {"webform"} and leuven.name == "Energieloket Leuven (sandbox)"
+    assert (leuven.country, leuven.timezone) == ("BE", "Europe/Brussels")
+    assert sandbox_tenant_ids(["vl"]) == ("loket-leuven",) and "loket-leuven" not in sandbox_tenant_ids(["nl"])
+
+
+def test_a_partner_joins_a_region_by_its_own_sandbox_declaration():
+    """A Flemish partner (Woningpas, later) declares `regions={"vl"}` in its SandboxFactory: the Leuven desk
+    gets it, the Dutch cooperations do not, and no other file changes."""
+    from dataclasses import replace
+
+    from tests import fake_connector
+
+    flemish = replace(
+        fake_connector.CONNECTOR, sandbox=replace(fake_connector.CONNECTOR.sandbox, regions=frozenset({"vl"}))
+    )
+    with REGISTRY.registered(flemish):
+        cfg = sandbox_config()
+        assert [t.id for t in cfg.tenants if t.has(flemish.name)] == list(sandbox_tenant_ids(["vl"]))
+        assert sandbox_ports()[flemish.name] == {"*": sandbox_port_base() + flemish.sandbox.port_offset}
+    per_tenant = replace(flemish, sandbox=replace(flemish.sandbox, per_tenant=True))
+    with REGISTRY.registered(per_tenant):
+        ports = sandbox_ports()[per_tenant.name]
+        assert list(ports) == ["loket-leuven"]  # numbered over every sandbox tenant: its port stays its own
+        number = 1 + [tid for tid, _ in SANDBOX_TENANTS].index("loket-leuven")
+        assert ports["loket-leuven"] == sandbox_port_base() + per_tenant.sandbox.port_offset + number
 
 
 def test_hub_config_env_var_pointing_nowhere_is_a_clear_error(monkeypatch):

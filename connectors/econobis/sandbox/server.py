@@ -10,10 +10,11 @@ from typing import Any
 from connectors.econobis.sandbox.app import create_app
 from connectors.econobis.sandbox.credentials import sandbox_credentials
 from connectors.econobis.sandbox.instance import EconobisSandbox
-from hub.config import SANDBOX_TENANTS
+from connectors.econobis.settings import SANDBOX_REGIONS
+from hub.config import sandbox_tenant_ids
 from hub.sandbox.server import ThreadedServer
 
-DEFAULT_TENANTS: tuple[str, ...] = tuple(tenant for tenant, _ in SANDBOX_TENANTS)
+DEFAULT_TENANTS: tuple[str, ...] = sandbox_tenant_ids(SANDBOX_REGIONS)
 
 
 @dataclass

@@ -17,12 +17,14 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from connectors.webform.sandbox.credentials import sandbox_webform_secrets
+from connectors.webform.sandbox.credentials import SANDBOX_CAMPAIGN, sandbox_webform_secrets
+from connectors.webform.sandbox.personas import signups
 from connectors.webform.sandbox.sender import WebformSender
+from hub.config import sandbox_region
 from hub.sandbox.server import ThreadedServer
 
 FIELDS: tuple[str, ...] = ("first_name", "last_name_prefix", "last_name", "email", "phone", "street", "number")
-FIELDS += ("addition", "postcode", "city")
+FIELDS += ("addition", "box", "postcode", "city")
 MEASURES = ("Vloerisolatie", "Spouwmuurisolatie", "Zonnepanelen")
 MAX_FORM_BYTES = 16 * 1024
 
@@ -40,6 +42,14 @@ class WebformSandbox:
         if self.hub_url is None:
             raise RuntimeError("the sandbox web form is not wired to a hub receiver yet")
         return WebformSender(self.hub_url, tenant, secret or sandbox_webform_secrets(tenant)["current"])
+
+    def campaign(self, tenant: str) -> int | str:
+        """The campaign the tenant's form signs residents up for: the seeded CRM campaign, else its own code."""
+        return self.campaigns.get(tenant, SANDBOX_CAMPAIGN)
+
+    def demo_signups(self, tenant: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
+        """`n` deterministic sign-ups of the tenant's residents (personas.py), for its form's campaign."""
+        return signups(tenant, n, self.campaign(tenant), seed)
 
     def app(self) -> FastAPI:
         app = FastAPI(title="Sandbox municipal web form", docs_url=None, redoc_url=None, openapi_url=None)
@@ -76,8 +86,10 @@ class WebformSandbox:
     def signup(self, tenant: str, answers: Mapping[str, list[str]]) -> dict[str, Any]:
         """The answers as `signup.created` data (empty fields left out, as a form tool does)."""
         data: dict[str, Any] = {k: answers[k][0] for k in FIELDS if answers.get(k, [""])[0].strip()}
+        if sandbox_region(tenant).country == "BE":  # a Flemish desk's form: Belgian addresses
+            data["country"] = "BE"
         data["id"] = (answers.get("submission_id") or [uuid.uuid4().hex[:24]])[0][:40]
-        data["campaign"] = self.campaigns.get(tenant, "energieloket")
+        data["campaign"] = self.campaign(tenant)
         data["measures"] = [m for m in answers.get("measures", []) if m in MEASURES]
         data["sources"] = ["Website"]
         data["consent"] = {"privacy_policy": answers.get("consent", [""])[0] == "on", "text_version": "2026-01"}

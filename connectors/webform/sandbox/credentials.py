@@ -11,6 +11,11 @@ from typing import Any
 from connectors.webform.settings import EVENTS, PARTNER, SIGNING_SECRETS
 from hub.config import PartnerConfig, env_prefix
 
+# The campaign code the sandbox form signs residents up for when no CRM campaign was seeded for the tenant (a
+# desk without a CRM), and the name the hub keeps it under (settings.hub_campaigns).
+SANDBOX_CAMPAIGN = "energieloket"
+SANDBOX_CAMPAIGN_NAME = "Energieloket: renovatiebegeleiding (sandbox)"
+
 
 def _whsec(label: str) -> str:
     return "whsec_" + base64.b64encode(hashlib.sha256(label.encode("utf-8")).digest()).decode("ascii")
@@ -28,11 +33,17 @@ def sandbox_webform_secrets(tenant_id: str) -> dict[str, str]:
 def sandbox_partner_config(
     tenant_id: str, port: int, host: str = "127.0.0.1", extra_settings: Mapping[str, Any] | None = None
 ) -> PartnerConfig:
-    """The tenant's web-form config for the shared sandbox form on `host:port`: both secrets active."""
+    """The tenant's web-form config for the shared sandbox form on `host:port`: both secrets active, and the
+    sandbox form's own campaign code as a campaign the hub keeps (used by a tenant without a CRM)."""
     secrets = sandbox_webform_secrets(tenant_id)
     return PartnerConfig(
         base_url=f"http://{host}:{port}",
-        settings={"events": list(EVENTS), "tolerance_seconds": 300, **(extra_settings or {})},
+        settings={
+            "events": list(EVENTS),
+            "tolerance_seconds": 300,
+            "hub_campaigns": {SANDBOX_CAMPAIGN: SANDBOX_CAMPAIGN_NAME},
+            **(extra_settings or {}),
+        },
         secrets={SIGNING_SECRETS: env_prefix(tenant_id, PARTNER) + SIGNING_SECRETS.upper()},
         sandbox=True,
         sandbox_secret_values={SIGNING_SECRETS: f"{secrets['current']} {secrets['previous']}"},
