@@ -154,6 +154,7 @@ def record(
     observed_at: datetime | None = None,
     implied: bool = False,
     said_after: datetime | None = None,
+    undated: bool = False,
 ) -> Recorded:
     """Record what `source` says about one resident (in the caller's transaction, with the work that saw it).
     Only a change of what that source said last is a new statement (`logged`); when a new statement leaves
@@ -162,9 +163,23 @@ def record(
     set); such a statement counts only when it changes what that source said before. `said_after`: the
     earliest the source can have said it, when the caller knows (the coordinator's statement: when recorded;
     an audit-trail revision: after the previous read of the trail); a grant lifts a withdrawal in force only
-    when it is known to be said after it."""
+    when it is known to be said after it. `undated`: the statement may be older than anything the hub saw,
+    even when it changes what the source said (a sign-up collected before it was sent on: the hub's own send
+    changed the partner's flag, so the change says nothing about when the resident said it); it is never
+    dated, so it does not lift a withdrawal."""
     logged, standing = store.consent_record(
-        conn, tenant, resident_id, purpose.value, partner, granted, source, source_ref, observed_at, implied, said_after
+        conn,
+        tenant,
+        resident_id,
+        purpose.value,
+        partner,
+        granted,
+        source,
+        source_ref,
+        observed_at,
+        implied,
+        said_after,
+        undated=undated,
     )
     resumed = 0
     if logged and standing is not None and standing["granted"]:
@@ -196,6 +211,7 @@ def record_for(
     source_ref: str,
     observed_at: datetime | None = None,
     said_after: datetime | None = None,
+    undated: bool = False,
 ) -> int:
     """`record` one statement that covers several partners (a privacy agreement); returns how many were new."""
     return sum(
@@ -211,6 +227,7 @@ def record_for(
             source_ref,
             observed_at,
             said_after=said_after,
+            undated=undated,
         ).logged
         for p in partners
     )

@@ -31,11 +31,12 @@ def record_privacy_agreement(
     source_ref: str,
     observed_at: datetime | None = None,
     said_after: datetime | None = None,
+    undated: bool = False,
 ) -> int:
     """Record what Econobis holds as the resident's privacy agreement, for every partner it covers. Only a
     change of it is a new statement (a re-read of an unchanged agreement is not); `said_after`, when the
-    caller knows when it was said (an audit-trail revision, a sign-up), lets a grant lift a withdrawal made
-    before it (hub/store/consent.py)."""
+    caller knows when it was said (an audit-trail revision), lets a grant lift a withdrawal made before it;
+    `undated` (a sign-up the hub sent on: its own send changed the flag) never does (hub/store/consent.py)."""
     return record_for(
         store,
         conn,
@@ -48,6 +49,7 @@ def record_privacy_agreement(
         source_ref,
         observed_at,
         said_after,
+        undated=undated,
     )
 
 

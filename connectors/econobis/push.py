@@ -121,9 +121,11 @@ class EconobisPush:
 
     def _link(self, conn: Connection, item: OutboxRow, result: Any) -> None:
         """Tie Econobis' ids to the hub's: the later pull then merges into the same canonical records. A
-        sign-up's `akkoord_privacybeleid` is what Econobis now holds for the contact: recorded as consent. Not
-        dated (a sign-up may have been collected days before it was queued, `hub signup` from a file): like a
-        flag read, it does not lift a withdrawal it may predate."""
+        sign-up's `akkoord_privacybeleid` is what Econobis now holds for the contact: recorded as consent,
+        `undated` (a sign-up may have been collected days before it was sent, `hub signup` from a file, a
+        sign-up waiting while Econobis was down), so it does not lift a withdrawal it may predate, even though
+        it changes the flag the hub saw before (the hub's own send changed it). The pull that then reads the
+        flag meets a repeat of this statement."""
         if item["operation"] != SIGNUP:
             return
         key = item["payload"]["key"]
@@ -134,7 +136,9 @@ class EconobisPush:
             contact = str(result["contact_id"])
             resident = self.store.resolve_ids(conn, SOURCE, self.tenant, "contact", [contact])[contact]
             consent = bool(item["payload"].get("consent"))
-            record_privacy_agreement(self.store, conn, self.tenant, resident, consent, f"webform-signup:{key}")
+            record_privacy_agreement(
+                self.store, conn, self.tenant, resident, consent, f"webform-signup:{key}", undated=True
+            )
 
     # --- consent (consent.py) -------------------------------------------------------------------------------
 

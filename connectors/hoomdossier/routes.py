@@ -55,6 +55,10 @@ from hub.redact import register_secret
 from hub.store import IdempotencyRecord, Store, stable_hash
 
 log = logging.getLogger("connectors.hoomdossier.routes")
+# Hoomdossier's 422 shape (a flat map of Dutch messages): a register for a resident the hub erased on request
+ERASED_CONTACT = (
+    "Deze bewoner is op verzoek gewist (AVG) en wordt niet opnieuw geregistreerd. Verwijder het contact in Econobis."
+)
 
 REGISTER = "hoomdossier:register"
 COACH_LINK = "hoomdossier:coach-link"
@@ -139,9 +143,12 @@ class Proxy:
                 break
             if rec["status"] == "done" and rec["response_status"] == 201:
                 stored = rec["response_body"] or {}
+                if "erased" in stored:  # the resident was erased in the hub: never registered again
+                    log_event(log, "register refused: the resident was erased", tenant=tenant.id)
+                    return 422, {"extra.contact_id": [ERASED_CONTACT]}, {}
                 if stored.get("email") in (None, email):
                     log_event(log, "register answered from the hub's record", tenant=tenant.id)
-                    return 201, {"account_id": stored["account_id"], "user_id": stored["user_id"]}, {}
+                    return 201, {"account_id": stored.get("account_id"), "user_id": stored.get("user_id")}, {}
                 return self._forward_register(tenant, body, None)  # same contact, other e-mail: Hoom decides
             if time.monotonic() > deadline:  # another caller's identical register is still in flight
                 return 503, {"message": "Service Unavailable"}, {"Retry-After": "30"}

@@ -65,6 +65,7 @@ class ConsentRepo(StoreBase):
         observed_at: datetime | None = None,
         implied: bool = False,
         said_after: datetime | None = None,
+        undated: bool = False,
     ) -> tuple[bool, ConsentRow | None]:
         """Record what `source` says now; returns (logged, the statement in force afterwards). docs/consent.md.
 
@@ -78,7 +79,9 @@ class ConsentRepo(StoreBase):
         otherwise (the coordinator repeating a withdrawal after the partner changed its flag). An `implied`
         statement (a message the source only sends while consent is on) counts only as a change of what that
         source said before, never as its first word. A late statement (observed before the source's latest)
-        that the hub already saw the source contradict later is superseded and not logged.
+        that the hub already saw the source contradict later is superseded and not logged. An `undated`
+        statement (a sign-up sent on after it was collected) is not dated by the change: it may predate
+        what the hub saw.
 
         Then the statement in force is worked out again from the log (`in_force`): a later statement takes
         over, except a grant the hub cannot date after the withdrawal in force."""
@@ -124,7 +127,7 @@ class ConsentRepo(StoreBase):
                     return False, standing
             elif seen > at:
                 return False, standing  # late, and the hub saw the source say otherwise after it
-            else:
+            elif not undated:
                 bound = seen if bound is None else max(bound, seen)  # changed after the hub last saw the old value
         elif implied:
             return False, standing

@@ -329,7 +329,7 @@ class ErasureRepo(StoreBase):
         """Blank what carries personal data in the tenant's finished work older than `before` (the retention
         purge), the same columns an erasure blanks: inbox messages applied and no longer to forward (payload,
         meta, result, error; message id and content hash sealed), sent outbox items and failed ones no open
-        quarantine entry holds (payload, result, error), resolved quarantine entries (payload, bytes, reason),
+        quarantine entry holds (payload, result, error), resolved quarantine entries (payload, bytes, reason, id),
         finished or abandoned idempotency records (answer text; key and request hash sealed, so a repeat of
         the call is still answered with the partner's ids). Rows, counts, statuses, ids and times stay;
         work an open quarantine entry refers to is left whole (a coordinator may replay it); rows purged or
@@ -383,12 +383,17 @@ class ErasureRepo(StoreBase):
         counts["outbox"] = n
 
         q = t.quarantine
-        counts["quarantine"] = conn.execute(
-            update(q)
+        qrows = conn.execute(
+            select(q.c.id, q.c.external_id)
             .where(q.c.tenant == tenant, q.c.resolved_at.is_not(None), q.c.resolved_at < cut)
             .where(q.c.reason != PURGED_TEXT, ~q.c.reason.startswith("erased ("))
-            .values(**_blank_values(q, ["payload"], PURGED), reason=PURGED_TEXT)
-        ).rowcount
+        ).all()
+        for rq in qrows:
+            values = {**_blank_values(q, ["payload"], PURGED), "reason": PURGED_TEXT}
+            if not is_sealed(rq.external_id):  # e.g. a refused body's SHA-256: reversible for a short form
+                values["external_id"] = sealed(f"{rq.id}:{rq.external_id}")
+            conn.execute(update(q).where(q.c.tenant == tenant, q.c.id == rq.id).values(**values))
+        counts["quarantine"] = len(qrows)
 
         d = t.idempotency_records
         drows = conn.execute(
@@ -440,10 +445,10 @@ def _sealed_inbox(r: Any, marker: dict[str, str], note: str) -> dict[str, Any]:
 
 
 def _ids_only(body: Any) -> dict[str, Any]:
-    """A partner's answer after the purge: its integer values (the ids a repeat of the call is answered
-    with, the counts) and the purge marker; text goes."""
+    """A partner's answer after the purge: its integer and empty values (the ids a repeat of the call is
+    answered with, the counts) and the purge marker; text goes."""
     kept = (
-        {k: v for k, v in body.items() if isinstance(v, int) and not isinstance(v, bool)}
+        {k: v for k, v in body.items() if v is None or (isinstance(v, int) and not isinstance(v, bool))}
         if isinstance(body, dict)
         else {}
     )

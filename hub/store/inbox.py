@@ -80,7 +80,12 @@ class InboxRepo(StoreBase):
         content_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
         latest = conn.execute(
             select(t.inbox.c.id, t.inbox.c.content_hash)
-            .where(t.inbox.c.tenant == tenant, t.inbox.c.source == source, t.inbox.c.stream == stream)
+            .where(
+                t.inbox.c.tenant == tenant,
+                t.inbox.c.source == source,
+                # an erasure seals the streams of its subject: a resend of their newest message is still a repeat
+                t.inbox.c.stream.in_([stream, sealed(stream)]),
+            )
             .order_by(t.inbox.c.id.desc())
             .limit(1)
         ).first()

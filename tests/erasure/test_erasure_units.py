@@ -308,3 +308,65 @@ def test_an_erasure_finds_refused_bodies_and_work_that_names_the_resident_only_b
         )
     progress(store, TENANT, report.request_id)
     assert "anne.vos" not in _everything(store)
+
+
+def test_after_an_erasure_a_register_is_refused_in_hoomdossiers_shape_and_after_the_purge_answered(store):
+    """A repeated register proxied for an erased resident goes nowhere and gets Hoomdossier's flat 422 (not a
+    500, not a second registration); after the purge a kept answer without a user id is still answered."""
+    from connectors.hoomdossier.routes import REGISTER, Proxy
+
+    config = sandbox_config()
+    tenant = config.tenant(TENANT)
+    proxy = Proxy(config, store)
+    calls: list[dict] = []
+
+    class Upstream:
+        def register(self, body):
+            calls.append(body)
+            raise AssertionError("the register went upstream")
+
+    proxy._clients[tenant.id] = Upstream()  # type: ignore[assignment]
+    mail = "anne@example.org"
+    body = {"email": mail, "extra": {"contact_id": 501}}
+    rec = store.idempotency_begin(TENANT, REGISTER, "contact:501", "h" * 64)
+    store.idempotency_finish(rec, "done", 201, {"account_id": 11, "user_id": 12, "email": mail})
+    with store.begin() as conn:
+        store.blank_subject_payloads(conn, TENANT, "req-1", [mail], [], [(REGISTER, "contact:501")], [], utcnow())
+    status, answer, _ = proxy.register(tenant, body)
+    assert status == 422 and list(answer) == ["extra.contact_id"] and "gewist" in answer["extra.contact_id"][0]
+    body2 = {"email": "bob@example.org", "extra": {"contact_id": 502}}
+    rec = store.idempotency_begin(TENANT, REGISTER, "contact:502", "h" * 64)
+    store.idempotency_finish(rec, "done", 201, {"account_id": 21, "user_id": None, "email": "bob@example.org"})
+    with store.begin() as conn:
+        conn.execute(update(t.idempotency_records).values(updated_at=utcnow() - timedelta(days=90)))
+    purge_retention(store, config)
+    assert proxy.register(tenant, body2)[:2] == (201, {"account_id": 21, "user_id": None})
+    assert calls == []
+
+
+def test_a_resend_of_an_erased_streams_newest_message_is_a_repeat(store):
+    config = sandbox_config()
+    with store.begin() as conn:
+        store.upsert_entities(conn, [_entity("r-5", "resident", {"email": "anne@example.org"})])
+        store.link_ids(conn, "hoomdossier", TENANT, "building", {"77": "r-5"})
+        store.link_ids(conn, "hoomdossier", TENANT, "account", {"651": "r-5"})
+        msg = json.dumps({"building_id": 77, "email": "anne@example.org", "status": "b"})
+        first = store.inbox_receive(conn, "hoomdossier", TENANT, "77/gebruik", msg, {"endpoint": "gebruik"})
+    erase(store, config, TENANT, "r-5", "coordinator:1")
+    with store.begin() as conn:
+        again = store.inbox_receive(conn, "hoomdossier", TENANT, "77/gebruik", msg, {"endpoint": "gebruik"})
+    assert not again.created and again.id == first.id
+    assert "anne@example.org" not in _everything(store)
+
+
+def test_the_purge_seals_a_refused_bodys_hash_that_names_its_quarantine_entry(store):
+    import hashlib
+
+    raw = b"email=anne%40example.org&first_name=Anne"
+    digest = hashlib.sha256(raw).hexdigest()
+    with store.begin() as conn:
+        store.quarantine_put(conn, TENANT, "receiver:econobis", "body", digest, "not JSON", {}, payload_bytes=raw)
+        conn.execute(update(t.quarantine).values(resolved_at=utcnow() - timedelta(days=60)))
+    assert purge_retention(store, sandbox_config())[TENANT]["quarantine"] == 1
+    dump = _everything(store)
+    assert digest not in dump and "anne" not in dump

@@ -129,6 +129,24 @@ def test_a_change_seen_after_the_withdrawal_lifts_it_one_that_may_predate_it_doe
     assert dated.standing["granted"] is True
 
 
+def test_a_sign_up_collected_before_a_withdrawal_and_sent_on_after_it_does_not_lift_it(any_store: Store):
+    """The resident ticks consent in a form while the CRM is down; a coordinator records their withdrawal;
+    a pull re-reads the CRM's unchanged "no"; then the waiting sign-up is sent and the hub's own send flips
+    the CRM's flag. That change says nothing about when the resident said yes (`undated`): the withdrawal
+    holds, and the pull that then reads the flipped flag meets a repeat. A real change of the flag after the
+    withdrawal (no, then yes, seen by later reads) still lifts it."""
+    now = utcnow()
+    _record(any_store, "r", False, observed_at=now - timedelta(hours=5))  # T0: the pull reads "no"
+    _record(any_store, "r", False, source="coordinator", observed_at=now - timedelta(hours=3), said_after=now)
+    _record(any_store, "r", False, observed_at=now - timedelta(hours=2))  # T2: a repeat after the withdrawal
+    sent_on = _record(any_store, "r", True, observed_at=now - timedelta(hours=1), undated=True)
+    assert sent_on.logged and sent_on.standing["granted"] is False and sent_on.standing["source"] == "coordinator"
+    assert not _record(any_store, "r", True, observed_at=now - timedelta(minutes=30)).logged  # the echo: a repeat
+    assert _standing(any_store, "r")["granted"] is False
+    _record(any_store, "r", False, observed_at=now - timedelta(minutes=20))  # the resident unticks, then ticks
+    assert _record(any_store, "r", True, observed_at=now).standing["granted"] is True
+
+
 def test_a_dated_statement_repeating_its_source_is_said_anew_only_against_what_is_in_force(any_store: Store):
     now = utcnow()
     _record(any_store, "again", False, source="coordinator", observed_at=now - timedelta(hours=3), said_after=now)
