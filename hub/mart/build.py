@@ -5,7 +5,7 @@ Tables: campaigns, dossiers, journey_events, consents (counts only), follow_ups;
 pseudonymised: the mart holds no names, e-mails or street addresses — only a keyed hash per resident
 (HUB_MART_PSEUDONYM_KEY; only sandbox tenants may go without it) and the 4-digit postcode area. An erased
 resident's dossier keeps its row (the funnel counts do not change) with no resident reference and no postcode
-area (hub/erasure.py).
+area (hub/erasure.py)."""
 
 from __future__ import annotations
 
