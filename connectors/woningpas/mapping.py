@@ -112,7 +112,8 @@ def map_pass(raw: Any) -> Mapped:
         file.update(dict.fromkeys(SECTION_FIELDS[name]))
         if name == "energie":
             certificates = _certificates(value) if isinstance(value, Energie) else []
-            current = next((c for c in certificates if c["current"]), None)
+            # the current EPC's label; else the newest one's (an expired EPC still tells the label best known)
+            current = next((c for c in certificates if c["current"]), certificates[0] if certificates else None)
             file["energy_label"] = current["label"] if current else None
         elif name == "gebouw" and isinstance(value, Gebouw):
             file.update(
