@@ -116,9 +116,7 @@ def seed_residents(
     return out
 
 
-def pull(
-    store: Store, tenant: TenantConfig, residents: list[str], full: bool = False, **kw: Any
-) -> WoningpasPull:
+def pull(store: Store, tenant: TenantConfig, residents: list[str], full: bool = False, **kw: Any) -> WoningpasPull:
     puller = WoningpasPull(store, WoningpasClient.for_tenant(tenant, store), TENANT, **kw)
     puller.run(residents, full=full)
     return puller

@@ -205,7 +205,5 @@ def test_a_mandate_woningpas_no_longer_knows_is_recorded_withdrawn(wp, store, ke
     tenant = hub_tenant(wp, key_file)
     report = pull(store, tenant, list(residents.values()), full=True).report
     assert report.mandates_missing == 1
-    allowed, withheld = allowed_residents(
-        store, TENANT, list(residents.values()), Purpose.FETCH_UNDER_MANDATE, PARTNER
-    )
+    allowed, withheld = allowed_residents(store, TENANT, list(residents.values()), Purpose.FETCH_UNDER_MANDATE, PARTNER)
     assert withheld == [residents[holders[0]]] and len(allowed) == 2
