@@ -5,7 +5,7 @@ follow-up list), and the report upload: once, with consent, through the outbox."
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -130,7 +130,7 @@ def test_a_near_renovation_deadline_on_an_early_dossier_goes_on_the_follow_up_li
 
 
 def test_the_report_is_uploaded_once_with_consent_even_when_the_answer_is_lost(wp, store, key_file):
-    insz, unit = _one(wp, lambda u: True)
+    insz, _unit = _one(wp, lambda u: True)
     (rid,) = seed_residents(store, wp, [insz]).values()
     tenant = hub_tenant(wp, key_file, budget_per_minute=1e6)
     pull(store, tenant, [rid], full=True)
