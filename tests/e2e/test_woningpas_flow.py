@@ -97,7 +97,7 @@ def test_pull_and_upload_under_faults_end_with_exactly_the_sandboxs_data(wp, sto
     units = {
         int(d["identifiers"]["be:vl:geu"]): did
         for did, d in dwellings.items()
-        if "identifiers" in d and d["identifiers"]
+        if d.get("identifiers")
     }
     assert set(units) == {u for h in mandated for u, _ in world.holdings[h]}
     for u, did in units.items():

@@ -199,7 +199,9 @@ def test_the_retention_purge_blanks_every_column_an_erasure_blanks_and_leaves_he
     with store.begin() as conn:
         a = store.inbox_put(conn, "webform", TENANT, body, {"endpoint": "signup", "from": mail})
         store.inbox_update(conn, TENANT, a.id, status="forwarded", applied_at=old, result={"signup": {"email": mail}})
-        f = store.inbox_put(conn, "hoomdossier", TENANT, json.dumps({"why": "held@example.org", "n": 2}), {"endpoint": "gebruik"})
+        f = store.inbox_put(
+            conn, "hoomdossier", TENANT, json.dumps({"why": "held@example.org", "n": 2}), {"endpoint": "gebruik"}
+        )
         store.inbox_update(conn, TENANT, f.id, status="failed", applied_at=old, last_error="bad field held@example.org")
         store.quarantine_put(conn, TENANT, "hoomdossier-apply", "gebruik", str(f.id), "held", {"inbox_id": f.id})
         w = store.inbox_put(conn, "webform", TENANT, body + " ", {"endpoint": "signup"}, message_id="webhook:msg_1")
