@@ -94,11 +94,7 @@ def test_pull_and_upload_under_faults_end_with_exactly_the_sandboxs_data(wp, sto
     world = wp.sandbox.world
     files = {f["dwelling_id"]: f for f in entities(store, "dwelling_file")}
     dwellings = {d["_id"]: d for d in entities(store, "dwelling")}
-    units = {
-        int(d["identifiers"]["be:vl:geu"]): did
-        for did, d in dwellings.items()
-        if d.get("identifiers")
-    }
+    units = {int(d["identifiers"]["be:vl:geu"]): did for did, d in dwellings.items() if d.get("identifiers")}
     assert set(units) == {u for h in mandated for u, _ in world.holdings[h]}
     for u, did in units.items():
         f, s = files[did], world.units[u]
