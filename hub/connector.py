@@ -150,6 +150,9 @@ class JourneyRules:
     contact_fields: frozenset[str] = frozenset()
     # dwelling files (appointments, advices, scans) are evidence of advice
     dwelling_file_advice: bool = False
+    # an energy certificate of the dossier's dwelling issued after the dossier opened, with a better label than
+    # the one before it (or the first one), is evidence of execution (works were done and certified)
+    certificate_execution: bool = False
 
     def __or__(self, other: JourneyRules) -> JourneyRules:
         values: dict[str, Any] = {}
@@ -355,6 +358,9 @@ class Connector:
     # the figures the demo prints of each of its assets (asset name → format string over its metadata, or
     # several: the first whose fields the metadata all has)
     demo_lines: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    # the bytes of a canonical document this partner delivered (store, tenant, the document's data) → bytes, or
+    # None when it is not one of its own (hub/documents.py asks every connector that declares it)
+    document_content: Callable[[Store, str, Mapping[str, Any]], bytes | None] | None = None
 
     @property
     def outbox_source(self) -> str:

@@ -7,7 +7,7 @@ reaches once (journey_events), with the time the evidence says it happened."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -32,6 +32,37 @@ def _earliest(*values: Any) -> datetime | None:
     return min(found, key=lambda d: d.replace(tzinfo=None)) if found else None
 
 
+# energy labels best first, Dutch (NTA 8800) and Flemish scales together: only their order matters here
+LABEL_ORDER = ("A++++", "A+++", "A++", "A+", "A", "B", "C", "D", "E", "F", "G")
+
+
+def _label_rank(label: Any) -> int | None:
+    text = str(label or "").strip().upper()
+    return LABEL_ORDER.index(text) if text in LABEL_ORDER else None
+
+
+def certified_improvement(certificates: list[dict[str, Any]], opened: datetime | None) -> datetime | None:
+    """When the first energy certificate issued after the day `opened` whose label is better than the one
+    before it (or that is the first one) was issued (midnight UTC of its day); None when there is none."""
+    if opened is None:
+        return None
+    dated: list[tuple[date, int]] = []
+    for c in certificates:
+        rank = _label_rank(c.get("label"))
+        try:
+            issued = date.fromisoformat(str(c.get("issued_on"))[:10])
+        except ValueError:
+            continue
+        if not c.get("_deleted") and rank is not None:
+            dated.append((issued, rank))
+    previous: int | None = None
+    for issued, rank in sorted(dated):
+        if issued > opened.date() and (previous is None or rank < previous):
+            return datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
+        previous = rank
+    return None
+
+
 def dossier_evidence(
     intake: dict[str, Any],
     opportunities: list[dict[str, Any]],
@@ -39,12 +70,15 @@ def dossier_evidence(
     resident: dict[str, Any] | None = None,
     dwelling_files: list[dict[str, Any]] | None = None,
     rules: JourneyRules | None = None,
+    certificates: list[dict[str, Any]] | None = None,
 ) -> dict[Phase, datetime | None]:
     """Which phases this dossier has reached, each with when (None when no partner date says), by the
     connectors' rules (`rules`, default: the registry's).
 
     `dwelling_files` carry what a partner reported for the resident's dwelling: `_appointments`, `_advices` and
-    `scans` (an appointment, a woonplan or scan progress is advice, as a planned visit is)."""
+    `scans` (an appointment, a woonplan or scan progress is advice, as a planned visit is). `certificates`: the
+    energy certificates of the dossier's dwelling (a better one issued after the dossier opened is execution,
+    when a connector declares `certificate_execution`)."""
     r = rules or REGISTRY.journey_rules()
     ev: dict[Phase, datetime | None] = {Phase.INTEREST: _dt(intake.get("created_at"))}
     live_opps = [o for o in opportunities if not o.get("_deleted")]
@@ -83,6 +117,10 @@ def dossier_evidence(
     ]
     if in_execution or executed_quotes:
         ev[Phase.EXECUTION] = _earliest(*(a.get("date_executed") for a in executed_quotes))
+    if r.certificate_execution and certificates:
+        certified = certified_improvement(certificates, _dt(intake.get("created_at")))
+        if certified is not None and Phase.EXECUTION not in ev:
+            ev[Phase.EXECUTION] = certified
     closed = r.opportunity_executed | r.opportunity_stopped
     if live_opps and all(s in closed for s in opp_status):
         if any(s in r.opportunity_executed for s in opp_status):
@@ -166,6 +204,11 @@ def recompute_dossiers(
         resident_ids = [x["resident_id"] for x in intakes if x.get("resident_id")]
         residents = {r["_id"]: r for r in _load(store, conn, "resident", tenant=tenant, ids=resident_ids)}
         files_by_resident = _dwelling_files(store, conn, tenant, resident_ids)
+        dwelling_ids = sorted({x["dwelling_id"] for x in intakes if x.get("dwelling_id")})
+        certificates: dict[str, list[dict[str, Any]]] = {}
+        if journey.certificate_execution and dwelling_ids:
+            for c in _load(store, conn, "energy_certificate", tenant=tenant, parents=dwelling_ids):
+                certificates.setdefault(c["_parent"], []).append(c)
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:
             opps_by_intake.setdefault(o["_parent"], []).append(o)
@@ -180,8 +223,16 @@ def recompute_dossiers(
             my_opps = opps_by_intake.get(intake["_id"], [])
             my_actions = [a for o in my_opps for a in actions_by_opp.get(o["_id"], [])]
             rid = intake.get("resident_id") or ""
-            ev = dossier_evidence(intake, my_opps, my_actions, residents.get(rid), files_by_resident.get(rid), journey)
+            files = files_by_resident.get(rid)
+            dwelling = intake.get("dwelling_id")
+            ev = dossier_evidence(
+                intake, my_opps, my_actions, residents.get(rid), files, journey, certificates.get(dwelling or "")
+            )
             phase = current_phase(ev)
+            obligation = next(
+                (f.get("renovation_obligation") for f in files or [] if dwelling and f.get("dwelling_id") == dwelling),
+                None,
+            )
             did = dossier_ids[intake["_id"]]
             items.append(
                 Incoming(
@@ -195,6 +246,7 @@ def recompute_dossiers(
                         phase=phase,
                         phase_since=ev.get(phase),
                         opened_at=_dt(intake.get("created_at")),
+                        renovation_obligation=obligation,
                     ),
                     source=source,
                     source_ref=intake["_id"],

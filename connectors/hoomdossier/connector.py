@@ -5,6 +5,10 @@ register and coach-link calls idempotently, and links coaches to residents' buil
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -59,6 +63,23 @@ def apply(run: PartnerRun) -> Any:
 
 def push(run: PartnerRun) -> PushOutcome:
     return PushOutcome.of(run.store, HoomdossierPush(run.store, client(run), run.tenant_id).run())
+
+
+def document_content(store: Store, tenant: str, document: Mapping[str, Any]) -> bytes | None:
+    """The bytes of a report Hoomdossier sent (its `pdf` message, kept in the inbox), for a push that passes the
+    report on (hub/documents.py); None for a document that is not Hoomdossier's or whose message is purged."""
+    inbox_id = document.get("inbox_id")
+    if not isinstance(inbox_id, int):
+        return None
+    with store.begin() as conn:
+        row = store.inbox_get(conn, tenant, inbox_id)
+    if row is None or row["source"] != INBOX_SOURCE:
+        return None
+    try:
+        contents = json.loads(row["payload"])["pdf"]["contents"]
+        return base64.b64decode(contents, validate=False) if isinstance(contents, str) and contents else None
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
 
 
 def routes(config: HubConfig, store: Store) -> list[Any]:
@@ -151,6 +172,7 @@ CONNECTOR = Connector(
         regions=SANDBOX_REGIONS,
     ),
     one_to_one=("building",),
+    document_content=document_content,
     demo_lines={
         "hoomdossier_inbox": "applied {applied} Hoomdossier messages, forwarded {forwarded} to Econobis",
         "hoomdossier_push": "Hoomdossier: {registrations_queued} registrations and {coach_links_queued} coach links "

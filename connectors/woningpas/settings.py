@@ -57,6 +57,10 @@ class WoningpasSettings(PartnerSettings):
     key_id: StrictStr | None = Field(default=None, max_length=200)
     page_size: int = Field(default=FEED_PAGE_SIZE, ge=1, le=FEED_MAX_PAGE_SIZE)
     token_refresh_margin_seconds: float = Field(default=TOKEN_REFRESH_MARGIN_SECONDS, ge=0, le=1800)
+    # the follow-up list gets a dossier whose renovation deadline is this near while it is still early
+    obligation_warn_days: int = Field(default=365, ge=0, le=3650)
+    # canonical document kinds uploaded to the resident's Woningpas as `verslag` (with their consent)
+    report_kinds: tuple[StrictStr, ...] = ("hoomdossier-report", "desk-report")
 
     @field_validator("token_url", "audience")
     @classmethod
@@ -79,3 +83,32 @@ class WoningpasSettings(PartnerSettings):
         if not value:
             raise ValueError("name at least one scope")
         return tuple(dict.fromkeys(value))
+
+
+# --- the pull and the push -------------------------------------------------------------------------------------
+
+# xref entities (system `woningpas`): the holder's INSZ → resident, a unit → its dwelling, its dwelling file, an
+# EPC, a document the hub uploaded (`{gebouweenheidId}/{document_id}` → the canonical document)
+HOLDER = "holder"
+UNIT = "unit"
+UNIT_FILE = "unit-file"
+EPC = "epc"
+UPLOADED = "uploaded"
+# quarantine: a pass that does not map (`woningpas`, entity `unit`, external id `{gebouweenheidId}@{resident}`)
+QUARANTINE_SOURCE = PARTNER
+# cursors (system `woningpas`): the change feed's, the units and holders to read again, a holder read once
+FEED_CURSOR = "feed"
+PENDING_CURSOR = "pending"
+HOLDER_CURSOR_PREFIX = "holder:"
+# outbox operations
+UPLOAD_REPORT = "upload-report"
+ERASE = "erase-request"
+REPORT_DOCUMENT_TYPE = "verslag"
+# canonical document kinds that are a coach's report (Hoomdossier's PDF, a desk's own), uploaded as `verslag`
+REPORT_KINDS = ("hoomdossier-report", "desk-report")
+# a renovation deadline this near while the dossier is in one of these phases puts it on the follow-up list
+OBLIGATION_WARN_DAYS = 365
+EARLY_PHASES = ("interest", "contact", "advice")
+OBLIGATION_FOLLOW_UP = "renovation-deadline"
+MATCH_FOLLOW_UP = "address-match"
+PUSH_BATCH = 200

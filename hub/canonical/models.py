@@ -105,6 +105,24 @@ class DwellingFile(CanonicalModel):
     # Hoomdossier's building status short (active, in_progress, executed, …) and scan progress per scan
     hoomdossier_status: str | None = None
     scans: dict[str, bool] = Field(default_factory=dict)
+    # facts an authentic register holds about the building (one field per register section, so a section
+    # that could not be read leaves the others, and what the hub knew of it, alone)
+    building_form: str | None = None  # detached, semi-detached, terraced… as the register words it
+    protected_volume_m3: float | None = None
+    parcels: list[str] = Field(default_factory=list)  # cadastral parcel ids
+    # {reference, date, safe}: an asbestos inventory certificate
+    asbestos_inventory: dict[str, Any] | None = None
+    # {reference, date, conclusion}: a soil certificate
+    soil_certificate: dict[str, Any] | None = None
+    # {date, compliant, next_due}: the electrical installation's inspection
+    electrical_inspection: dict[str, Any] | None = None
+    # {conformity_certificate: {date, valid_until} | None, decisions: [{kind, date}]}: housing quality
+    housing_quality: dict[str, Any] | None = None
+    # [{reference, date, subject}]: building / environment permits
+    permits: list[dict[str, Any]] = Field(default_factory=list)
+    # a buyer's legal duty to renovate (e.g. Flanders since 2023: label E/F at the deed → D within 5 years):
+    # {deed_date, label_at_deed, required_label, deadline, met, met_on, overdue}
+    renovation_obligation: dict[str, Any] | None = None
     created_at: datetime | None = None
 
 
@@ -213,6 +231,10 @@ class EnergyCertificate(CanonicalModel):
     certificate_number: str | None = None
     issued_on: date | None = None
     valid_until: date | None = None
+    # the one that stands now (the newest valid one); older ones are kept, replaced or expired
+    current: bool = False
+    status: str | None = None  # valid | replaced | expired
+    label_after_recommendations: str | None = None
 
 
 class PremiumApplication(CanonicalModel):
@@ -244,6 +266,25 @@ class Dossier(CanonicalModel):
     phase: Phase
     phase_since: datetime | None = None
     opened_at: datetime | None = None
+    # the renovation obligation of the dossier's dwelling (DwellingFile.renovation_obligation), when it has one
+    renovation_obligation: dict[str, Any] | None = None
+
+
+class FollowUp(CanonicalModel):
+    """A task in the hub's own follow-up list for the coordinator (the mart's `follow_ups`): for what no
+    partner's task list carries — a renovation deadline that nears while the dossier is still early, a
+    doubtful address join to confirm. Raised once per `key` (its xref); `status` done once handled."""
+
+    entity: ClassVar[str] = "follow_up"
+    parent_field: ClassVar[str | None] = "dossier_id"
+    dossier_id: str | None = None
+    dwelling_id: str | None = None
+    kind: str
+    reason: str  # for the coordinator; no personal data
+    due_on: date | None = None
+    status: Literal["open", "done"] = "open"
+    raised_at: datetime | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
 
 
 ENTITY_MODELS: dict[str, type[CanonicalModel]] = {
@@ -262,5 +303,6 @@ ENTITY_MODELS: dict[str, type[CanonicalModel]] = {
         EnergyCertificate,
         PremiumApplication,
         Dossier,
+        FollowUp,
     )
 }

@@ -36,6 +36,8 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "hoomdossier_building_id": (HOOMDOSSIER, ECONOBIS),
     },
     "dwelling": {
+        # a register's key (BAG verblijfsobject, Flemish gebouweenheid) beats an address key a form made
+        "dwelling_key": (BAG, WONINGPAS),
         "street": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "number": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "addition": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),

@@ -1,10 +1,11 @@
 """Builds the reporting mart that PowerBI reads: a fresh DuckDB file from the canonical store via Arrow,
 checked, then atomically swapped into place (readers never see a half-built file), plus Parquet copies.
 
-Tables: campaigns, dossiers, journey_events, consents (counts only); view funnel. Personal data is pseudonymised:
-the mart holds no names, e-mails or street addresses — only a keyed hash per resident (HUB_MART_PSEUDONYM_KEY; only
-sandbox tenants may go without it) and the 4-digit postcode area. An erased resident's dossier keeps its row (the
-funnel counts do not change) with no resident reference and no postcode area (hub/erasure.py)."""
+Tables: campaigns, dossiers, journey_events, consents (counts only), follow_ups; view funnel. Personal data is
+pseudonymised: the mart holds no names, e-mails or street addresses — only a keyed hash per resident
+(HUB_MART_PSEUDONYM_KEY; only sandbox tenants may go without it) and the 4-digit postcode area. An erased
+resident's dossier keeps its row (the funnel counts do not change) with no resident reference and no postcode
+area (hub/erasure.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,21 @@ DOSSIER_SCHEMA = pa.schema(
         ("phase_order", pa.int16()),
         ("phase_since", pa.timestamp("us", tz="UTC")),
         ("opened_at", pa.timestamp("us", tz="UTC")),
+        # the dwelling's renovation obligation, when it has one: its deadline and whether it is met
+        ("obligation_deadline", pa.date32()),
+        ("obligation_met", pa.bool_()),
+    ]
+)
+FOLLOW_UP_SCHEMA = pa.schema(
+    [
+        ("follow_up_id", pa.string()),
+        ("tenant", pa.string()),
+        ("dossier_id", pa.string()),
+        ("kind", pa.string()),
+        ("reason", pa.string()),
+        ("due_on", pa.date32()),
+        ("status", pa.string()),
+        ("raised_at", pa.timestamp("us", tz="UTC")),
     ]
 )
 EVENT_SCHEMA = pa.schema(
@@ -96,6 +112,7 @@ COMMENTS = {
     "journey_events": "One row per phase a dossier reached, with when the partner data says it happened.",
     "campaigns": "Campaigns per tenant.",
     "consents": "Residents per tenant, purpose and partner whose standing consent is granted or withdrawn (counts).",
+    "follow_ups": "The hub's own follow-up list for coordinators: one task per row (kind, reason, due date, status).",
 }
 
 
@@ -117,6 +134,12 @@ def _ts(value: Any) -> datetime | None:
         return None
     dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     return as_utc(dt)
+
+
+def _day(value: Any) -> Any:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value)[:10]).date()
 
 
 def _entities(store: Store, entity: str, tenants: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -159,6 +182,18 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
         cols["phase_order"].append(phase.order)
         cols["phase_since"].append(_ts(data.get("phase_since")))
         cols["opened_at"].append(_ts(data.get("opened_at")))
+        obligation = data.get("renovation_obligation") or {}
+        cols["obligation_deadline"].append(_day(obligation.get("deadline")))
+        cols["obligation_met"].append(obligation.get("met") if obligation else None)
+
+    fu_cols: dict[str, list[Any]] = defaultdict(list)
+    for fid, tenant, data in _entities(store, "follow_up", tenants):
+        fu_cols["follow_up_id"].append(fid)
+        fu_cols["tenant"].append(tenant)
+        for k in ("dossier_id", "kind", "reason", "status"):
+            fu_cols[k].append(data.get(k))
+        fu_cols["due_on"].append(_day(data.get("due_on")))
+        fu_cols["raised_at"].append(_ts(data.get("raised_at")))
 
     ev_cols: dict[str, list[Any]] = defaultdict(list)
     with store.engine.connect() as conn:
@@ -184,6 +219,7 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
         "dossiers": table(DOSSIER_SCHEMA, cols),
         "journey_events": table(EVENT_SCHEMA, ev_cols),
         "consents": table(CONSENT_SCHEMA, consent_cols),
+        "follow_ups": table(FOLLOW_UP_SCHEMA, fu_cols),
     }
 
 

@@ -110,6 +110,14 @@ class InboxRepo(StoreBase):
 
     # --- work lists and the lease: own short transactions ----------------------------------------------
 
+    def inbox_get(self, conn: Connection, tenant: str, item_id: int) -> InboxRow | None:
+        """One stored message by its id (e.g. the one that carried a document's bytes)."""
+        rows = rows_as(
+            InboxRow,
+            conn.execute(select(t.inbox).where(t.inbox.c.tenant == tenant, t.inbox.c.id == item_id)).mappings(),
+        )
+        return rows[0] if rows else None
+
     def inbox_open(self, tenant: str, source: str, limit: int = 5000) -> list[InboxRow]:
         """Messages not yet forwarded or given up on (received / retry), oldest first. Its own transaction: the
         list is read once, then each message is leased and handled in transactions of its own."""

@@ -1,0 +1,89 @@
+"""The resident's mandate and INSZ: what lets the hub read their Woningpas (hub/consent.py, `fetch-under-mandate`).
+
+A holder of a real right gives the desk (the tenant's organisation) a mandate in Woningpas itself, with eID or
+itsme; the desk then tells the hub: this resident, this INSZ (rijksregisternummer), this mandate reference.
+`register_mandate` records it as two facts:
+- the INSZ as a cross-reference (system `woningpas`, entity `holder`): it stays out of every entity's data, the
+  mart, logs and consent records, and an erasure hashes it away with the resident's other partner ids;
+- the mandate as consent (`fetch-under-mandate` / `woningpas`, source `coordinator`, reference
+  `mandate:<ref>`), the one check the pull goes through.
+
+Woningpas itself says when a mandate no longer stands: a 403 `MANDAAT_ONTBREKEND` on the holder's properties
+is recorded as a withdrawal (source `woningpas`), so the resident is not asked for again until the desk records
+a new mandate."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection
+
+from connectors.woningpas.settings import HOLDER, PARTNER
+from hub.consent import COORDINATOR, Purpose, Recorded, record
+from hub.store import Store
+
+_INSZ = re.compile(r"^\d{11}$")
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+
+
+class MandateError(ValueError):
+    """A mandate that cannot be recorded; the message never shows the INSZ."""
+
+
+def valid_insz(value: str) -> bool:
+    """An INSZ: 11 digits, the last two 97 - (the first nine mod 97), a 2 in front for those born from 2000."""
+    if not _INSZ.match(value or ""):
+        return False
+    base, check = int(value[:9]), int(value[9:])
+    return check in (97 - base % 97, 97 - int("2" + value[:9]) % 97)
+
+
+def register_mandate(
+    store: Store,
+    conn: Connection,
+    tenant: str,
+    resident_id: str,
+    insz: str,
+    reference: str,
+    *,
+    granted: bool = True,
+    source: str = COORDINATOR,
+) -> Recorded:
+    """Record that `resident_id` gave (or withdrew) the tenant's organisation a Woningpas mandate, and their
+    INSZ. Refused: an INSZ that fails its checksum, an INSZ already linked to another resident, a reference that
+    is not a plain id (it is shown in the consent history)."""
+    digits = re.sub(r"[\s.-]", "", insz or "")
+    if not valid_insz(digits):
+        raise MandateError("not a valid INSZ (11 digits with a matching checksum); the value is not shown")
+    if not _REF.match(reference or ""):
+        raise MandateError("the mandate reference must be a plain id (letters, digits, . _ : / -; at most 64)")
+    row = store.load_entities(conn, [resident_id], tenant=tenant).get(resident_id)
+    if row is None or row["entity"] != "resident" or row["deleted_at"] is not None:
+        raise MandateError(f"tenant {tenant} has no live resident with canonical id {resident_id}")
+    known = store.lookup_ids(conn, PARTNER, tenant, HOLDER, [digits]).get(digits)
+    if known is not None and known != resident_id:
+        raise MandateError("this INSZ is linked to another resident of the tenant")
+    store.link_ids(conn, PARTNER, tenant, HOLDER, {digits: resident_id})
+    return record(
+        store, conn, tenant, resident_id, Purpose.FETCH_UNDER_MANDATE, PARTNER, granted, source, f"mandate:{reference}"
+    )
+
+
+def record_mandate_missing(store: Store, conn: Connection, tenant: str, resident_id: str) -> bool:
+    """Woningpas answered 403 `MANDAAT_ONTBREKEND` for the resident: the mandate no longer stands."""
+    return record(
+        store,
+        conn,
+        tenant,
+        resident_id,
+        Purpose.FETCH_UNDER_MANDATE,
+        PARTNER,
+        False,
+        PARTNER,
+        "eigendommen:MANDAAT_ONTBREKEND",
+    ).logged
+
+
+def holders(store: Store, conn: Connection, tenant: str) -> dict[str, str]:
+    """resident canonical id → INSZ, for the tenant's live residents whose INSZ the hub knows."""
+    return {rid: insz for insz, rid in store.live_external_ids(conn, PARTNER, tenant, HOLDER, "resident").items()}
