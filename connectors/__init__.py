@@ -4,9 +4,10 @@ mart freshness, the quarantine replay, the sandbox stack) is generated from thes
 from connectors.econobis.connector import CONNECTOR as ECONOBIS
 from connectors.hoomdossier.connector import CONNECTOR as HOOMDOSSIER
 from connectors.webform.connector import CONNECTOR as WEBFORM
+from connectors.woningpas.connector import CONNECTOR as WONINGPAS
 from hub.connector import REGISTRY, Connector, Registry
 
-CONNECTORS: tuple[Connector, ...] = (ECONOBIS, HOOMDOSSIER, WEBFORM)
+CONNECTORS: tuple[Connector, ...] = (ECONOBIS, HOOMDOSSIER, WEBFORM, WONINGPAS)
 
 for _c in CONNECTORS:
     REGISTRY.register(_c)

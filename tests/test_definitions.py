@@ -22,6 +22,8 @@ def test_definitions_load_with_tenant_partitions():
         "hoomdossier_push",
         "stalled_dossiers",
         "econobis_push",
+        "woningpas_pull",
+        "woningpas_push",
         "hub_freshness",
         "reporting_mart",
         "quarantine_replay",

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # when its folder gets a connector.py, which the test below makes sure of.
 UNDECLARED: dict[str, str] = {}
 # Folders with a complete connector.py that is not in the registry line yet (each with the reason); an entry must
-# be removed when connectors/__init__.py registers it, which the test below makes sure of. Woningpas only: its
-# registry line waits for the Flemish sandbox tenant (loket-leuven) another branch adds to the embedded default.
-DECLARED_NOT_REGISTERED = {"woningpas": "declared (issue 12); registered once the Flemish sandbox tenant lands"}
+# be removed when connectors/__init__.py registers it, which the test below makes sure of
+# (none now)
+DECLARED_NOT_REGISTERED: dict[str, str] = {}
 
 
 def test_every_connector_folder_is_registered():

@@ -16,7 +16,7 @@ from connectors.woningpas.sandbox.server import start_woningpas
 from connectors.woningpas.sandbox.state import WoningpasSandbox
 from connectors.woningpas.settings import PARTNER
 from hub.config import HubConfig
-from hub.connector import REGISTRY, PartnerRun
+from hub.connector import PartnerRun
 from hub.consent import Purpose, record
 from hub.documents import store_document
 from hub.sandbox.runtime import SimClock
@@ -39,8 +39,7 @@ def wp() -> Iterator:
     running = start_woningpas(sb)
     running.key = key  # type: ignore[attr-defined]
     SHARED_TOKENS.clear()
-    with REGISTRY.registered(CONNECTOR):
-        yield running
+    yield running
     running.stop()
     SHARED_TOKENS.clear()
 

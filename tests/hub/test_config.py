@@ -550,7 +550,7 @@ def test_no_file_means_the_embedded_sandbox_tenants(monkeypatch, tmp_path):
 
 
 def test_each_embedded_tenant_gets_the_sandboxes_of_its_region():
-    """The Dutch cooperations keep every Dutch partner; the Leuven desk (no CRM) has only the web form."""
+    """The Dutch cooperations keep every Dutch partner; the Leuven desk (no CRM) has the web form and Woningpas."""
     cfg = sandbox_config()
     by_region = {tid: sandbox_region(tid) for tid, _ in SANDBOX_TENANTS}
     for t in cfg.tenants:
@@ -560,7 +560,7 @@ def test_each_embedded_tenant_gets_the_sandboxes_of_its_region():
     assert set(cfg.tenant("coop-noord").partners) == {"econobis", "hoomdossier", "webform"}
     assert set(cfg.tenant("coop-zuid").partners) == {"econobis", "hoomdossier", "webform"}
     leuven = cfg.tenant("loket-leuven")
-    assert set(leuven.partners) == {"webform"} and leuven.name == "Energieloket Leuven (sandbox)"
+    assert set(leuven.partners) == {"webform", "woningpas"} and leuven.name == "Energieloket Leuven (sandbox)"
     assert (leuven.country, leuven.timezone) == ("BE", "Europe/Brussels")
     assert sandbox_tenant_ids(["vl"]) == ("loket-leuven",) and "loket-leuven" not in sandbox_tenant_ids(["nl"])
 

@@ -105,4 +105,5 @@ SANDBOX = SandboxFactory(
     stop=lambda running: running.stop(),
     port_offset=40,
     order=40,
+    regions=frozenset({"vl"}),  # the Flemish sandbox tenants (loket-leuven)
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from connectors.woningpas.client import WoningpasClient
 from connectors.woningpas.sandbox.credentials import private_pem
 from connectors.woningpas.sandbox.server import SANDBOX
-from connectors.woningpas.settings import PARTNER, SCOPES, WoningpasSettings
+from connectors.woningpas.settings import PARTNER, SCOPES
 from hub.config import ConfigError, PartnerConfig, TenantConfig
-from hub.connector import REGISTRY, Connector, SandboxStart
+from hub.connector import REGISTRY, SandboxStart
 from hub.http import PartnerAuthError, PartnerRateLimited, PartnerRejected, RetryPolicy
 from tests.connectors.woningpas.wp_helpers import CLIENT, admin, examples, mandate
 
 ENV = "HUB_COOP_ZUID_WONINGPAS_PRIVATE_KEY"
-
-
-@pytest.fixture(autouse=True)
-def declared() -> Iterator[None]:
-    """A stand-in declaration, so a tenants file may name the partner (the real one comes with the pull)."""
-    stand_in = Connector(
-        name=PARTNER, title="Woningpas", summary="test stand-in", optional_secrets=("private_key",),
-        settings=WoningpasSettings,
-    )  # fmt: skip
-    with REGISTRY.registered(stand_in):
-        yield
 
 
 @pytest.fixture

@@ -5,15 +5,11 @@ match candidate; a pass that does not fit is quarantined; a missing mandate is r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from connectors.woningpas.connector import CONNECTOR
 from connectors.woningpas.pull import decide_match
 from connectors.woningpas.sandbox.credentials import private_pem
 from connectors.woningpas.settings import MATCH_FOLLOW_UP, PARTNER
-from hub.connector import REGISTRY
 from hub.consent import Purpose, allowed_residents
 from hub.followup import open_follow_ups
 from tests.connectors.woningpas.hub_helpers import (
@@ -26,12 +22,6 @@ from tests.connectors.woningpas.hub_helpers import (
     store_epcs,
 )
 from tests.connectors.woningpas.wp_helpers import admin
-
-
-@pytest.fixture(autouse=True)
-def registered() -> Iterator[None]:
-    with REGISTRY.registered(CONNECTOR):
-        yield
 
 
 @pytest.fixture

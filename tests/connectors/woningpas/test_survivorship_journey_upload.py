@@ -4,19 +4,16 @@ follow-up list), and the report upload: once, with consent, through the outbox."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from connectors.woningpas.client import WoningpasClient
-from connectors.woningpas.connector import CONNECTOR
 from connectors.woningpas.sandbox.credentials import private_pem
 from connectors.woningpas.settings import OBLIGATION_FOLLOW_UP, PARTNER
 from connectors.woningpas.upload import WoningpasPush, plan_uploads
 from hub.canonical import DwellingFile
 from hub.canonical.survivorship import ECONOBIS, HOOM_COACH
-from hub.connector import REGISTRY
 from hub.consent import Purpose, record
 from hub.documents import store_document
 from hub.followup import open_follow_ups
@@ -24,12 +21,6 @@ from hub.merge import Incoming, MergeStats, merge
 from hub.store import utcnow
 from tests.connectors.woningpas.hub_helpers import TENANT, entities, hub_tenant, pull, seed_residents
 from tests.connectors.woningpas.wp_helpers import CLIENT, admin
-
-
-@pytest.fixture(autouse=True)
-def registered() -> Iterator[None]:
-    with REGISTRY.registered(CONNECTOR):
-        yield
 
 
 @pytest.fixture
