@@ -406,6 +406,111 @@ def cmd_consent(args: argparse.Namespace) -> int:
         store.dispose()
 
 
+def cmd_mandate(args: argparse.Namespace) -> int:
+    """The desk records a resident's Woningpas mandate (given by the resident in Woningpas itself, with eID or
+    itsme) with their INSZ, withdraws it, or lists the tenant's (connectors/woningpas/mandates.py). The INSZ is
+    never printed in full: only its last 3 digits."""
+    from connectors.woningpas.mandates import (
+        MandateError,
+        list_mandates,
+        mask_insz,
+        normalise_insz,
+        register_mandate,
+        withdraw_mandate,
+    )
+    from connectors.woningpas.settings import PARTNER as WONINGPAS
+
+    config = _load(args)
+    tenant = config.tenant(args.tenant)
+    if WONINGPAS not in tenant.partners:
+        print(f"hub mandate: tenant {tenant.id} has no {WONINGPAS} partner", file=sys.stderr)
+        return 2
+    if args.action in ("add", "withdraw"):
+        missing = [f"--{n.replace('_', '-')}" for n in ("resident", "reference") if not getattr(args, n)]
+        missing += ["--insz"] if args.action == "add" and not args.insz else []
+        missing += ["--requested-by"] if not args.requested_by else []
+        if missing:
+            print(f"hub mandate {args.action} needs {', '.join(missing)}", file=sys.stderr)
+            return 2
+    store = _open_store()
+    try:
+        with store.begin() as conn:
+            if args.action == "add":
+                done = register_mandate(
+                    store, conn, tenant.id, args.resident, args.insz, args.reference, requested_by=args.requested_by
+                )
+                masked = mask_insz(normalise_insz(args.insz))
+                print(
+                    f"recorded: the Woningpas mandate {args.reference} of resident {args.resident} (INSZ {masked})"
+                    f"{'' if done.logged else ' (it stood already)'}; the next pull reads their passes"
+                )
+            elif args.action == "withdraw":
+                done = withdraw_mandate(
+                    store, conn, tenant.id, args.resident, args.reference, requested_by=args.requested_by
+                )
+                print(
+                    f"recorded: the Woningpas mandate of resident {args.resident} withdrawn"
+                    f"{'' if done.logged else ' (it was withdrawn already)'}; the pull no longer reads their passes"
+                )
+            else:
+                rows = list_mandates(store, conn, tenant.id)
+                if args.json:
+                    print(json.dumps([r.__dict__ for r in rows], indent=2))
+                    return 0
+                print(f"{len(rows)} resident(s) of {tenant.id} with a known INSZ")
+                for r in rows:
+                    state = {True: "granted", False: "withdrawn", None: "none"}[r.granted]
+                    ref = f"{r.source_ref or ''} {r.recorded_at or ''}".strip()
+                    print(f"  {r.resident_id}  INSZ {r.insz_masked}  {state:<9} {ref}")
+        return 0
+    except MandateError as exc:
+        print(f"hub mandate: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.dispose()
+
+
+def cmd_woningpas(args: argparse.Namespace) -> int:
+    """The coordinator's decision on a Woningpas address-match candidate (a follow-up task `address-match`):
+    --accept joins the unit to the dwelling the task names, --reject makes it a dwelling of its own; without
+    --task, the open candidates are listed."""
+    from connectors.woningpas.pull import decide_match
+    from connectors.woningpas.settings import MATCH_FOLLOW_UP
+    from hub.followup import open_follow_ups
+
+    config = _load(args)
+    tenant = config.tenant(args.tenant)
+    store = _open_store()
+    try:
+        with store.engine.connect() as conn:
+            tasks = {t["_id"]: t for t in open_follow_ups(store, conn, tenant.id, MATCH_FOLLOW_UP)}
+        if not args.task:
+            print(f"{len(tasks)} open address-match task(s) of {tenant.id}")
+            for tid, t in sorted(tasks.items()):
+                print(f"  {tid}  {t.get('reason', '')}")
+            return 0
+        task = tasks.get(args.task)
+        if task is None:
+            print(
+                f"hub woningpas match: tenant {tenant.id} has no open address-match task {args.task}", file=sys.stderr
+            )
+            return 2
+        if args.accept == args.reject:
+            print("hub woningpas match: give one of --accept or --reject", file=sys.stderr)
+            return 2
+        detail = task.get("detail") or {}
+        unit = int(detail["gebouweenheid"])
+        decide_match(store, tenant.id, unit, str(detail["candidate_dwelling"]) if args.accept else None)
+        print(
+            f"decided: Woningpas gebouweenheid {unit} "
+            + ("joins the dossier's dwelling" if args.accept else "is a dwelling of its own")
+            + "; the next pull imports it"
+        )
+        return 0
+    finally:
+        store.dispose()
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """The sandboxes (Econobis per tenant, Hoomdossier, the receiver) and `dagster dev` (webserver + daemon:
     schedules, sensors, backfills, run queue) on the hub's definitions and instance settings."""
@@ -537,6 +642,25 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--partner", help="the partner the statement is about, e.g. hoomdossier")
     co.add_argument("--by", help="the coordinator's role or staff id (not the resident's name)")
     co.set_defaults(fn=cmd_consent)
+
+    md = sub.add_parser("mandate", help="record, withdraw or list residents' Woningpas mandates (with their INSZ)")
+    md.add_argument("action", choices=("add", "withdraw", "list"))
+    md.add_argument("--tenant", required=True)
+    md.add_argument("--resident", help="the resident's canonical id")
+    md.add_argument("--insz", help="the resident's INSZ (rijksregisternummer; add only; never printed in full)")
+    md.add_argument("--reference", help="the mandate's reference in Woningpas, e.g. M-2026-001")
+    md.add_argument("--requested-by", help="the coordinator's role or staff id (not the resident's name)")
+    md.add_argument("--json", action="store_true", help="list: as JSON")
+    md.set_defaults(fn=cmd_mandate)
+
+    wp = sub.add_parser("woningpas", help="Woningpas: decide an address-match candidate (or list them)")
+    wps = wp.add_subparsers(dest="woningpas_command", required=True)
+    wm = wps.add_parser("match", help="accept or reject the join a match task proposes; without --task: list")
+    wm.add_argument("--tenant", required=True)
+    wm.add_argument("--task", help="the follow-up task's id")
+    wm.add_argument("--accept", action="store_true", help="the unit is the dwelling the task names")
+    wm.add_argument("--reject", action="store_true", help="not the same home: the unit becomes its own dwelling")
+    wm.set_defaults(fn=cmd_woningpas)
 
     pg = sub.add_parser("purge", help="retention purge: blank personal data in processed payloads > N days old")
     pg.set_defaults(fn=cmd_purge)

@@ -8,12 +8,17 @@ import argparse
 import os
 import string
 import time
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from connectors import registry
 from couplings import COUPLINGS
 from hub.config import HubConfig, HubPaths, ensure_valid, sandbox_config
+from hub.store import Store
+
+WONINGPAS = "woningpas"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -69,6 +74,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     )
                     failed += not result.success
                     _print_run(f"{tenant.id} sync {n}", result)
+                    if n == 1 and WONINGPAS in tenant.partners and stack.running.get(WONINGPAS) is not None:
+                        desk = desk_records_mandates(store, stack.running[WONINGPAS], tenant.id)
+                        print("  " + desk.line())
             result = defs.resolve_job_def("mart_job").execute_in_process(
                 instance=instance, run_config=quiet, raise_on_error=False
             )
@@ -79,6 +87,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         store.dispose()
     mart = paths.mart_dir / "hub.duckdb"
     if mart.exists():
+        for tenant in config.tenants_with(WONINGPAS):
+            print(f"\n{tenant.id}: " + epc_summary_line(mart, tenant.id))
         _print_funnel(read_funnel(mart))
         print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
     print(f"Dagster runs recorded in {paths.dagster_home}: run `make ui` to browse them.")
@@ -197,3 +207,126 @@ def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str,
                 )
     finally:
         store.dispose()
+
+
+# --- the Flemish desk: mandates between the first and the second sync --------------------------------------------
+
+
+@dataclass
+class DeskMandates:
+    """What the desk did for a tenant's residents: the holders the sandbox Woningpas knows them as, the
+    mandates given there and recorded in the hub, and the residents left without one (no call for them)."""
+
+    tenant: str
+    mandated: list[str] = field(default_factory=list)  # resident canonical ids
+    without: list[str] = field(default_factory=list)
+    insz: dict[str, str] = field(default_factory=dict)  # resident id → INSZ (for tests; never printed)
+    under_obligation: int = 0
+
+    def line(self) -> str:
+        return (
+            f"desk: {len(self.mandated)} Woningpas mandates recorded ({self.under_obligation} of those homes "
+            f"under a renovation obligation), {len(self.without)} resident(s) without one (not asked for)"
+        )
+
+
+def desk_records_mandates(
+    store: Store, woningpas: Any, tenant: str, *, leave_out: int = 1, reference_prefix: str = "M-DEMO"
+) -> DeskMandates:
+    """What a Flemish desk does once the web form's residents have dossiers: each resident gives the desk a
+    mandate in Woningpas (the sandbox: `POST /__sandbox/holders` makes them the holder of the unit at their
+    address, `POST /__sandbox/mandates` gives the mandate to the tenant's client), and the desk records it in
+    the hub (`register_mandate`: the INSZ and the mandate). The last `leave_out` residents (in address order)
+    give none, to show no call is made for them; the first one's home is bought under the renovation
+    obligation (forced), the others' follow the sandbox's own draw. App-level coordination: the web-form
+    dossiers and the Woningpas sandbox and connector meet here, not in either connector."""
+    import requests
+
+    from connectors.woningpas.mandates import register_mandate
+    from connectors.woningpas.sandbox.credentials import sandbox_client_id
+
+    with store.engine.connect() as conn:
+        residents = {r["canonical_id"]: r["data"] for r in store.live_entities(conn, "resident", tenant)}
+        homes = [
+            d["data"]
+            for d in store.live_entities(conn, "dwelling", tenant)
+            if d["data"].get("resident_id") in residents and d["data"].get("country") == "BE"
+        ]
+    homes.sort(key=lambda d: (d.get("postcode") or "", d.get("street") or "", d.get("number") or "", d["resident_id"]))
+    out = DeskMandates(tenant)
+    cut = max(0, len(homes) - leave_out)
+    base = f"{woningpas.base_url}/__sandbox"
+    with requests.Session() as http:
+        for i, home in enumerate(homes):
+            rid = home["resident_id"]
+            person = residents[rid]
+            body = {
+                "first_name": person.get("first_name") or "",
+                "last_name": " ".join(p for p in (person.get("last_name_prefix"), person.get("last_name")) if p),
+                "street": home.get("street"),
+                "number": home.get("number"),
+                "box": home.get("box") or home.get("addition"),
+                "postcode": home.get("postcode"),
+                "municipality": home.get("city"),
+            }
+            if i == 0:
+                body["obligation"] = True  # at least one home of the demo under the renovation obligation
+            held = http.post(f"{base}/holders", json=body, timeout=10)
+            held.raise_for_status()
+            holder = held.json()
+            out.insz[rid] = holder["insz"]
+            if i >= cut:
+                out.without.append(rid)
+                continue
+            given = http.post(
+                f"{base}/mandates", json={"client_id": sandbox_client_id(tenant), "insz": holder["insz"]}, timeout=10
+            )
+            given.raise_for_status()
+            with store.begin() as conn:
+                register_mandate(
+                    store, conn, tenant, rid, holder["insz"], f"{reference_prefix}-{i + 1:03d}", requested_by="desk"
+                )
+            out.mandated.append(rid)
+            out.under_obligation += bool(holder["renovation_obligation"])
+    return out
+
+
+def epc_summary(mart: Path, tenant: str) -> dict[str, Any]:
+    """The EPC labels of a tenant's dossiers (from the mart: the dwelling's current label) and the dossiers
+    under a renovation obligation with their deadlines; no names, no addresses."""
+    import duckdb
+
+    con = duckdb.connect(str(mart), read_only=True)
+    try:
+        labels = con.execute(
+            "SELECT coalesce(energy_label, '-'), count(*) FROM dossiers WHERE tenant = ? GROUP BY 1 ORDER BY 1",
+            [tenant],
+        ).fetchall()
+        obligations = con.execute(
+            "SELECT obligation_deadline, obligation_met FROM dossiers WHERE tenant = ? AND obligation_deadline "
+            "IS NOT NULL ORDER BY obligation_deadline",
+            [tenant],
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        "dossiers": sum(n for _, n in labels),
+        "labels": {label: n for label, n in labels},
+        "obligations": [(deadline, bool(met)) for deadline, met in obligations],
+    }
+
+
+def epc_summary_line(mart: Path, tenant: str) -> str:
+    s = epc_summary(mart, tenant)
+    labels = ", ".join(f"{label} {n}" for label, n in s["labels"].items() if label != "-")
+    unknown = s["labels"].get("-", 0)
+    open_ = [d for d, met in s["obligations"] if not met]
+    met = len(s["obligations"]) - len(open_)
+    deadlines = ", ".join(d.isoformat() if isinstance(d, date) else str(d) for d in open_)
+    return (
+        f"EPC labels of its {s['dossiers']} dossiers: {labels or 'none'}"
+        + (f" ({unknown} without a label: no mandate or no EPC)" if unknown else "")
+        + f"; {len(s['obligations'])} under a renovation obligation"
+        + (f" (deadline {deadlines})" if open_ else "")
+        + (f", {met} already met" if met else "")
+    )

@@ -147,7 +147,8 @@ def join_unit(unit_address: Address, unit_keys: Iterable[str], dwellings: Mappin
     for did, data in dwellings.items():
         if (data.get("country") or "BE") != "BE":
             continue
-        hub = Address.of(data.get("postcode"), data.get("street"), data.get("number"), data.get("addition"))
+        box = data.get("box") or data.get("addition")  # BE: the busnummer (older intakes: in `addition`)
+        hub = Address.of(data.get("postcode"), data.get("street"), data.get("number"), box)
         kind, why = compare(unit_address, hub)
         if kind == "exact":
             exact.append(did)

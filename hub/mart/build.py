@@ -41,6 +41,8 @@ DOSSIER_SCHEMA = pa.schema(
         ("phase_order", pa.int16()),
         ("phase_since", pa.timestamp("us", tz="UTC")),
         ("opened_at", pa.timestamp("us", tz="UTC")),
+        # the dwelling's energy label (its dwelling file's: the current EPC's when an authentic source gave it)
+        ("energy_label", pa.string()),
         # the dwelling's renovation obligation, when it has one: its deadline and whether it is met
         ("obligation_deadline", pa.date32()),
         ("obligation_met", pa.bool_()),
@@ -166,6 +168,9 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
             camp_cols[k].append(datetime.fromisoformat(data[k]).date() if data.get(k) else None)
 
     dwellings = {cid: data for cid, _, data in _entities(store, "dwelling", tenants)}
+    labels = {
+        data.get("dwelling_id"): data.get("energy_label") for _, _, data in _entities(store, "dwelling_file", tenants)
+    }
     cols: dict[str, list[Any]] = defaultdict(list)
     for did, tenant, data in _entities(store, "dossier", tenants):
         phase = Phase(data["phase"])
@@ -182,6 +187,7 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
         cols["phase_order"].append(phase.order)
         cols["phase_since"].append(_ts(data.get("phase_since")))
         cols["opened_at"].append(_ts(data.get("opened_at")))
+        cols["energy_label"].append(labels.get(data.get("dwelling_id")))
         obligation = data.get("renovation_obligation") or {}
         cols["obligation_deadline"].append(_day(obligation.get("deadline")))
         cols["obligation_met"].append(obligation.get("met") if obligation else None)

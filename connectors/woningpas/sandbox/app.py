@@ -48,6 +48,7 @@ def create_app(sb: WoningpasSandbox) -> ASGIApp:
         @functools.wraps(handler)  # FastAPI reads the path parameters from the handler's signature
         async def run(request: Request, **path: Any) -> Response:
             sb.requests_served += 1
+            sb.request_log.append((request.method, request.url.path, request.url.query))
             try:
                 return await handler(request, **path)
             except Problem as exc:
@@ -248,6 +249,31 @@ def create_app(sb: WoningpasSandbox) -> ASGIApp:
         except (KeyError, ValueError, TypeError) as exc:
             return admin_error(400, f"bad mandate: {exc}")
         return json_response(mandate.as_dict(), 201)
+
+    @app.post(f"{ADMIN}/holders")
+    async def add_holder(request: Request) -> Response:
+        """`{first_name, last_name, street, number, box?, postcode, municipality?, obligation?}` → that person
+        holds a real right on the unit at the address (made when none exists): `{insz, gebouweenheid_id,
+        adres_object_id, created, epc_labels, renovation_obligation}` (see WoningpasSandbox.add_holder)."""
+        try:
+            body = await request.json()
+            obligation = body.get("obligation")
+            if obligation is not None and not isinstance(obligation, bool):
+                raise ValueError("obligation must be true, false or absent")
+            made = await run_in_threadpool(
+                sb.add_holder,
+                str(body["first_name"]),
+                str(body["last_name"]),
+                str(body["street"]),
+                str(body["number"]),
+                str(body["box"]) if body.get("box") else None,
+                str(body["postcode"]),
+                str(body["municipality"]) if body.get("municipality") else None,
+                obligation,
+            )
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            return admin_error(400, f"bad holder: {exc!r}")
+        return json_response(made, 201 if made["created"] else 200)
 
     @app.get(f"{ADMIN}/mandates")
     async def list_mandates() -> Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -655,6 +655,94 @@ class Generator:
                     }
                 )
             unit.vergunningen.sort(key=lambda v: str(v["datum"]))
+
+
+# Postcodes of a municipality's deelgemeenten (the register names the municipality; residents write the
+# deelgemeente): the Leuven desk's, beside the main postcodes of MUNICIPALITIES.
+DEELGEMEENTEN: dict[str, tuple[str, str]] = {
+    "3001": ("24062", "Leuven"),  # Heverlee
+    "3010": ("24062", "Leuven"),  # Kessel-Lo
+    "3012": ("24062", "Leuven"),  # Wilsele
+    "3018": ("24062", "Leuven"),  # Wijgmaal
+}
+
+
+def municipality_of(postcode: str) -> tuple[str, str] | None:
+    """(NIS code, official municipality) of a Flemish postcode the seed knows, else None."""
+    for nis, name, code, _ in MUNICIPALITIES:
+        if code == postcode:
+            return nis, name
+    return DEELGEMEENTEN.get(postcode)
+
+
+def holder_insz(rng: random.Random, taken: Callable[[str], bool]) -> str:
+    """A checksum-valid INSZ (born 1940-1999) drawn from `rng`, skipping the ones `taken` refuses."""
+    while True:
+        born = date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
+        base = f"{born:%y%m%d}{rng.randrange(1, 998):03d}"
+        value = base + f"{97 - int(base) % 97:02d}"
+        if not taken(value):
+            return value
+
+
+def unit_at(
+    world: World,
+    rng: random.Random,
+    address: tuple[str, str, str | None, str],
+    holder: str,
+    obligation: bool | None,
+    p: Proportions = PROPORTIONS,
+) -> Unit:
+    """A new unit at `address` (street, number, box, postcode of a known municipality), drawn with the seed's
+    own generators from `rng`: a house, or an apartment when there is a box; always at least one EPC (a
+    resident who signs up at a desk usually has one); `holder` as its owner (beside a co-owner sometimes).
+    `obligation` True forces a purchase since 2023 with label E or F at the deed and no new EPC yet (the
+    renovation obligation open), False forces no purchase, None keeps the generator's own draw. The world's
+    id counters continue after its highest ids, so nothing collides."""
+    straat, huisnummer, bus, postcode = address
+    known = municipality_of(postcode)
+    if known is None:
+        raise ValueError(f"postcode {postcode} is not a municipality the sandbox seeds")
+    nis, gemeente = known
+    g = Generator(rng, world.as_of, p)
+    g.adres_id = max([a for a in world.by_address] + [g.adres_id])
+    g.unit_id = max([*world.units, g.unit_id])
+    g.gebouw_id = max([u.gebouw_id for u in world.units.values()] + [g.gebouw_id])
+    g.attest_seq, g.permit_seq = world.next_attest_seq, world.next_permit_seq
+    g.insz_used = set(world.holdings)
+    apartment = bool(bus)
+    unit = g.unit(
+        g._next("gebouw_id"), nis, gemeente, postcode, straat, huisnummer, bus,
+        "appartement" if apartment else "eengezinswoning", g.build_year(),
+    )  # fmt: skip
+    unit.bouwvorm = "appartementsgebouw" if apartment else _weighted(rng, BOUWVORMEN)
+    unit.percelen = [g.capakey(nis)]
+    co_owner = [h for h in unit.holders[1:] if h[1] == "eigenaar"][:1]
+    unit.holders = [(holder, "eigenaar"), *co_owner]
+    if obligation is True:
+        span = (world.as_of - OBLIGATION_FROM).days - 60
+        aktedatum = OBLIGATION_FROM + timedelta(days=rng.randrange(span))
+        when = aktedatum - timedelta(days=rng.randint(20, 200))
+        unit.epcs = [g.epc(unit, when, rng.choice(("E", "F")))]
+        unit.purchase = Purchase(aktedatum, unit.epcs[0].label)
+    elif obligation is False:
+        unit.purchase = None
+    if not unit.epcs:
+        g.epcs(unit)
+    if not unit.epcs:  # built too recently for the drawn dates: an EPC at completion
+        unit.epcs.append(g.epc(unit, world.as_of - timedelta(days=rng.randint(30, 300)), g.first_label(unit)))
+    world.units[unit.gebouweenheid_id] = unit
+    world.by_address[unit.address.adres_object_id] = unit.gebouweenheid_id
+    for epc in unit.epcs:
+        world.epcs[epc.attestnummer] = (epc, unit.gebouweenheid_id)
+        add_document(
+            world, unit.gebouweenheid_id, "attest", f"EPC {epc.attestnummer}", f"epc-{epc.attestnummer}.pdf", PDF,
+            180_000 + rng.randrange(90_000), "VEKA", "VEKA", f"{epc.datum_ingediend}T10:00:00+01:00",
+        )  # fmt: skip
+    for insz, rol in unit.holders:
+        world.holdings.setdefault(insz, []).append((unit.gebouweenheid_id, rol))
+    world.next_attest_seq, world.next_permit_seq = g.attest_seq, g.permit_seq
+    return unit
 
 
 def _seed_documents(world: World, rng: random.Random, p: Proportions) -> None:

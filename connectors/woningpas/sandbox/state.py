@@ -14,18 +14,21 @@ import random
 import re
 import secrets
 import threading
+from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from connectors.woningpas.address import Address as AddressKey
 from connectors.woningpas.sandbox import seed as seeding
 from connectors.woningpas.sandbox import views
 from connectors.woningpas.sandbox.auth import AccessToken, RegisteredClient, TokenIssuer
 from connectors.woningpas.sandbox.problems import Problem, invalid
 from connectors.woningpas.sandbox.seed import Unit, World
 from connectors.woningpas.settings import DOCUMENT_TYPES, FEED_MAX_PAGE_SIZE, FEED_PAGE_SIZE
+from hub.canonical.keys import fold
 from hub.sandbox.runtime import Faults, LaravelThrottle, SimClock
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -155,6 +158,8 @@ class WoningpasSandbox:
         self.share_links: dict[str, ShareLink] = {}
         self.changes: list[Change] = []
         self.requests_served = 0
+        # (method, path, query) of each API call (not the admin API's, not the token's): what tests read
+        self.request_log: deque[tuple[str, str, str]] = deque(maxlen=10_000)
         self._rng = random.Random(self.seed * 7919 + 1)
         self._mandate_seq = 0
         self._seed_changes()
@@ -248,6 +253,58 @@ class WoningpasSandbox:
             mandate = self.mandates[mandaat_id]
             mandate.ingetrokken = True
             return mandate
+
+    def add_holder(
+        self,
+        first_name: str,
+        last_name: str,
+        street: str,
+        number: str,
+        box: str | None,
+        postcode: str,
+        municipality: str | None = None,
+        obligation: bool | None = None,
+    ) -> dict[str, Any]:
+        """Make this person the holder of a real right (owner) on the unit at this address, for demos: the
+        person's INSZ (checksum-valid) follows from their name and address alone, so the same call always gives
+        the same INSZ. The unit is the seeded one at that address (street, number and box compared as the hub
+        normalises them, same postcode), else one made with the seed's generators from an RNG of the input and
+        the seed — with EPC(s), building facts and, when `obligation` is True or the input's hash says so
+        (about one in three when None), a purchase under the renovation obligation (`seed.unit_at`).
+        Repeating a call changes nothing. `municipality` is what the resident wrote (a deelgemeente too); the
+        register's official name follows from the postcode. ValueError for a postcode the seed does not know
+        or an empty field."""
+        fields = {"first_name": first_name, "last_name": last_name, "street": street, "number": number}
+        missing = [k for k, v in {**fields, "postcode": postcode}.items() if not str(v or "").strip()]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        where = AddressKey.of(postcode, street, number, box).key
+        person = "|".join(fold(str(v)) for v in (first_name, last_name)) + "|" + where
+        digest = hashlib.sha256(f"{self.seed}|{person}".encode()).digest()
+        with self.lock:
+            unit = next((u for u in self.world.units.values() if _address_key(u) == where), None)
+            held_by = {i for i, _ in unit.holders} if unit is not None else set()
+            person_rng = random.Random(digest)
+            insz = seeding.holder_insz(person_rng, lambda v: v in self.world.holdings and v not in held_by)
+            if unit is None:
+                forced = obligation if obligation is not None else (True if digest[0] % 3 == 0 else None)
+                unit_rng = random.Random(digest[8:])
+                address = (street.strip(), number.strip(), (box or "").strip() or None, postcode.strip())
+                unit = seeding.unit_at(self.world, unit_rng, address, insz, forced)
+                created = True
+            else:
+                created = False
+                if insz not in held_by:
+                    unit.holders.append((insz, "eigenaar"))
+                    self.world.holdings.setdefault(insz, []).append((unit.gebouweenheid_id, "eigenaar"))
+            return {
+                "insz": insz,
+                "gebouweenheid_id": unit.gebouweenheid_id,
+                "adres_object_id": unit.address.adres_object_id,
+                "created": created,
+                "epc_labels": [e.label for e in unit.epcs],
+                "renovation_obligation": bool(unit.purchase and unit.purchase.obligation),
+            }
 
     def seed_mandates(self, client_id: str, share: float, seed: int = 1) -> list[Mandate]:
         """Mandates for the given client from a deterministic `share` of all holders (for demos and benches)."""
@@ -695,6 +752,11 @@ class WoningpasSandbox:
             "requests_served": self.requests_served,
             "faults": self.faults.describe(),
         }
+
+
+def _address_key(unit: Unit) -> str:
+    a = unit.address
+    return AddressKey.of(a.postcode, a.straat, a.huisnummer, a.busnummer).key
 
 
 def _parse_since(raw: str) -> datetime:
