@@ -46,8 +46,9 @@ def live(store: Store, entity: str) -> list[dict[str, Any]]:
 
 
 def test_the_desk_has_only_its_own_sandboxes(stack):
-    assert set(stack.running) == {"webform"}  # no Econobis or Hoomdossier is started for a Flemish desk
-    assert set(stack.config.tenant(TENANT).partners) == {"webform"}
+    # no Econobis or Hoomdossier is started for a Flemish desk; Woningpas is (registered for the Flemish region)
+    assert set(stack.running) == {"webform", "woningpas"}
+    assert set(stack.config.tenant(TENANT).partners) == {"webform", "woningpas"}
 
 
 def test_each_distinct_signup_opens_one_dossier_and_replays_change_nothing(stack, store):
