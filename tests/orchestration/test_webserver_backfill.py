@@ -34,6 +34,8 @@ SYNC_NODES = {
     "hoomdossier_push",
     "stalled_dossiers",
     "econobis_push",
+    "woningpas_pull",
+    "woningpas_push",
 }
 SERVER_TIMEOUT = 90
 BACKFILL_TIMEOUT = 240
