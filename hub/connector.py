@@ -75,6 +75,10 @@ class Pull:
     reconcile_description: str = ""
     # an authentic source read only under the resident's mandate (hub/consent.py): build it with `under_mandate`
     mandate: Mandate | None = None
+    # a partner with a change feed: one cheap look whether it holds changes the pull has not read yet, as a
+    # marker of the newest (None: nothing new, or the first run is still to come). The `<name>_change_sensor`
+    # asks it per tenant and requests `<name>_pull_job` once per marker; the pull does the reading.
+    detect: Callable[[PartnerRun], str | None] | None = None
 
     @classmethod
     def under_mandate(cls, mandate: Mandate, description: str, **rest: Any) -> Pull:

@@ -34,6 +34,7 @@ from dagster import (
 
 from assets import BUILT, TENANT_TAG, Built, HubConfigResource, StateStoreResource
 from couplings.follow_up import stalled_dossiers
+from hub.connector import PartnerRun
 from hub.work import due_inbox, due_outbox, fingerprint
 
 TZ = "Europe/Amsterdam"
@@ -159,11 +160,52 @@ def stalled_sensor_for(job: Any, partners: tuple[str, ...]) -> SensorDefinition:
     return stalled_dossier_sensor
 
 
+def change_sensor_for(partner: str, detect: Any, job: Any) -> SensorDefinition:
+    """A sensor for a partner with a change feed: one look per tenant whether the feed holds changes the pull
+    has not read (the connector's `Pull.detect`) → the partner's pull job for that tenant, once per newest
+    change. It only detects; a partner that does not answer is looked at again on the next tick."""
+
+    @sensor(
+        name=f"{partner}_change_sensor",
+        job=job,
+        minimum_interval_seconds=5 * 60,
+        default_status=SENSOR_STATUS,
+        description=f"{partner}'s change feed has changes the pull has not read → {job.name} for that tenant. "
+        "One small feed call per tenant and tick; the pull does the reading.",
+    )
+    def _changes(
+        context: SensorEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+    ) -> SensorResult:
+        hint = _hint(context)
+        requests = []
+        config = hub_config.load()
+        with state_store.session() as store:
+            for tenant in config.tenants_with(partner):
+                try:
+                    marker = detect(PartnerRun(store, config, tenant))
+                except Exception as exc:  # a partner down must not stop the other tenants' look
+                    context.log.warning(f"{partner} change feed of {tenant.id} not reachable ({type(exc).__name__})")
+                    continue
+                if marker is None:
+                    continue
+                hint[tenant.id] = marker
+                key = f"{partner}:changes:{tenant.id}:{marker}"
+                requests.append(_request(key, tenant.id, f"{partner} change feed: new changes"))
+        return _result(context, requests, hint, f"no new {partner} changes")
+
+    return _changes
+
+
 def build_sensors(built: Built) -> list[SensorDefinition]:
-    """One inbox sensor per inbox source, one outbox sensor over every push, the stalled-dossier sensor."""
+    """One inbox sensor per inbox source, one change sensor per partner with a change feed, one outbox sensor
+    over every push, the stalled-dossier sensor."""
     out: list[SensorDefinition] = []
     for source, (partner, job) in built.inbox_jobs.items():
         out.append(inbox_sensor_for(source, partner, job))
+    for c in built.registry.with_pull() if built.registry else ():
+        assert c.pull is not None
+        if c.pull.detect is not None and f"{c.name}_pull_job" in built.jobs:
+            out.append(change_sensor_for(c.name, c.pull.detect, built.jobs[f"{c.name}_pull_job"]))
     if built.push_jobs:
         out.append(outbox_sensor_for(built.push_jobs))
     channels = tuple(cp.follow_up.partner for cp in built.couplings if cp.follow_up is not None)

@@ -16,6 +16,7 @@ from connectors.woningpas.pull import PullReport, WoningpasPull
 from connectors.woningpas.sandbox.server import SANDBOX
 from connectors.woningpas.settings import (
     ERASE,
+    FEED_CURSOR,
     PARTNER,
     PRIVATE_KEY_SECRET,
     QUARANTINE_SOURCE,
@@ -64,6 +65,20 @@ class PullOutcome:
 
 def fetch(run: PartnerRun, residents: Any, full: bool) -> PullOutcome:
     return PullOutcome(puller(run).run(list(residents), full=full))
+
+
+def detect(run: PartnerRun) -> str | None:
+    """The change sensor's look: one page of one change from the pull's stored feed cursor. The newest change's
+    id when the feed holds changes the pull has not read; None before the first pull (the sync reads all) or
+    when nothing is new (the feed lists only mandated units)."""
+    with run.store.begin() as conn:
+        cursor = run.store.get_cursor(conn, PARTNER, run.tenant_id, FEED_CURSOR)
+    if cursor is None:
+        return None
+    page = client(run).changes(cursor=cursor, limit=1)
+    if not page.changes:
+        return None
+    return str(page.changes[0].get("wijziging_id"))
 
 
 def reread(run: PartnerRun, records: dict[str, list[str]]) -> PullOutcome:
@@ -129,6 +144,7 @@ CONNECTOR = Connector(
             "nears while still early go on the hub's follow-up list."
         ),
         reread=reread,
+        detect=detect,
         reconcile=reconcile,
         reconcile_description=(
             "Reconciliation: the units Woningpas lists for the mandated holders against the units the hub holds as "

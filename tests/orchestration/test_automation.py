@@ -1,5 +1,6 @@
 """Sensors and schedules, evaluated as the daemon would (build_sensor_context / build_schedule_context) against
-a state store only: sensors never call a partner, their run keys come from the work itself, so a duplicate
+a state store only: these sensors never call a partner (the change sensor's one feed look is tested with the
+Woningpas sandbox, tests/connectors/woningpas/test_pull.py), their run keys come from the work itself, so a duplicate
 tick or a cursor reset asks for the same run and new or changed work for a new one."""
 
 from __future__ import annotations

@@ -197,3 +197,44 @@ def test_a_mandate_woningpas_no_longer_knows_is_recorded_withdrawn(wp, store, ke
     assert report.mandates_missing == 1
     allowed, withheld = allowed_residents(store, TENANT, list(residents.values()), Purpose.FETCH_UNDER_MANDATE, PARTNER)
     assert withheld == [residents[holders[0]]] and len(allowed) == 2
+
+
+def test_the_change_sensor_only_detects_and_asks_once_per_newest_change(wp, store, key_file, tmp_path, monkeypatch):
+    """`woningpas_change_sensor`: nothing before the first pull (the sync reads everything), nothing while the
+    feed holds nothing new, one run request per newest change (a duplicate tick asks for the same run), and
+    nothing again once the pull has read it. It never reads a pass itself."""
+    import yaml
+    from dagster import DagsterInstance, build_sensor_context
+
+    from assets import HubConfigResource, StateStoreResource
+    from schedules import woningpas_change_sensor
+
+    monkeypatch.setenv("HUB_MART_PSEUDONYM_KEY", "change-sensor-test-pseudonym-key")  # a real (loopback) tenant
+    holders = _holders(wp, 3)
+    residents = seed_residents(store, wp, holders)
+    tenant = hub_tenant(wp, key_file)
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(yaml.safe_dump({"tenants": [tenant.model_dump()]}), encoding="utf-8")
+    url = store.engine.url.render_as_string(hide_password=False)
+    resources = {
+        "hub_config": HubConfigResource(config_path=str(cfg)),
+        "state_store": StateStoreResource(database_url=url),
+    }
+
+    def tick(cursor=None):
+        with DagsterInstance.ephemeral() as instance:
+            return woningpas_change_sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources))
+
+    assert not tick().run_requests  # no pull yet: the sync's first pull reads everything
+    pull(store, tenant, list(residents.values()), full=True)
+    assert not tick().run_requests
+    served = wp.sandbox.requests_served
+    unit = wp.sandbox.world.holdings[holders[0]][0][0]
+    admin(wp, "POST", "/changes", json={"gebouweenheidId": unit, "sectie": "energie"})
+    first = tick()
+    [request] = first.run_requests
+    assert request.partition_key == TENANT and request.job_name in (None, "woningpas_pull_job")
+    assert [r.run_key for r in tick(first.cursor).run_requests] == [request.run_key]  # a duplicate tick
+    assert wp.sandbox.requests_served - served <= 4  # a token and one feed page per tick, no pass read
+    pull(store, tenant, list(residents.values()))
+    assert not tick(first.cursor).run_requests
