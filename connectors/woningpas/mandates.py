@@ -19,24 +19,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
+from connectors.woningpas.insz import valid_insz
 from connectors.woningpas.settings import HOLDER, PARTNER
 from hub.consent import COORDINATOR, Purpose, Recorded, check, record
 from hub.store import Store, utcnow
 
-_INSZ = re.compile(r"^\d{11}$")
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 
 
 class MandateError(ValueError):
     """A mandate that cannot be recorded; the message never shows the INSZ."""
-
-
-def valid_insz(value: str) -> bool:
-    """An INSZ: 11 digits, the last two 97 - (the first nine mod 97), a 2 in front for those born from 2000."""
-    if not _INSZ.match(value or ""):
-        return False
-    base, check = int(value[:9]), int(value[9:])
-    return check in (97 - base % 97, 97 - int("2" + value[:9]) % 97)
 
 
 def register_mandate(

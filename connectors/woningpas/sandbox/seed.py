@@ -408,14 +408,9 @@ class Generator:
         return value
 
     def insz(self) -> str:
-        while True:
-            born = date(1940, 1, 1) + timedelta(days=self.rng.randrange(60 * 365))
-            serial = self.rng.randrange(1, 998)
-            base = f"{born:%y%m%d}{serial:03d}"
-            value = base + f"{97 - int(base) % 97:02d}"
-            if value not in self.insz_used:
-                self.insz_used.add(value)
-                return value
+        value = holder_insz(self.rng, self.insz_used.__contains__)
+        self.insz_used.add(value)
+        return value
 
     def capakey(self, nis: str) -> str:
         afdeling = f"{nis[:2]}{1 + self.rng.randrange(12):03d}"

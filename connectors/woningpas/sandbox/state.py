@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from connectors.woningpas.address import Address as AddressKey
+from connectors.woningpas.insz import valid_insz
 from connectors.woningpas.sandbox import seed as seeding
 from connectors.woningpas.sandbox import views
 from connectors.woningpas.sandbox.auth import AccessToken, RegisteredClient, TokenIssuer
@@ -37,7 +38,6 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_SHARE_DAYS = 90
 _ID = re.compile(r"^[1-9]\d{0,11}$")
 _ATTEST = re.compile(r"^\d{8}-\d{10}-\d{1,2}$")
-_INSZ = re.compile(r"^\d{11}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -45,15 +45,6 @@ def parse_id(value: str, name: str) -> int:
     if not _ID.match(value):
         raise invalid(name, "ONGELDIG_ID", "moet een positief geheel getal zijn")
     return int(value)
-
-
-def valid_insz(value: str) -> bool:
-    """An INSZ (rijksregisternummer): 11 digits whose last two are 97 - (first nine mod 97), with a 2 in front
-    of the nine for people born from 2000 on."""
-    if not _INSZ.match(value):
-        return False
-    base, check = int(value[:9]), int(value[9:])
-    return check in (97 - base % 97, 97 - int("2" + value[:9]) % 97)
 
 
 @dataclass

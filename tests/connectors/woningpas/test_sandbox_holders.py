@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import requests
 
-from connectors.woningpas.mandates import valid_insz
+from connectors.woningpas.insz import valid_insz
 from tests.connectors.woningpas.wp_helpers import CLIENT, admin, mandate
 
 LOTTE = {

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from connectors.woningpas.insz import valid_insz
 from connectors.woningpas.sandbox.seed import LABELS, generate, label_at_most, label_for
-from connectors.woningpas.sandbox.state import valid_insz
 
 ATTEST = re.compile(r"^(\d{8})-\d{10}-1$")
 PERCEEL = re.compile(r"^\d{5}[A-H]\d{4}-00[A-Z]\d{3}$")
