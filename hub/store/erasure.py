@@ -269,13 +269,7 @@ class ErasureRepo(StoreBase):
                 qids.add(body.id)
         for chunk in chunks(sorted(qids)):
             for rq in conn.execute(select(q.c.id, q.c.external_id).where(q.c.tenant == tenant, q.c.id.in_(chunk))):
-                values = {
-                    **_blank_values(q, ["payload"], marker),
-                    "reason": note,
-                    "resolved_at": func.coalesce(q.c.resolved_at, now),
-                }
-                if not is_sealed(rq.external_id):
-                    values["external_id"] = sealed(f"{rq.id}:{rq.external_id}")
+                values = {**_sealed_quarantine(rq, marker, note), "resolved_at": func.coalesce(q.c.resolved_at, now)}
                 conn.execute(update(q).where(q.c.tenant == tenant, q.c.id == rq.id).values(**values))
         counts["quarantine"] = len(qids)
 
@@ -287,7 +281,7 @@ class ErasureRepo(StoreBase):
         for rd in drows:
             values = {**_blank_values(d, [], marker), "response_body": marker, "updated_at": now}
             if not is_sealed(rd.key):
-                values.update(key=sealed(rd.key), request_hash=sealed_content_hash(rd.request_hash))
+                values.update(_sealed_call(rd))
             conn.execute(update(d).where(d.c.tenant == tenant, d.c.id == rd.id).values(**values))
         counts["idempotency_records"] = len(drows)
         return counts
@@ -389,9 +383,7 @@ class ErasureRepo(StoreBase):
             .where(q.c.reason != PURGED_TEXT, ~q.c.reason.startswith("erased ("))
         ).all()
         for rq in qrows:
-            values = {**_blank_values(q, ["payload"], PURGED), "reason": PURGED_TEXT}
-            if not is_sealed(rq.external_id):  # e.g. a refused body's SHA-256: reversible for a short form
-                values["external_id"] = sealed(f"{rq.id}:{rq.external_id}")
+            values = _sealed_quarantine(rq, PURGED, PURGED_TEXT)
             conn.execute(update(q).where(q.c.tenant == tenant, q.c.id == rq.id).values(**values))
         counts["quarantine"] = len(qrows)
 
@@ -409,10 +401,9 @@ class ErasureRepo(StoreBase):
                 update(d)
                 .where(d.c.tenant == tenant, d.c.id == rd.id)
                 .values(
-                    key=sealed(rd.key),
-                    request_hash=sealed_content_hash(rd.request_hash),
+                    **_blank_values(d, [], PURGED),
+                    **_sealed_call(rd),
                     response_body=None if body is None else _ids_only(body),
-                    **{c.name: b"" for c in d.c if isinstance(c.type, LargeBinary)},
                 )
             )
         counts["idempotency_records"] = len(drows)
@@ -442,6 +433,21 @@ def _sealed_inbox(r: Any, marker: dict[str, str], note: str) -> dict[str, Any]:
     if not is_sealed(r.message_id):  # id and hash are sealed together
         values.update(message_id=sealed(r.message_id), content_hash=sealed_content_hash(r.content_hash))
     return values
+
+
+def _sealed_quarantine(r: Any, marker: dict[str, str], note: str) -> dict[str, Any]:
+    """A quarantine entry blanked: payload, refused body bytes and reason; its record id sealed (it may be a
+    refused body's SHA-256, reversible for a short form)."""
+    values = {**_blank_values(t.quarantine, ["payload"], marker), "reason": note}
+    if not is_sealed(r.external_id):
+        values["external_id"] = sealed(f"{r.id}:{r.external_id}")
+    return values
+
+
+def _sealed_call(r: Any) -> dict[str, str]:
+    """A proxied call's key (e.g. `email:<addr>`) and request hash, sealed: a repeat is still recognised
+    (IdempotencyRepo._sealed_record)."""
+    return {"key": sealed(r.key), "request_hash": sealed_content_hash(r.request_hash)}
 
 
 def _ids_only(body: Any) -> dict[str, Any]:
