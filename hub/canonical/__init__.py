@@ -15,8 +15,10 @@ from hub.canonical.models import (
     EnergyCertificate,
     FollowUp,
     Intake,
+    Invoice,
     Opportunity,
     PremiumApplication,
+    PremiumFile,
     Resident,
 )
 from hub.canonical.phases import FUNNEL, Phase
@@ -38,10 +40,12 @@ __all__ = [
     "EnergyCertificate",
     "FollowUp",
     "Intake",
+    "Invoice",
     "Observation",
     "Opportunity",
     "Phase",
     "PremiumApplication",
+    "PremiumFile",
     "Resident",
     "dwelling_key",
     "new_value_wins",

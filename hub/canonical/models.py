@@ -237,21 +237,87 @@ class EnergyCertificate(CanonicalModel):
     label_after_recommendations: str | None = None
 
 
+class Invoice(CanonicalModel):
+    """An invoice for executed works, as the resident gave it (through the desk's form): what a premium
+    application proves the works with. Amounts in euro; `category` is the canonical measure category (the
+    CRM's, e.g. "Dakisolatie"), `meldcode` the ISDE measure code when the invoice names one."""
+
+    entity: ClassVar[str] = "invoice"
+    parent_field: ClassVar[str | None] = "intake_id"
+    intake_id: str | None
+    dwelling_id: str | None = None
+    number: str | None = None
+    issued_on: date | None = None
+    is_advance: bool = False
+    amount_excl_vat: float | None = None
+    vat_pct: float | None = None
+    contractor_kbo: str | None = None
+    category: str | None = None
+    measure: str | None = None
+    meldcode: str | None = None
+    quantity: float | None = None
+    unit: str | None = None
+    executed_on: date | None = None
+    # {brand, type, rd, ug, u}: the product as the invoice describes it
+    material: dict[str, Any] = Field(default_factory=dict)
+    document_id: str | None = None  # the canonical document of the invoice's scan
+
+
+class PremiumFile(CanonicalModel):
+    """What the resident supplied for premium applications (through the desk): capacity, the national id
+    (INSZ or BSN), bank account, EAN, the tax assessment's figures, and the facts only they know. Personal
+    data: never logged, never in the mart."""
+
+    entity: ClassVar[str] = "premium_file"
+    parent_field: ClassVar[str | None] = "intake_id"
+    intake_id: str | None
+    dwelling_id: str | None = None
+    # eigenaar_bewoner | verhuurder_svk | verhuurder | investeerder | vme | onderneming
+    capacity: str | None = None
+    national_id: str | None = None
+    iban: str | None = None
+    ean: str | None = None
+    # {tax_year, taxable_income, dependants, household_type}
+    income: dict[str, Any] | None = None
+    grid_connection_year: int | None = None
+    permit_date: date | None = None
+    energy_loan: bool | None = None
+    # [{id, kind}]: canonical documents the resident gave (tax assessment, attests, photos, proof of payment)
+    documents: list[dict[str, Any]] = Field(default_factory=list)
+    submitted_at: datetime | None = None
+
+
 class PremiumApplication(CanonicalModel):
-    """An application for a renovation premium or subsidy, with decision and payment."""
+    """An application for a renovation premium or subsidy for one category of works, with its decision and
+    payment: one per dossier and portal category (`scheme` MVP_VL or ISDE_NL). Statuses: planned (the hub
+    will apply), refused_by_hub (a refusal the hub foresaw: never sent), draft, submitted, in_review,
+    more_documents_requested, approved, partly_approved, rejected, appeal_lodged, paid, withdrawn."""
 
     entity: ClassVar[str] = "premium_application"
     parent_field: ClassVar[str | None] = "dwelling_id"
     dwelling_id: str | None
     resident_id: str | None = None
+    dossier_id: str | None = None
+    intake_id: str | None = None
     scheme: str
     category: str | None = None
     status: str
+    reference: str | None = None  # the hub's key of the portal application (its `referentie`)
+    portal_id: str | None = None
+    dossier_number: str | None = None
     amount_requested: float | None = None
     amount_granted: float | None = None
+    amount_paid: float | None = None
+    reason_codes: list[str] = Field(default_factory=list)
+    more_documents: list[str] = Field(default_factory=list)
     submitted_on: date | None = None
     decided_on: date | None = None
     paid_on: date | None = None
+    appeal_until: date | None = None
+    # the share of the application's fields the hub filled from what partners and the resident's earlier
+    # sign-up already held (the rest the resident supplied for this application)
+    prefilled_share: float | None = None
+    status_at: datetime | None = None  # when the portal's status last changed (orders webhooks and polls)
 
 
 class Dossier(CanonicalModel):
@@ -301,6 +367,8 @@ ENTITY_MODELS: dict[str, type[CanonicalModel]] = {
         Advice,
         Document,
         EnergyCertificate,
+        Invoice,
+        PremiumFile,
         PremiumApplication,
         Dossier,
         FollowUp,
