@@ -317,6 +317,8 @@ class PremiumApplication(CanonicalModel):
     # the share of the application's fields the hub filled from what partners and the resident's earlier
     # sign-up already held (the rest the resident supplied for this application)
     prefilled_share: float | None = None
+    # the canonical opportunities (the CRM's kansen) whose executed works this category claims, when known
+    opportunity_ids: list[str] = Field(default_factory=list)
     status_at: datetime | None = None  # when the portal's status last changed (orders webhooks and polls)
 
 
