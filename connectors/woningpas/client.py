@@ -10,7 +10,6 @@ process until shortly before they expire, so the steps of a run share one."""
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -37,7 +36,8 @@ from connectors.woningpas.settings import (
     WoningpasSettings,
 )
 from hub.config import ConfigError, TenantConfig
-from hub.http import PartnerAuthError, PartnerClient, RetryPolicy
+from hub.http import PartnerClient, RetryPolicy
+from hub.http.oauth import SHARED_TOKENS, TokenAuth, TokenCache, problem_message
 from hub.store import Store
 
 Clock = Callable[[], float]
@@ -138,55 +138,8 @@ class AssertionSigner:
 # --- tokens -----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CachedToken:
-    token: str
-    expires_at: float
-    scope: str
-
-
-class TokenCache:
-    """Access tokens by (token URL, client, scopes, key), shared by every client object of this process — the
-    steps of a run share one token instead of logging in each."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, ...], CachedToken] = {}
-        self._logins: dict[tuple[str, ...], threading.Lock] = {}
-
-    def login_lock(self, key: tuple[str, ...]) -> threading.Lock:
-        """Held while one client logs in for `key`, so steps running side by side wait for its token."""
-        with self._lock:
-            return self._logins.setdefault(key, threading.Lock())
-
-    def get(self, key: tuple[str, ...], now: float, margin: float) -> CachedToken | None:
-        with self._lock:
-            found = self._tokens.get(key)
-            if found is not None and found.expires_at - margin <= now:
-                del self._tokens[key]
-                return None
-            return found
-
-    def put(self, key: tuple[str, ...], token: CachedToken) -> None:
-        with self._lock:
-            self._tokens[key] = token
-
-    def drop(self, key: tuple[str, ...], token: str | None) -> None:
-        with self._lock:
-            if token is None or (key in self._tokens and self._tokens[key].token == token):
-                self._tokens.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-
-
-SHARED_TOKENS = TokenCache()
-
-
-class ClientAssertionAuth:
-    """The partner client's auth provider: a Bearer token from the token endpoint, fetched with a fresh client
-    assertion when the cache has none that lives longer than `margin` seconds."""
+class ClientAssertionAuth(TokenAuth):
+    """The ACM/IDM login: client credentials with a fresh signed client assertion each time a token is fetched."""
 
     def __init__(
         self,
@@ -199,84 +152,30 @@ class ClientAssertionAuth:
         cache: TokenCache = SHARED_TOKENS,
         now: Clock | None = None,
     ) -> None:
-        self.http = http
-        self.token_url = token_url
         self.signer = signer
-        self.scope = " ".join(scopes)
-        self.margin = margin
-        self.cache = cache
-        self.now = now or signer.now
-        self._key = (token_url, signer.client_id, self.scope, signer.thumbprint)
-        self._last: str | None = None
-        self.fetched = 0
+        super().__init__(
+            http,
+            token_url,
+            signer.client_id,
+            scopes,
+            credential=signer.thumbprint,
+            form=self._assertion_form,
+            margin=margin,
+            cache=cache,
+            now=now or signer.now,
+        )
 
-    def token(self) -> str:
-        """A live access token (cached, or fetched now)."""
-        with self.cache.login_lock(self._key):
-            cached = self.cache.get(self._key, self.now(), self.margin)
-            if cached is None:
-                cached = self._fetch()
-                self.cache.put(self._key, cached)
-            self.http.add_secret(cached.token)
-            self._last = cached.token
-            return cached.token
-
-    def _fetch(self) -> CachedToken:
+    def _assertion_form(self) -> dict[str, str]:
         assertion = self.signer.assertion()
         self.http.add_secret(assertion)
-        form = {
-            "grant_type": "client_credentials",
+        return {
             "client_id": self.signer.client_id,
             "client_assertion_type": CLIENT_ASSERTION_TYPE,
             "client_assertion": assertion,
-            "scope": self.scope,
         }
-        started = self.now()
-        # not repeated blindly: the assertion's jti is single-use, so only answers that prove it was not
-        # consumed (429, 503) are retried; anything else fails this call and the next one signs a new assertion
-        resp = self.http.request("POST", self.token_url, data=form, idempotent=False, authenticated=False, write=False)
-        body = resp.json() if resp.content else {}
-        token, expires_in = body.get("access_token"), body.get("expires_in")
-        if not isinstance(token, str) or not token or not isinstance(expires_in, int | float):
-            raise PartnerAuthError(
-                partner=PARTNER,
-                tenant=self.http.tenant,
-                method="POST",
-                endpoint=self.http.redactor.url(self.http.url(self.token_url)),
-                status=resp.status_code,
-                message="token response without access_token or expires_in",
-            )
-        self.http.add_secret(token)
-        self.fetched += 1
-        return CachedToken(token, started + float(expires_in), str(body.get("scope", "")))
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token()}"}
-
-    def invalidate(self) -> None:
-        """After a 401: forget the token that was refused (not a newer one another step fetched meanwhile), so
-        the next call logs in again."""
-        if self._last is not None:
-            self.cache.drop(self._key, self._last)
-        self._last = None
 
 
 # --- the API ----------------------------------------------------------------------------------------------------
-
-
-def problem_message(body: Any) -> str | None:
-    """A problem+json's `code: detail` (and its invalid params), or OAuth2's `error: error_description`."""
-    if not isinstance(body, dict):
-        return None
-    if isinstance(body.get("code"), str):
-        msg = f"{body['code']}: {body.get('detail') or body.get('title') or ''}".strip()
-        params = body.get("invalid-params")
-        if isinstance(params, list) and params:
-            msg += " (" + "; ".join(f"{p.get('name')}: {p.get('reason')}" for p in params if isinstance(p, dict)) + ")"
-        return msg[:1000]
-    if isinstance(body.get("error"), str):
-        return f"{body['error']}: {body.get('error_description', '')}".strip()[:1000]
-    return None
 
 
 @dataclass(frozen=True)
