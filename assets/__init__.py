@@ -16,7 +16,15 @@ import connectors
 from assets.canonical import canonical_assets
 from assets.mart import hub_freshness, reporting_mart, tenants_fresh
 from assets.operations import consent_statement, erasure, replay_asset, retention_purge
-from assets.partners import inbox_asset, partner_resources, pull_asset, push_asset, reconciliation_check, window_asset
+from assets.partners import (
+    inbox_asset,
+    partner_resources,
+    plan_asset,
+    pull_asset,
+    push_asset,
+    reconciliation_check,
+    window_asset,
+)
 from assets.resources import (
     HubConfigResource,
     MartResource,
@@ -81,11 +89,17 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
         b.assets[a.key.to_user_string()] = a
     model = b.assets["canonical_model"]
     stalled = b.assets.get("stalled_dossiers")
-    # a push runs after the model and after every step that writes into its outbox (the couplings' plans,
-    # hosted by other partners' pushes, and the follow-ups)
+    # a connector's plan runs after the model, before its push
+    plans = []
+    for c in reg.with_plan():
+        a = plan_asset(c)
+        b.assets[a.key.to_user_string()] = a
+        plans.append(a)
+    # a push runs after the model and after every step that writes into its outbox (its own plan, the
+    # couplings' plans, hosted by other partners' pushes, and the follow-ups)
     pushes = []
     for c in reg.with_push():
-        deps = ["canonical_model"]
+        deps = ["canonical_model", *([f"{c.name}_plan"] if c.plan is not None else [])]
         for cp in couplings:
             if c.name not in cp.feeds:
                 continue
@@ -95,7 +109,7 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
         a = push_asset(c, couplings, sorted(set(deps)))
         b.assets[a.key.to_user_string()] = a
         pushes.append(a)
-    b.sync = [*pulls, *inboxes, model, *pushes, *([stalled] if stalled is not None else [])]
+    b.sync = [*pulls, *inboxes, model, *plans, *pushes, *([stalled] if stalled is not None else [])]
     b.assets["hub_freshness"] = hub_freshness
     b.assets["reporting_mart"] = reporting_mart
     b.checks.append(tenants_fresh)
@@ -104,7 +118,7 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
     b.assets["erasure"] = erasure
     b.assets["retention_purge"] = retention_purge
     b.assets["consent_statement"] = consent_statement
-    _jobs(b, reg, pulls, inboxes, pushes, stalled, replay)
+    _jobs(b, reg, pulls, inboxes, [*plans, *pushes], stalled, replay)
     return b
 
 
@@ -114,7 +128,7 @@ def _jobs(
     b.jobs["sync_job"] = _job(
         "sync_job",
         b.sync,
-        "Incremental sync of one tenant: pulls, inboxes, canonical model, follow-ups and pushes "
+        "Incremental sync of one tenant: pulls, inboxes, canonical model, plans, follow-ups and pushes "
         "(every 15 minutes by schedule; backfill it for a full re-read of chosen tenants).",
     )
     b.jobs["nightly_reconcile_job"] = _job(
@@ -125,7 +139,11 @@ def _jobs(
     )
     by_name = {a.key.to_user_string(): a for a in (*pulls, *inboxes, *pushes)}
     for c in reg:
-        mine = [by_name[n] for n in (f"{c.name}_pull", f"{c.name}_inbox", f"{c.name}_push") if n in by_name]
+        mine = [
+            by_name[n]
+            for n in (f"{c.name}_pull", f"{c.name}_inbox", f"{c.name}_plan", f"{c.name}_push")
+            if n in by_name
+        ]
         if f"{c.name}_pull" in by_name:
             b.jobs[f"{c.name}_pull_job"] = _job(
                 f"{c.name}_pull_job", [by_name[f"{c.name}_pull"]], f"Incremental {c.title} pull for one tenant."

@@ -230,6 +230,12 @@ def inbox_asset(c: Connector, couplings: Sequence[Coupling], deps: Sequence[str]
     return _step_asset(c, f"{c.name}_inbox", c.inbox.apply, (), after, description, deps, c.inbox.unclaimed)
 
 
+def plan_asset(c: Connector) -> AssetsDefinition:
+    """`<name>_plan`: the connector's plan of what its partner is to get, after the model, before its push."""
+    assert c.plan is not None
+    return _step_asset(c, f"{c.name}_plan", c.plan.run, (), (), c.plan.description, ["canonical_model"])
+
+
 def push_asset(c: Connector, couplings: Sequence[Coupling], deps: Sequence[str]) -> AssetsDefinition:
     assert c.push is not None
     before = [cp.before_push[c.name] for cp in couplings if c.name in cp.before_push]

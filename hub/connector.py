@@ -100,6 +100,17 @@ class Push:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """Deciding, from the canonical model, what the partner is to get (`<name>_plan`, per tenant): it runs after
+    the model and before the push, and writes only the store (outbox items, records of what it decided and
+    why, follow-ups). E.g. a premium application built from what the hub knows, or held back with the
+    refusal it foresees."""
+
+    run: Step
+    description: str
+
+
+@dataclass(frozen=True)
 class Inbox:
     """Applying what the partner posted to the receiver (inbox `source`) to the canonical model
     (`<name>_inbox`, per tenant; the inbox sensor requests it). `unclaimed`: what the connector does itself
@@ -157,6 +168,10 @@ class JourneyRules:
     # an energy certificate of the dossier's dwelling issued after the dossier opened, with a better label than
     # the one before it (or the first one), is evidence of execution (works were done and certified)
     certificate_execution: bool = False
+    # premium applications of the dossier (canonical `premium_application` statuses): an open one is
+    # financing, one with these statuses (paid) counts as evidence of execution (the works were invoiced)
+    premium_financing: frozenset[str] = frozenset()
+    premium_execution: frozenset[str] = frozenset()
 
     def __or__(self, other: JourneyRules) -> JourneyRules:
         values: dict[str, Any] = {}
@@ -350,6 +365,7 @@ class Connector:
     # signed-webhook sources the receiver mounts for it (hub/receiver/webhooks.py)
     webhooks: tuple[WebhookSource, ...] = ()
     pull: Pull | None = None
+    plan: Plan | None = None
     push: Push | None = None
     inbox: Inbox | None = None
     replay: Mapping[str, ReplayRule] = field(default_factory=dict)
@@ -460,6 +476,9 @@ class Registry:
 
     def with_pull(self) -> list[Connector]:
         return [c for c in self if c.pull is not None]
+
+    def with_plan(self) -> list[Connector]:
+        return [c for c in self if c.plan is not None]
 
     def with_push(self) -> list[Connector]:
         return [c for c in self if c.push is not None]

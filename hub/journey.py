@@ -71,6 +71,7 @@ def dossier_evidence(
     dwelling_files: list[dict[str, Any]] | None = None,
     rules: JourneyRules | None = None,
     certificates: list[dict[str, Any]] | None = None,
+    premiums: list[dict[str, Any]] | None = None,
 ) -> dict[Phase, datetime | None]:
     """Which phases this dossier has reached, each with when (None when no partner date says), by the
     connectors' rules (`rules`, default: the registry's).
@@ -78,7 +79,9 @@ def dossier_evidence(
     `dwelling_files` carry what a partner reported for the resident's dwelling: `_appointments`, `_advices` and
     `scans` (an appointment, a woonplan or scan progress is advice, as a planned visit is). `certificates`: the
     energy certificates of the dossier's dwelling (a better one issued after the dossier opened is execution,
-    when a connector declares `certificate_execution`)."""
+    when a connector declares `certificate_execution`). `premiums`: the dossier's premium applications (an open
+    or decided one is financing; a paid one counts toward execution, by `premium_financing` and
+    `premium_execution`)."""
     r = rules or REGISTRY.journey_rules()
     ev: dict[Phase, datetime | None] = {Phase.INTEREST: _dt(intake.get("created_at"))}
     live_opps = [o for o in opportunities if not o.get("_deleted")]
@@ -96,8 +99,11 @@ def dossier_evidence(
     ):
         ev[Phase.ADVICE] = None
     subsidies = [a for a in actions if a["kind"] == "subsidy-request" and a.get("status") not in r.subsidy_rejected]
-    if subsidies or any(s in r.opportunity_financing for s in opp_status):
-        ev[Phase.FINANCING] = _earliest(*(a.get("created_at") for a in subsidies))
+    applied = [pa for pa in premiums or [] if not pa.get("_deleted") and pa.get("status") in r.premium_financing]
+    if subsidies or applied or any(s in r.opportunity_financing for s in opp_status):
+        ev[Phase.FINANCING] = _earliest(
+            *(a.get("created_at") for a in subsidies), *(pa.get("submitted_on") for pa in applied)
+        )
     quotes = [a for a in actions if a["kind"] == "quotation-request" and a.get("status") in r.quotation_active]
     if quotes or any(s in r.opportunity_quotation for s in opp_status):
         ev[Phase.QUOTATION] = _earliest(*(a.get("date_released") or a.get("created_at") for a in quotes))
@@ -117,6 +123,9 @@ def dossier_evidence(
     ]
     if in_execution or executed_quotes:
         ev[Phase.EXECUTION] = _earliest(*(a.get("date_executed") for a in executed_quotes))
+    paid = [pa for pa in premiums or [] if not pa.get("_deleted") and pa.get("status") in r.premium_execution]
+    if paid and Phase.EXECUTION not in ev:
+        ev[Phase.EXECUTION] = _earliest(*(pa.get("paid_on") for pa in paid))
     if r.certificate_execution and certificates:
         certified = certified_improvement(certificates, _dt(intake.get("created_at")))
         if certified is not None and Phase.EXECUTION not in ev:
@@ -209,6 +218,11 @@ def recompute_dossiers(
         if journey.certificate_execution and dwelling_ids:
             for c in _load(store, conn, "energy_certificate", tenant=tenant, parents=dwelling_ids):
                 certificates.setdefault(c["_parent"], []).append(c)
+        premiums: dict[str, list[dict[str, Any]]] = {}
+        if (journey.premium_financing or journey.premium_execution) and dwelling_ids:
+            for pa in _load(store, conn, "premium_application", tenant=tenant, parents=dwelling_ids):
+                if pa.get("intake_id"):
+                    premiums.setdefault(str(pa["intake_id"]), []).append(pa)
         opps_by_intake: dict[str, list[dict[str, Any]]] = {}
         for o in opps:
             opps_by_intake.setdefault(o["_parent"], []).append(o)
@@ -226,7 +240,14 @@ def recompute_dossiers(
             files = files_by_resident.get(rid)
             dwelling = intake.get("dwelling_id")
             ev = dossier_evidence(
-                intake, my_opps, my_actions, residents.get(rid), files, journey, certificates.get(dwelling or "")
+                intake,
+                my_opps,
+                my_actions,
+                residents.get(rid),
+                files,
+                journey,
+                certificates.get(dwelling or ""),
+                premiums.get(intake["_id"]),
             )
             phase = current_phase(ev)
             obligation = next(
