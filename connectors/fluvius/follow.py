@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -34,6 +33,7 @@ from connectors.fluvius.settings import (
     QUARANTINE_SOURCE,
     STATUS_CHANGED,
 )
+from connectors.fluvius.wire import day, when
 from hub.canonical import PremiumApplication
 from hub.followup import Task, raise_follow_ups
 from hub.http import PartnerError, PartnerNotFound
@@ -96,21 +96,6 @@ class FollowReport:
         }
 
 
-def _when(value: Any) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _day(value: Any) -> date | None:
-    when = _when(value)
-    return when.date() if when else None
-
-
 def category_status(application: dict[str, Any], item: dict[str, Any]) -> str:
     """One category's canonical status: its own decision once decided (paid when the application was paid and
     the category granted something), else the application's."""
@@ -138,7 +123,7 @@ def apply_application(
         report.foreign += 1  # the resident's own, or another organisation's: not the hub's to follow
         return []
     current = store.load_entities(conn, list(ids.values()), tenant=tenant)
-    updated = _when(app.get("updated_at")) or utcnow()
+    updated = when(app.get("updated_at")) or utcnow()
     items: list[Incoming] = []
     intakes: set[str] = set()
     for key, cid in ids.items():
@@ -146,7 +131,7 @@ def apply_application(
         if row is None or row["deleted_at"] is not None:
             continue
         data = dict(row["data"] or {})
-        known_at = _when(data.get("status_at"))
+        known_at = when(data.get("status_at"))
         status = category_status(app, keys[key])
         if known_at is not None and updated < known_at:
             report.stale += 1
@@ -171,10 +156,10 @@ def apply_application(
             "more_documents": list(asked.get("documenten_gevraagd") or [])
             if status == "more_documents_requested"
             else [],
-            "submitted_on": (_day(app.get("ontvangen_op")) or data.get("submitted_on")),
-            "decided_on": _day(app.get("beslist_op")) if status in DECIDED | {"paid"} else None,
-            "paid_on": _day(payment.get("betaald_op")) if paid else None,
-            "appeal_until": _day(app.get("beroep_tot")) if status in ("partly_approved", "rejected") else None,
+            "submitted_on": (day(app.get("ontvangen_op")) or data.get("submitted_on")),
+            "decided_on": day(app.get("beslist_op")) if status in DECIDED | {"paid"} else None,
+            "paid_on": day(payment.get("betaald_op")) if paid else None,
+            "appeal_until": day(app.get("beroep_tot")) if status in ("partly_approved", "rejected") else None,
             "status_at": updated.isoformat(),
         }
         model = PremiumApplication(id=cid, tenant=tenant, **_plain(new))
@@ -187,7 +172,7 @@ def apply_application(
     if items:
         changed = merge(store, conn, items, report.stats)
         report.changed += len(changed)
-    seen = _when(store.get_cursor(conn, PARTNER, tenant, SEEN_PREFIX + str(app.get("id"))))
+    seen = when(store.get_cursor(conn, PARTNER, tenant, SEEN_PREFIX + str(app.get("id"))))
     if seen is None or updated > seen:
         store.set_cursor(conn, PARTNER, tenant, SEEN_PREFIX + str(app.get("id")), updated.isoformat())
     return sorted(intakes)
@@ -218,7 +203,7 @@ def _ask_documents(store: Store, conn: Connection, tenant: str, app: dict[str, A
                 ).replace("  ", " "),
                 dossier_id=data.get("dossier_id"),
                 dwelling_id=data.get("dwelling_id"),
-                due_on=_day(asked.get("antwoord_tegen")),
+                due_on=day(asked.get("antwoord_tegen")),
                 detail={"portal_id": app.get("id"), "documents": kinds, "reason": asked.get("reden")},
             )
         ],
@@ -312,12 +297,12 @@ def apply_webhooks(store: Store, client: PortalClient, tenant: str) -> FollowRep
 
 def _known(store: Store, tenant: str, data: dict[str, Any]) -> bool:
     """Whether the hub applied this application at (or after) the event's `updated_at` already."""
-    when = _when(data.get("updated_at"))
-    if when is None:
+    at = when(data.get("updated_at"))
+    if at is None:
         return False
     with store.begin() as conn:
-        seen = _when(store.get_cursor(conn, PARTNER, tenant, SEEN_PREFIX + str(data["id"])))
-    return seen is not None and seen >= when
+        seen = when(store.get_cursor(conn, PARTNER, tenant, SEEN_PREFIX + str(data["id"])))
+    return seen is not None and seen >= at
 
 
 def _done(store: Store, tenant: str, m: Any) -> None:
