@@ -1,9 +1,9 @@
 """Builds the reporting mart that PowerBI reads: a fresh DuckDB file from the canonical store via Arrow,
 checked, then atomically swapped into place (readers never see a half-built file), plus Parquet copies.
 
-Tables: campaigns, dossiers, journey_events, consents (counts only), follow_ups; view funnel. Personal data is
-pseudonymised: the mart holds no names, e-mails or street addresses — only a keyed hash per resident
-(HUB_MART_PSEUDONYM_KEY; only sandbox tenants may go without it) and the 4-digit postcode area. An erased
+Tables: campaigns, dossiers, journey_events, consents (counts only), follow_ups, premium_applications; view
+funnel. Personal data is pseudonymised: the mart holds no names, e-mails or street addresses — only a keyed
+hash per resident (HUB_MART_PSEUDONYM_KEY; only sandbox tenants may go without it) and the 4-digit postcode area. An erased
 resident's dossier keeps its row (the funnel counts do not change) with no resident reference and no postcode
 area (hub/erasure.py)."""
 
@@ -58,6 +58,27 @@ FOLLOW_UP_SCHEMA = pa.schema(
         ("due_on", pa.date32()),
         ("status", pa.string()),
         ("raised_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+PREMIUM_SCHEMA = pa.schema(
+    [
+        ("application_id", pa.string()),
+        ("tenant", pa.string()),
+        ("dossier_id", pa.string()),
+        ("campaign_id", pa.string()),
+        ("scheme", pa.string()),
+        ("category", pa.string()),
+        ("status", pa.string()),
+        ("dossier_number", pa.string()),
+        ("amount_requested", pa.float64()),
+        ("amount_granted", pa.float64()),
+        ("amount_paid", pa.float64()),
+        ("reason_codes", pa.string()),
+        ("prefilled_share", pa.float64()),
+        ("submitted_on", pa.date32()),
+        ("decided_on", pa.date32()),
+        ("paid_on", pa.date32()),
+        ("appeal_until", pa.date32()),
     ]
 )
 EVENT_SCHEMA = pa.schema(
@@ -115,6 +136,9 @@ COMMENTS = {
     "campaigns": "Campaigns per tenant.",
     "consents": "Residents per tenant, purpose and partner whose standing consent is granted or withdrawn (counts).",
     "follow_ups": "The hub's own follow-up list for coordinators: one task per row (kind, reason, due date, status).",
+    "premium_applications": "One row per premium application and category of works (regeling MVP_VL or ISDE_NL): "
+    "status, amounts requested, granted and paid, the portal's reason codes (comma separated), the share of "
+    "fields the hub prefilled, and the dates. refused_by_hub: a refusal the hub foresaw, never sent.",
 }
 
 
@@ -201,6 +225,22 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
         fu_cols["due_on"].append(_day(data.get("due_on")))
         fu_cols["raised_at"].append(_ts(data.get("raised_at")))
 
+    campaign_of = {did: data.get("campaign_id") for did, _, data in _entities(store, "dossier", tenants)}
+    pa_cols: dict[str, list[Any]] = defaultdict(list)
+    for aid, tenant, data in _entities(store, "premium_application", tenants):
+        if "scheme" not in data:
+            continue
+        pa_cols["application_id"].append(aid)
+        pa_cols["tenant"].append(tenant)
+        pa_cols["campaign_id"].append(campaign_of.get(data.get("dossier_id")))
+        for k in ("dossier_id", "scheme", "category", "status", "dossier_number"):
+            pa_cols[k].append(data.get(k))
+        for k in ("amount_requested", "amount_granted", "amount_paid", "prefilled_share"):
+            pa_cols[k].append(None if data.get(k) is None else float(data[k]))
+        pa_cols["reason_codes"].append(",".join(data.get("reason_codes") or []) or None)
+        for k in ("submitted_on", "decided_on", "paid_on", "appeal_until"):
+            pa_cols[k].append(_day(data.get(k)))
+
     ev_cols: dict[str, list[Any]] = defaultdict(list)
     with store.engine.connect() as conn:
         for r in store.journey_events(conn, tenants):
@@ -226,6 +266,7 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
         "journey_events": table(EVENT_SCHEMA, ev_cols),
         "consents": table(CONSENT_SCHEMA, consent_cols),
         "follow_ups": table(FOLLOW_UP_SCHEMA, fu_cols),
+        "premium_applications": table(PREMIUM_SCHEMA, pa_cols),
     }
 
 
