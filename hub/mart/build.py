@@ -3,9 +3,9 @@ checked, then atomically swapped into place (readers never see a half-built file
 
 Tables: campaigns, dossiers, journey_events, consents (counts only), follow_ups, premium_applications; view
 funnel. Personal data is pseudonymised: the mart holds no names, e-mails or street addresses — only a keyed
-hash per resident (HUB_MART_PSEUDONYM_KEY; only sandbox tenants may go without it) and the 4-digit postcode area. An erased
-resident's dossier keeps its row (the funnel counts do not change) with no resident reference and no postcode
-area (hub/erasure.py)."""
+hash per resident (HUB_MART_PSEUDONYM_KEY; only sandbox tenants may go without it) and the 4-digit postcode
+area. An erased resident's dossier keeps its row (the funnel counts do not change) with no resident reference
+and no postcode area (hub/erasure.py)."""
 
 from __future__ import annotations
 
