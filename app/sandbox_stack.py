@@ -79,6 +79,9 @@ class SandboxStack:
             self.receiver.stop()
 
     def _wire(self) -> None:
+        for c in self.connectors:
+            if c.sandbox is not None and c.sandbox.wire is not None and c.name in self.running:
+                c.sandbox.wire(self.running[c.name], self.receiver_url)
         for cp in self.couplings:
             if cp.sandbox_wire is not None:
                 cp.sandbox_wire(self)

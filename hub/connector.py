@@ -305,7 +305,9 @@ class SandboxFactory:
     HUB_SANDBOX_PORT_BASE (per tenant: offset + the tenant's number); `order`: start order, lower first;
     `regions`: the sandbox tenants' regions it serves (hub/config.py: `SANDBOX_REGIONS`, e.g. `{"nl"}` for a
     Dutch partner, `{"vl"}` for a Flemish one; None: every region): the embedded default gives a tenant only the
-    sandboxes of its region, and the stack starts a sandbox only for those tenants."""
+    sandboxes of its region, and the stack starts a sandbox only for those tenants.
+    `wire(handle, receiver_url)`: point the sandbox's own calls to the hub (e.g. its webhooks) at the hub's
+    receiver once that runs (the stack calls it after every receiver start)."""
 
     config: Callable[[str, int, str, Mapping[str, Any] | None], PartnerConfig]
     start: Callable[[SandboxStart], Any]
@@ -316,6 +318,7 @@ class SandboxFactory:
     per_tenant: bool = False
     order: int = 100
     regions: frozenset[str] | None = None
+    wire: Callable[[Any, str], None] | None = None
 
     def serves(self, region: str) -> bool:
         return self.regions is None or region in self.regions

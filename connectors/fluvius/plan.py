@@ -265,9 +265,7 @@ def _refuse(
     raise_follow_ups(store, conn, tenant, tasks, PARTNER)
 
 
-def _still_needed(
-    store: Store, conn: Connection, tenant: str, dossier_id: str, built: Any, report: PlanReport
-) -> None:
+def _still_needed(store: Store, conn: Connection, tenant: str, dossier_id: str, built: Any, report: PlanReport) -> None:
     key = f"{STILL_NEEDED}:{dossier_id}"
     items = list(built.still_needed) + [r for r in built.blocked_reasons if r not in built.still_needed]
     if not items:
