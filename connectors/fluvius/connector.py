@@ -81,7 +81,7 @@ def reconcile(run: PartnerRun) -> list[dict[str, Any]]:
         portal.update(str(a.get("id")) for a in page.items)
     with run.store.begin() as conn:
         rows = run.store.live_entities(conn, "premium_application", run.tenant_id)
-        parked = run.store.quarantine_open_count(conn, run.tenant_id, f"outbox:{PARTNER}", None)
+        parked = run.store.quarantine_open_counts(conn, run.tenant_id).get(f"outbox:{PARTNER}", 0)
     hub = {str(r["data"]["portal_id"]) for r in rows if r["data"].get("portal_id")}
     return [
         {

@@ -163,7 +163,7 @@ def apply_application(
             "status_at": updated.isoformat(),
         }
         model = PremiumApplication(id=cid, tenant=tenant, **_plain(new))
-        items.append(Incoming(model, PARTNER, f"aanvraag:{app.get('id')}:{via}", updated))
+        items.append(Incoming(model, PARTNER, f"aanvraag:{app.get('id')}:{via}", utcnow()))
         report.by_status[status] = report.by_status.get(status, 0) + 1
         if data.get("intake_id"):
             intakes.add(str(data["intake_id"]))

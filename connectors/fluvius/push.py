@@ -242,7 +242,10 @@ class PremiumPush:
                 data.pop("tenant", None)
                 items.append(
                     Incoming(
-                        PremiumApplication(id=cid, tenant=self.tenant, **data), PARTNER, f"push:{app.get('id')}", at
+                        PremiumApplication(id=cid, tenant=self.tenant, **data),
+                        PARTNER,
+                        f"push:{app.get('id')}",
+                        utcnow(),
                     )
                 )
             merge(self.store, conn, items, stats)
