@@ -470,6 +470,39 @@ def cmd_mandate(args: argparse.Namespace) -> int:
         store.dispose()
 
 
+def cmd_premiums(args: argparse.Namespace) -> int:
+    """A tenant's premium applications (per category: status, amounts, the portal's or the hub's reason codes,
+    the prefilled share) and what each dossier still needs from the resident (connectors/fluvius/report.py)."""
+    from connectors.fluvius.report import overview, summary_line
+    from connectors.fluvius.settings import PARTNER as PREMIUMS
+
+    config = _load(args)
+    tenant = config.tenant(args.tenant)
+    if PREMIUMS not in tenant.partners:
+        print(f"hub premiums: tenant {tenant.id} has no premium portal ({PREMIUMS})", file=sys.stderr)
+        return 2
+    store = _open_store()
+    try:
+        with store.begin() as conn:
+            o = overview(store, conn, tenant.id)
+    finally:
+        store.dispose()
+    if args.json:
+        print(json.dumps(o, indent=2, default=str))
+        return 0
+    print(f"{tenant.id}: " + summary_line(o))
+    for a in o["applications"]:
+        codes = ",".join(a["reason_codes"])
+        amounts = f"requested {a['requested'] or '-'} granted {a['granted'] or '-'} paid {a['paid'] or '-'}"
+        print(
+            f"  {str(a['dossier'])[:8]}  {a['scheme']:<7} {a['category']:<18} {a['status']:<24} "
+            f"{a['dossier_number'] or '':<17} {amounts} {codes}"
+        )
+    for n in o["still_needed"]:
+        print(f"  still needed for dossier {str(n['dossier'])[:8]}: {'; '.join(n['items'])}")
+    return 0
+
+
 def cmd_woningpas(args: argparse.Namespace) -> int:
     """The coordinator's decision on a Woningpas address-match candidate (a follow-up task `address-match`):
     --accept joins the unit to the dwelling the task names, --reject makes it a dwelling of its own; without
@@ -652,6 +685,11 @@ def build_parser() -> argparse.ArgumentParser:
     md.add_argument("--requested-by", help="the coordinator's role or staff id (not the resident's name)")
     md.add_argument("--json", action="store_true", help="list: as JSON")
     md.set_defaults(fn=cmd_mandate)
+
+    pr = sub.add_parser("premiums", help="a tenant's premium applications and what dossiers still need")
+    pr.add_argument("--tenant", required=True)
+    pr.add_argument("--json", action="store_true", help="as JSON")
+    pr.set_defaults(fn=cmd_premiums)
 
     wp = sub.add_parser("woningpas", help="Woningpas: decide an address-match candidate (or list them)")
     wps = wp.add_subparsers(dest="woningpas_command", required=True)
