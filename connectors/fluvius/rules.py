@@ -384,7 +384,7 @@ def _building_too_recent(
         return []
     permit = _date(gebouw.get("vergunningsdatum"))
     out = []
-    for i, item in items:
+    for _i, item in items:
         if item.get("categorie") not in params.HEAT_PUMP_CATEGORIES:
             continue
         dates = [_date(f.get("datum")) for f in item.get("facturen") or [] if isinstance(f, Mapping)]
