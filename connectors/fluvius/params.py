@@ -45,8 +45,8 @@ MVP_CATEGORIES: Mapping[str, tuple[str | None, ...]] = {
     "zonneboiler": (None,),
 }
 HEAT_PUMP_CATEGORIES = frozenset({"warmtepomp", "warmtepompboiler"})
-ISDE_INSULATION = ("dakisolatie", "zoldervloerisolatie", "gevelisolatie", "spouwmuurisolatie", "vloerisolatie")
-ISDE_INSULATION += ("bodemisolatie", "isolatieglas")
+ISDE_INSULATION: tuple[str, ...] = ("dakisolatie", "zoldervloerisolatie", "gevelisolatie", "spouwmuurisolatie")
+ISDE_INSULATION += ("vloerisolatie", "bodemisolatie", "isolatieglas")
 ISDE_APPLIANCES = ("warmtepomp", "warmtepomp_hybride", "zonneboiler", "warmtenet", "elektrisch_koken")
 ISDE_CATEGORIES: tuple[str, ...] = ISDE_INSULATION + ISDE_APPLIANCES
 

@@ -297,8 +297,8 @@ def _invoice_too_old(
     limit = add_months(on, -WINDOW_MONTHS)
     out = []
     for i, item in items:
-        dated = [(_date(f.get("datum")), j) for j, f in enumerate(item.get("facturen") or []) if isinstance(f, Mapping)]
-        dated = [(d, j) for d, j in dated if d is not None]
+        raw = [(_date(f.get("datum")), j) for j, f in enumerate(item.get("facturen") or []) if isinstance(f, Mapping)]
+        dated = [(d, j) for d, j in raw if d is not None]
         if not dated:
             continue
         first, j = min(dated)
