@@ -270,12 +270,16 @@ def create_app(sb: PortalSandbox) -> ASGIApp:
         the due webhooks go out."""
         try:
             body = await admin_body(request)
-            if "set" in body:
-                await run_in_threadpool(sb.set_clock, datetime.fromisoformat(str(body["set"])))
+            when = datetime.fromisoformat(str(body["set"])) if "set" in body else None
             days, seconds = float(body.get("advance_days", 0)), float(body.get("advance_seconds", 0))
         except (ValueError, TypeError) as exc:
             return admin_error(400, f"bad clock: {exc!r}")
-        return json_response(await run_in_threadpool(sb.advance, days, seconds))
+        moved = 0
+        if when is not None:
+            moved = (await run_in_threadpool(sb.set_clock, when))["transitions"]
+        answer = await run_in_threadpool(sb.advance, days, seconds)
+        answer["transitions"] += moved
+        return json_response(answer)
 
     @app.post(f"{ADMIN}/webhooks")
     async def add_webhook(request: Request) -> Response:
