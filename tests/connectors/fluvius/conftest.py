@@ -7,7 +7,6 @@ import base64
 import threading
 import uuid
 from collections.abc import Iterator
-from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -90,6 +89,18 @@ def windows_item(m2: int = 40) -> dict[str, Any]:
         "uitvoeringsdatum": "2026-07-01",
         "facturen": [{"nummer": "F-2026-002", "datum": "2026-07-02", "bedrag_excl_btw": 20000, "btw_pct": 6}],
     }
+
+
+def heat_pump_item(**over: Any) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "categorie": "warmtepomp",
+        "subtype": "lucht_water",
+        "hoeveelheid": 1,
+        "installatiedatum": "2026-08-01",
+        "facturen": [{"nummer": "W-1", "datum": "2026-08-03", "bedrag_excl_btw": 12000, "btw_pct": 6}],
+    }
+    item.update(over)
+    return item
 
 
 def isde_body(**over: Any) -> dict[str, Any]:
@@ -261,7 +272,3 @@ def receiver() -> Iterator[Receiver]:
     holder["r"] = Receiver(server)
     yield holder["r"]
     server.stop()
-
-
-def clone(body: dict[str, Any]) -> dict[str, Any]:
-    return deepcopy(body)

@@ -21,6 +21,7 @@ from tests.connectors.fluvius.conftest import (
     WHSEC,
     Portal,
     Receiver,
+    heat_pump_item,
     isde_body,
     mvp_body,
     windows_item,
@@ -386,26 +387,14 @@ def test_rule_minimum_and_all_failures_listed(portal: Portal) -> None:
     assert {p["name"] for p in problem["invalid-params"]} == {"categorieen[0].facturen", "categorieen[1].categorie"}
 
 
-def heat_pump(**over: Any) -> dict[str, Any]:
-    item = {
-        "categorie": "warmtepomp",
-        "subtype": "lucht_water",
-        "hoeveelheid": 1,
-        "installatiedatum": "2026-08-01",
-        "facturen": [{"nummer": "W-1", "datum": "2026-08-03", "bedrag_excl_btw": 12000, "btw_pct": 6}],
-    }
-    item.update(over)
-    return item
-
-
 def test_rule_gebouw_te_recent(portal: Portal) -> None:
-    body = mvp_body(categorieen=[heat_pump()])
+    body = mvp_body(categorieen=[heat_pump_item()])
     body["gebouw"] = {**body["gebouw"], "aansluitingsjaar": 2019, "vergunningsdatum": "2022-03-01"}
     assert refused(portal.mvp, body)["code"] == "GEBOUW_TE_RECENT"
     # connected before 2014: no matter the permit
-    body = mvp_body(categorieen=[heat_pump()], gebouw={**mvp_body()["gebouw"], "aansluitingsjaar": 2013})
+    body = mvp_body(categorieen=[heat_pump_item()], gebouw={**mvp_body()["gebouw"], "aansluitingsjaar": 2013})
     assert portal.mvp.call("POST", f"/aanvragen/{portal.mvp.ready(body)}/indienen").status_code == 200
-    body = mvp_body(categorieen=[heat_pump()], referentie="hp-old-permit")
+    body = mvp_body(categorieen=[heat_pump_item()], referentie="hp-old-permit")
     body["gebouw"] = {**body["gebouw"], "aansluitingsjaar": 2019, "vergunningsdatum": "2018-03-01"}
     aid = portal.mvp.ready(body)
     assert portal.mvp.call("POST", f"/aanvragen/{aid}/indienen").status_code == 200
@@ -416,7 +405,7 @@ def test_rule_warmtepomp_10jaar_from_history(portal: Portal) -> None:
         "POST", "/historie", {"regeling": "MVP_VL", "insz": INSZ, "categorie": "warmtepomp", "datum": "2019-05-01"}
     )
     assert made.status_code == 201
-    assert refused(portal.mvp, mvp_body(categorieen=[heat_pump()]))["code"] == "WARMTEPOMP_10JAAR"
+    assert refused(portal.mvp, mvp_body(categorieen=[heat_pump_item()]))["code"] == "WARMTEPOMP_10JAAR"
 
 
 def test_rule_inkomenscategorie(portal: Portal) -> None:
