@@ -627,3 +627,18 @@ def test_admin_dump_clock_and_clients(portal: Portal) -> None:
         portal.admin("POST", "/clients", {"client_id": "x", "client_secret": "y", "regeling": "XX"}).status_code == 400
     )
     assert json.loads(portal.admin("GET", "/clients").text)[-1]["regeling"] == "ISDE_NL"
+
+
+def test_webhook_delay_and_out_of_order(portal: Portal, receiver: Receiver) -> None:
+    register(portal, receiver)
+    portal.admin("POST", "/webhook-faults", {"delay_seconds": 60})
+    portal.mvp.submitted(mvp_body())
+    assert receiver.calls == []  # held back a minute of sandbox time
+    portal.advance(60 / 86400)
+    assert len(receiver.calls) == 1
+
+    portal.admin("POST", "/webhook-faults", {"out_of_order": True, "delay_seconds": 1})
+    first, second = portal.mvp.submitted(mvp_body()), portal.mvp.submitted(mvp_body())
+    portal.advance(1 / 86400)
+    got = [json.loads(c["body"])["data"]["id"] for c in receiver.calls[1:]]
+    assert got == [second, first]
