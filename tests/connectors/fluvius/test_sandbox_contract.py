@@ -269,6 +269,14 @@ def test_partly_approved_by_cap(portal: Portal) -> None:
     history = portal.mvp.call("GET", f"/aanvragen/{aid}/historiek").json()["items"]
     assert history[-1]["reden_codes"] == ["PLAFOND_TOEGEPAST"]
     portal.advance(5)
+    paid = portal.mvp.call("GET", f"/aanvragen/{aid}").json()
+    assert paid["status"] == "uitbetaald" and paid["betaling"]["bedrag"] == 5525.0
+    # paying does not end the right to appeal a partly approved decision; the review keeps the cap
+    portal.plan(aid, herzien_days=1)
+    appeal = portal.mvp.call("POST", f"/aanvragen/{aid}/beroep", {"motivering": "plafond te laag"})
+    assert appeal.status_code == 200
+    portal.advance(1)
+    assert statuses(portal, aid)[-4:] == ["beroep_ingediend", "herzien", "gedeeltelijk_goedgekeurd", "uitbetaald"]
     assert portal.mvp.call("GET", f"/aanvragen/{aid}").json()["betaling"]["bedrag"] == 5525.0
 
 
