@@ -2,9 +2,9 @@
 `/premies/v1`, and an admin API under `/__sandbox` (not part of the modelled API).
 
 Checks run in the order a gateway runs them: token (401) → the client's rate limit (429 + Retry-After) →
-scope (403) → body shape (400) → regeling (403) → the aanvraag exists and is the client's (404) → mandate
+scope (403) → regeling (403) → body shape (400) → the aanvraag exists and is the client's (404) → mandate
 (403) → status (409) → business rules (422). Due transitions are applied before every API request, and the
-webhooks that fell due are sent after every write, in the request's own thread. Idempotency keys remember a
+webhooks that fell due are sent after every API request, in the request's own thread. Idempotency keys remember a
 2xx answer only (a refusal may be retried with the same key once the cause is fixed)."""
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def create_app(sb: PortalSandbox) -> ASGIApp:
                 answer = await handler(request, **path)
             except Problem as exc:
                 answer = _problem(exc, request)
-            if request.method != "GET" and sb.webhooks.due():
+            if sb.webhooks.due():
                 await run_in_threadpool(sb.webhooks.flush)
             return answer
 

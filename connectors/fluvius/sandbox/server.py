@@ -56,8 +56,9 @@ def start_demo(
 ) -> RunningPortal:
     """A sandbox with one demo client per tenant (its region's regeling), its webhooks registered at
     `{receiver_url}/webhooks/{tenant}/fluvius` (default: the hub's receiver port on loopback), and `mandates`:
-    tenant → the INSZ/BSN numbers that mandated the tenant's organisation."""
-    clock = SimClock(start) if start is not None else SimClock(datetime(2026, 11, 2, 9, 0))
+    tenant → the INSZ/BSN numbers that mandated the tenant's organisation. The clock starts at `start` (default:
+    now) and runs on in real time."""
+    clock = SimClock(start)  # None: starts at the real time, runs on in real time, movable by the admin API
     sb = PortalSandbox(seed=seed, clock=clock, throttle_per_minute=throttle)
     receiver = (receiver_url or f"http://127.0.0.1:{receiver_port()}").rstrip("/")
     for tenant in tenants:

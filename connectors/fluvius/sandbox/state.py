@@ -218,7 +218,7 @@ class PortalSandbox:
     asked for more documents / refused for an attest that does not match the invoice."""
 
     seed: int = 20
-    clock: SimClock = field(default_factory=lambda: SimClock(datetime(2026, 11, 2, 9, 0)))
+    clock: SimClock = field(default_factory=SimClock)
     throttle_per_minute: int = 120
     aanvulling_share: float = 0.10
     inconsistent_share: float = 0.08
