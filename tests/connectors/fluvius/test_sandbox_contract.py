@@ -650,3 +650,25 @@ def test_webhook_delay_and_out_of_order(portal: Portal, receiver: Receiver) -> N
     portal.advance(1 / 86400)
     got = [json.loads(c["body"])["data"]["id"] for c in receiver.calls[1:]]
     assert got == [second, first]
+
+
+def test_isde_combined_measures_doubled_and_paid(portal: Portal) -> None:
+    body = isde_body()
+    body["categorieen"].append(
+        {
+            "categorie": "spouwmuurisolatie",
+            "meldcode": "ISO-SPW-01",
+            "hoeveelheid": 80,
+            "uitvoeringsdatum": "2026-06-01",
+            "facturen": [{"nummer": "NL-78", "datum": "2026-06-02", "bedrag_excl_btw": 2400, "btw_pct": 21}],
+        }
+    )
+    aid = portal.isde.submitted(body)
+    plan = portal.sb.aanvragen[aid].plan
+    assert plan is not None and 7 <= (plan.decide_at - plan.processing_at).days + 1 <= 56
+    portal.plan(aid, decision_days=20, pay_days=10)
+    portal.advance(30)
+    paid = portal.isde.call("GET", f"/aanvragen/{aid}").json()
+    assert [c["beslissing"]["toegekend_bedrag"] for c in paid["categorieen"]] == [1950.0, 840.0]  # 2 × the rate
+    assert paid["status"] == "uitbetaald" and paid["betaling"]["iban_masked"] == "NL91 **** **** 4300"
+    assert paid["inkomenscategorie"] is None
