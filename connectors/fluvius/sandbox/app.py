@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp
 
 from connectors.fluvius.sandbox.problems import PROBLEM_JSON, Problem, fault_body, invalid, problem_body
-from connectors.fluvius.sandbox.state import PortalSandbox, TokenError, _fingerprint
+from connectors.fluvius.sandbox.state import PortalSandbox, TokenError, fingerprint
 from connectors.fluvius.settings import API, SCOPE_APPLY, SCOPE_READ, TOKEN_PATH
 from hub.sandbox.admin import add_fault_routes, json_response
 from hub.sandbox.runtime import FaultMiddleware
@@ -77,14 +77,9 @@ def create_app(sb: PortalSandbox) -> ASGIApp:
         key = request.headers.get("idempotency-key")
         if required and not key:
             raise Problem(400, "IDEMPOTENCY_KEY_ONTBREEKT", "Dit verzoek vraagt een Idempotency-Key.")
-        fingerprint = _fingerprint(request.method, request.url.path, body)
-        stored = sb.remembered(client_id, key, fingerprint)
-        if stored is not None:
-            return json_response(stored.body, stored.status, {"Idempotent-Replayed": "true"})
-        status, answer = await run_in_threadpool(work)
-        if 200 <= status < 300:
-            sb.remember(client_id, key, fingerprint, status, answer)
-        return json_response(answer, status)
+        print_ = fingerprint(request.method, request.url.path, body)
+        replayed, status, answer = await run_in_threadpool(sb.idempotent, client_id, key, print_, work)
+        return json_response(answer, status, {"Idempotent-Replayed": "true"} if replayed else None)
 
     # --- OAuth2 --------------------------------------------------------------------------------------------
 

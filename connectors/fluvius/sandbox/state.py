@@ -19,7 +19,7 @@ import random
 import secrets
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -207,7 +207,7 @@ def _money(value: Decimal) -> float:
     return float(value.quantize(params.CENT))
 
 
-def _fingerprint(method: str, path: str, body: Any) -> str:
+def fingerprint(method: str, path: str, body: Any) -> str:
     raw = json.dumps([method, path, body], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
 
@@ -232,6 +232,7 @@ class PortalSandbox:
         self.history: list[rules.Subsidy] = []
         self.aanvragen: dict[str, Aanvraag] = {}
         self.idempotency: dict[tuple[str, str], Remembered] = {}
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self.throttle = LaravelThrottle(self.throttle_per_minute)
         self.webhooks = WebhookOutbox(now=self.now, seed=self.seed + 1)
         self.faults = Faults(self.seed + 2)
@@ -406,6 +407,25 @@ class PortalSandbox:
             return rules.History(tuple(self.history))
 
     # --- idempotency --------------------------------------------------------------------------------------------
+
+    def idempotent(
+        self, client_id: str, key: str | None, fingerprint: str, work: Callable[[], tuple[int, dict[str, Any]]]
+    ) -> tuple[bool, int, dict[str, Any]]:
+        """(replayed, status, body): the stored answer of `key`, else `work`'s (remembered when 2xx). Requests
+        with the same key run one after the other, so a retry racing its original waits and gets its answer."""
+        if key is None:
+            status, body = work()
+            return False, status, body
+        with self.lock:
+            key_lock = self._key_locks.setdefault((client_id, key), threading.Lock())
+        with key_lock:
+            stored = self.remembered(client_id, key, fingerprint)
+            if stored is not None:
+                return True, stored.status, stored.body
+            status, body = work()
+            if 200 <= status < 300:
+                self.remember(client_id, key, fingerprint, status, body)
+            return False, status, body
 
     def remembered(self, client_id: str, key: str | None, fingerprint: str) -> Remembered | None:
         """The stored answer of `key` (None: a new key). The same key with another request → 422."""
@@ -970,6 +990,7 @@ class PortalSandbox:
         with self.lock:
             self.aanvragen.clear()
             self.idempotency.clear()
+            self._key_locks.clear()
             self.history.clear()
             self.tokens.clear()
             self._dossier_seq.clear()

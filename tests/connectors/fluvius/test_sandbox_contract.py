@@ -672,3 +672,15 @@ def test_isde_combined_measures_doubled_and_paid(portal: Portal) -> None:
     assert [c["beslissing"]["toegekend_bedrag"] for c in paid["categorieen"]] == [1950.0, 840.0]  # 2 × the rate
     assert paid["status"] == "uitbetaald" and paid["betaling"]["iban_masked"] == "NL91 **** **** 4300"
     assert paid["inkomenscategorie"] is None
+
+
+def test_concurrent_retries_with_one_key_make_one_draft(portal: Portal) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = mvp_body()
+    portal.mvp.login()
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: portal.mvp.create(body, key="race"), range(6)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1 and len(portal.sb.aanvragen) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 5
