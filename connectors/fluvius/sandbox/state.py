@@ -482,7 +482,9 @@ class PortalSandbox:
                 created_at=now,
                 updated_at=now,
             )
-            a.historiek.append({"van": None, "naar": CONCEPT, "op": now.isoformat(), "actor": "aanvrager"})
+            a.historiek.append(
+                {"van": None, "naar": CONCEPT, "op": now.isoformat(), "actor": "aanvrager", "reden_codes": []}
+            )
             self.aanvragen[aid] = a
             return self.view(a)
 

@@ -216,6 +216,9 @@ def test_happy_path_to_paid(portal: Portal) -> None:
     assert paid["status"] == "uitbetaald"
     assert paid["betaling"]["bedrag"] == 1400.0 and paid["betaling"]["iban_masked"] == "BE68 **** **** 7034"
     assert statuses(portal, aid) == ["concept", "ingediend", "in_behandeling", "goedgekeurd", "uitbetaald"]
+    steps = portal.mvp.call("GET", f"/aanvragen/{aid}/historiek").json()["items"]
+    assert all(set(step) == {"van", "naar", "op", "actor", "reden_codes"} for step in steps)
+    assert [step["op"][:10] for step in steps] == ["2026-11-02", "2026-11-02", "2026-11-03", "2026-11-12", "2026-11-19"]
 
 
 def test_more_documents_asked_and_answered(portal: Portal) -> None:
