@@ -72,6 +72,17 @@ def start_demo(
     return start_portal(sb, port=port)
 
 
+def point_webhooks(running: RunningPortal, receiver_url: str) -> None:
+    """Register every demo client's webhook at `{receiver_url}/webhooks/{tenant}/fluvius` (with the tenant's demo
+    secret): for a stack whose receiver starts after the sandboxes on a port only known then."""
+    base = receiver_url.rstrip("/")
+    for client_id in list(running.sandbox.clients):
+        tenant = client_id.removeprefix("sandbox-").removesuffix("-hub")
+        running.sandbox.webhooks.register(
+            client_id, f"{base}/webhooks/{tenant}/{INBOX_SOURCE}", sandbox_webhook_secret(tenant)
+        )
+
+
 def _start(s: SandboxStart) -> RunningPortal:
     options = dict(s.options)
     mandates = options.pop("mandates", None) or s.seeds.get("fluvius_mandates")

@@ -12,7 +12,7 @@ from connectors.fluvius.sandbox.credentials import (
     sandbox_partner_config,
     sandbox_webhook_secret,
 )
-from connectors.fluvius.sandbox.server import SANDBOX
+from connectors.fluvius.sandbox.server import SANDBOX, point_webhooks
 from connectors.fluvius.settings import API, CLIENT_SECRET, TOKEN_PATH, WEBHOOK_SECRETS, FluviusSettings
 from hub.connector import SandboxStart
 from tests.connectors.fluvius.conftest import Receiver
@@ -74,5 +74,11 @@ def test_factory_starts_one_server_for_all_tenants(receiver: Receiver) -> None:
                 "ingetrokken": False,
             }
         ]
+        point_webhooks(running, "http://127.0.0.1:9")
+        hooks = requests.get(base + "/__sandbox/webhooks", timeout=10).json()["endpoints"]
+        assert {h["url"] for h in hooks} == {
+            "http://127.0.0.1:9/webhooks/coop-noord/fluvius",
+            "http://127.0.0.1:9/webhooks/loket-leuven/fluvius",
+        }
     finally:
         SANDBOX.stop(running)
