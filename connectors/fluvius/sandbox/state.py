@@ -21,7 +21,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote_plus
@@ -901,11 +901,14 @@ class PortalSandbox:
         if status is not None and status not in STATUSES:
             raise invalid([{"name": "status", "reason": f"een van {list(STATUSES)}"}])
         filters = {"u": updated_since, "s": status, "r": referentie}
-        after: tuple[str, str] | None = None
+        after: tuple[datetime, str] | None = None
         if cursor is not None:
             try:
                 data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-                after = (str(data["t"]), str(data["i"]))
+                at = datetime.fromisoformat(str(data["t"]))
+                if at.tzinfo is None:
+                    raise ValueError("a cursor's time has a zone")
+                after = (at.astimezone(UTC), str(data["i"]))
                 filters = {"u": data["u"], "s": data["s"], "r": data["r"]}
             except (ValueError, KeyError, TypeError, binascii.Error):
                 raise invalid([{"name": "cursor", "reason": "geen cursor van deze lijst"}]) from None
@@ -932,16 +935,16 @@ class PortalSandbox:
                     self.require_mandate(client, a.body())
                 except Problem:
                     continue
-                key = (a.updated_at.astimezone(BRUSSELS).isoformat(), a.id)
+                key = (a.updated_at.astimezone(UTC), a.id)
                 if after is not None and key <= after:
                     continue
                 rows.append((key, a))
-            rows.sort(key=lambda r: (r[1].updated_at, r[1].id))
+            rows.sort(key=lambda r: r[0])
             page = rows[:size]
             next_cursor = None
             if len(rows) > size:
                 last_key = page[-1][0]
-                raw = json.dumps({"t": last_key[0], "i": last_key[1], **filters}, separators=(",", ":"))
+                raw = json.dumps({"t": last_key[0].isoformat(), "i": last_key[1], **filters}, separators=(",", ":"))
                 next_cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
             return {"items": [self.view(a) for _, a in page], "next_cursor": next_cursor}
 
