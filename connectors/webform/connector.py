@@ -13,16 +13,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.webform.dossiers import open_dossiers
-from connectors.webform.inbox import apply_inbox
+from connectors.webform.inbox import apply_inbox, apply_waiting_works
 from connectors.webform.sandbox.credentials import sandbox_partner_config, sandbox_webform_secrets
 from connectors.webform.settings import (
     APPLY_QUARANTINE,
     DEFAULT_MAX_BYTES,
     EVENTS,
     INBOX_SOURCE,
+    MAX_BYTES_LIMIT,
     PARTNER,
     SIGNING_SECRETS,
 )
+from connectors.webform.works import document_content
 from hub.config import PartnerConfig
 from hub.connector import (
     Connector,
@@ -45,7 +47,8 @@ class WebformSettings(BaseModel):
     events: list[str] = Field(default_factory=lambda: list(EVENTS))  # the event types the receiver accepts
     # how far webhook-timestamp may be from now; at most the library's 5 minutes (narrowing only)
     tolerance_seconds: int = Field(default=300, ge=5, le=300)
-    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, le=1024 * 1024)
+    # a form that posts works.completed with the resident's documents (≤ 2 MB each) needs more (up to 32 MiB)
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1024, le=MAX_BYTES_LIMIT)
     # a campaign code the form sends → the CRM's campaign id (a form that sends the id itself needs none)
     campaigns: dict[str, int] = Field(default_factory=dict)
     # a campaign code the form sends → its name, for a desk without a CRM: the hub keeps the campaign and the
@@ -54,6 +57,9 @@ class WebformSettings(BaseModel):
     # the partners the desk's privacy policy (the form's consent tick) covers sharing with: for a dossier the
     # hub opens itself, the tick is recorded as consent to share with each (hub/consent.py); none by default
     privacy_policy_covers: list[str] = Field(default_factory=list)
+    # the premium portals a works.completed's consent tick (apply for premiums in my name) is recorded for
+    # (hub/consent.py, purpose apply-for-premium); none by default: config names the partner, code never does
+    premium_partners: list[str] = Field(default_factory=list)
 
     @field_validator("events")
     @classmethod
@@ -75,9 +81,15 @@ def policy(pc: PartnerConfig) -> WebhookPolicy:
 
 def apply(run: PartnerRun) -> Any:
     s = settings_of(run.tenant.partner(PARTNER))
-    outcome = apply_inbox(run.store, run.tenant_id, s.campaigns, s.hub_campaigns)
+    outcome = apply_inbox(run.store, run.tenant_id, s.campaigns, s.hub_campaigns, premium_partners_of(run))
     outcome.inbox_now = run.store.inbox_counts(run.tenant_id, INBOX_SOURCE)
     return outcome
+
+
+def premium_partners_of(run: PartnerRun) -> list[str]:
+    """The tenant's `premium_partners` it actually has."""
+    s = settings_of(run.tenant.partner(PARTNER))
+    return [p for p in s.premium_partners if run.tenant.has(p)]
 
 
 def open_in_hub(run: PartnerRun) -> Any:
@@ -86,6 +98,8 @@ def open_in_hub(run: PartnerRun) -> Any:
     s = settings_of(run.tenant.partner(PARTNER))
     covers = [p for p in s.privacy_policy_covers if run.tenant.has(p)]
     outcome = open_dossiers(run.store, run.tenant_id, s.hub_campaigns, covers)
+    # works.completed events of sign-ups opened just now
+    apply_waiting_works(run.store, run.tenant_id, premium_partners_of(run))
     return outcome
 
 
@@ -132,7 +146,9 @@ CONNECTOR = Connector(
         apply=apply,
         description=(
             "Sign-ups a web form posted to the hub's receiver as signed webhooks (signup.created), checked "
-            "against the sign-up schema in the order received; what does not parse is quarantined with its reason."
+            "against the sign-up schema in the order received; what does not parse is quarantined with its reason. "
+            "A works.completed (what the resident supplies for premiums) is written into the canonical model "
+            "here: premium file, invoices, document references, consent to apply for premiums."
         ),
         unclaimed=open_in_hub,
         unclaimed_description=(
@@ -150,6 +166,7 @@ CONNECTOR = Connector(
         port_offset=20,
         order=30,
     ),
+    document_content=document_content,
     one_to_one=("intake",),
     demo_lines={
         "webform_inbox": (

@@ -11,6 +11,9 @@ quarantined with the field named, rather than personal data stored the hub was n
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
@@ -179,3 +182,202 @@ def belgian_box(value: str) -> str:
     if m is None or m.group(1).lower() in ("bus", "bte", "box"):
         raise ValueError("not a busnummer (up to 8 letters, digits, . / -: 3, 0101, A, 1.2)")
     return m.group(1).upper()
+
+
+# --- works.completed: what the resident supplies for premium applications ------------------------------------
+
+Capacity = Literal["eigenaar_bewoner", "verhuurder_svk", "verhuurder", "investeerder", "vme", "onderneming"]
+DocumentKind = Literal[
+    "factuur", "voorschotfactuur", "aannemersattest", "foto", "aanslagbiljet", "betaalbewijs", "productinfo"
+]
+MediaType = Literal["application/pdf", "image/jpeg", "image/png"]
+SEPARATORS = re.compile(r"[\s.\-/]")
+IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
+KBO = re.compile(r"^[01][0-9]{9}$")
+MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
+
+
+def insz_valid(digits: str) -> bool:
+    """A Belgian rijksregisternummer / INSZ (11 digits): 97 minus the first nine mod 97 is the last two, with a
+    leading 2 for those born from 2000 on."""
+    if not (len(digits) == 11 and digits.isdigit()):
+        return False
+    body, check = digits[:9], int(digits[9:])
+    return check in (97 - int(body) % 97, 97 - int("2" + body) % 97)
+
+
+def bsn_valid(digits: str) -> bool:
+    """A Dutch BSN (9 digits) by the elfproef: 9·d1 + 8·d2 + … + 2·d8 − d9 is a multiple of 11 (and not 0)."""
+    if not (len(digits) == 9 and digits.isdigit()) or int(digits) == 0:
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+    return total % 11 == 0
+
+
+def iban_valid(value: str) -> bool:
+    """ISO 13616: the country and check digits moved to the end, letters as 10-35, the number mod 97 is 1."""
+    if not IBAN.match(value):
+        return False
+    moved = value[4:] + value[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def national_id(value: str) -> str:
+    """An INSZ (11 digits, BE) or a BSN (9 digits, NL), separators dropped; ValueError (without the value)."""
+    digits = SEPARATORS.sub("", value)
+    if len(digits) == 11:
+        if not insz_valid(digits):
+            raise ValueError("not a valid INSZ (11 digits, checksum mod 97)")
+        return digits
+    if len(digits) == 9:
+        if not bsn_valid(digits):
+            raise ValueError("not a valid BSN (9 digits, elfproef)")
+        return digits
+    raise ValueError("a national id is an INSZ (11 digits) or a BSN (9 digits)")
+
+
+class Income(BaseModel):
+    """The most recent tax assessment's figures (Mijn VerbouwPremie's income category; not for ISDE)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tax_year: int = Field(ge=2000, le=2100)
+    taxable_income: float = Field(ge=0, le=10_000_000)
+    dependants: int = Field(default=0, ge=0, le=20)
+    household_type: Literal["alleenstaande", "koppel"]
+
+
+class Material(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    brand: Text | None = None
+    type: Text | None = None
+    rd: float | None = Field(default=None, ge=0, le=50)  # thermal resistance m²K/W
+    ug: float | None = Field(default=None, ge=0, le=10)  # glass U-value W/m²K
+    u: float | None = Field(default=None, ge=0, le=10)  # window/door U-value W/m²K
+
+
+class InvoiceLine(BaseModel):
+    """One invoice for the executed works, as the resident copies it from the contractor's invoice."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    number: str = Field(pattern=r"^[A-Za-z0-9._:/ -]{1,40}$")
+    issued_on: dt.date | None = Field(default=None, alias="date")
+    is_advance: bool = False
+    amount_excl_vat: float | None = Field(default=None, ge=0, le=10_000_000)
+    vat_pct: float | None = Field(default=None, ge=0, le=100)
+    contractor_kbo: str | None = None
+    category: Text | None = None  # the canonical measure category (the CRM's name, e.g. "Dakisolatie")
+    measure: Text | None = None
+    meldcode: Short | None = None
+    quantity: float | None = Field(default=None, ge=0, le=100_000)
+    unit: Literal["m2", "stuk", "forfait"] | None = None
+    executed_on: dt.date | None = None
+    material: Material | None = None
+
+    @field_validator("contractor_kbo")
+    @classmethod
+    def _kbo(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digits = SEPARATORS.sub("", value).upper().removeprefix("BE")
+        if not KBO.match(digits) or 97 - int(digits[:8]) % 97 != int(digits[8:]):
+            raise ValueError("not a KBO number (10 digits, checksum mod 97)")
+        return digits
+
+
+class DocumentUpload(BaseModel):
+    """A document the resident attaches (a scan or photo); the bytes stay in the inbox message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DocumentKind
+    filename: str = Field(pattern=r"^[^/\\\x00-\x1f]{1,120}$")
+    media_type: MediaType
+    content_base64: str = Field(min_length=4, max_length=(MAX_DOCUMENT_BYTES * 4) // 3 + 8)
+    invoice_number: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:/ -]{1,40}$")
+
+    @field_validator("content_base64")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not base64") from None
+        if not raw:
+            raise ValueError("empty document")
+        if len(raw) > MAX_DOCUMENT_BYTES:
+            raise ValueError(f"larger than {MAX_DOCUMENT_BYTES} bytes")
+        return value
+
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_base64, validate=True)
+
+
+class PremiumConsent(BaseModel):
+    """The resident's consent to the desk applying for premiums in their name, and the mandate's reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    apply_for_premium: bool
+    mandate_reference: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:/-]{1,64}$")
+    given_at: AwareDatetime | None = None
+
+
+class WorksCompleted(BaseModel):
+    """`works.completed`'s data: what the resident supplies for premiums once the works are done, for the dossier
+    named by `signup` (the form's own submission id of the earlier sign-up) or `dossier` (the hub's dossier id the
+    coordinator gave the resident). Everything but the link and consent is optional: what is missing the hub
+    lists as still needed (connectors' premium application)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,40}$")  # the form's submission id
+    signup: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,40}$")
+    dossier: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{8,64}$")
+    capacity: Capacity | None = None
+    national_id: str | None = Field(default=None, max_length=20)
+    iban: str | None = Field(default=None, max_length=42)
+    ean: str | None = Field(default=None, max_length=24)
+    income: Income | None = None
+    grid_connection_year: int | None = Field(default=None, ge=1900, le=2100)
+    permit_date: dt.date | None = None
+    energy_loan: bool | None = None
+    invoices: list[InvoiceLine] = Field(default_factory=list, max_length=40)
+    documents: list[DocumentUpload] = Field(default_factory=list, max_length=20)
+    consent: PremiumConsent
+
+    @field_validator("national_id")
+    @classmethod
+    def _national_id(cls, value: str | None) -> str | None:
+        return None if value is None else national_id(value)
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        compact = re.sub(r"\s", "", value).upper()
+        if not iban_valid(compact):
+            raise ValueError("not a valid IBAN (checksum mod 97)")
+        return compact
+
+    @field_validator("ean")
+    @classmethod
+    def _ean(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digits = re.sub(r"\s", "", value)
+        if not (len(digits) == 18 and digits.isdigit() and digits.startswith(("54", "871"))):
+            raise ValueError("not an EAN connection code (18 digits, starting 54 in Belgium or 871 in the Netherlands)")
+        return digits
+
+    @model_validator(mode="after")
+    def _link(self) -> WorksCompleted:
+        if (self.signup is None) == (self.dossier is None):
+            raise ValueError("name the dossier by exactly one of `signup` (the sign-up's id) or `dossier`")
+        numbers = [i.number for i in self.invoices]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError("invoices: each invoice number once")
+        return self
