@@ -2,12 +2,13 @@
 mart freshness, the quarantine replay, the sandbox stack) is generated from these declarations."""
 
 from connectors.econobis.connector import CONNECTOR as ECONOBIS
+from connectors.fluvius.connector import CONNECTOR as PREMIUMS
 from connectors.hoomdossier.connector import CONNECTOR as HOOMDOSSIER
 from connectors.webform.connector import CONNECTOR as WEBFORM
 from connectors.woningpas.connector import CONNECTOR as WONINGPAS
 from hub.connector import REGISTRY, Connector, Registry
 
-CONNECTORS: tuple[Connector, ...] = (ECONOBIS, HOOMDOSSIER, WEBFORM, WONINGPAS)
+CONNECTORS: tuple[Connector, ...] = (ECONOBIS, HOOMDOSSIER, WEBFORM, WONINGPAS, PREMIUMS)
 
 for _c in CONNECTORS:
     REGISTRY.register(_c)

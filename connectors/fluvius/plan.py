@@ -17,7 +17,6 @@ Then the invoice-window and appeal-term watches run (watch.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -60,12 +59,6 @@ TAKEN = frozenset(
         "refused_by_portal",
     }
 )
-
-
-def reference(tenant: str, dossier_id: str, categories: list[str]) -> str:
-    """The hub's key of one application: its dossier and categories (the portal's `referentie`)."""
-    basis = "\n".join([tenant, dossier_id, *sorted(categories)])
-    return "hub-" + hashlib.sha256(basis.encode()).hexdigest()[:20]
 
 
 @dataclass
@@ -163,7 +156,7 @@ def _plan_one(
         _refuse(store, conn, tenant, regeling, dossier_id, built, sorted(refused), errors, report)
     if not ok:
         return
-    ref = reference(tenant, dossier_id, ok)
+    ref = application.reference(tenant, dossier_id, ok)
     body = {
         **built.body,
         "referentie": ref,
@@ -242,7 +235,7 @@ def _refuse(
     report: PlanReport,
 ) -> None:
     """Categories the portal would refuse: recorded with the rule's code, on the follow-up list, never sent."""
-    ref = reference(tenant, dossier_id, refused)
+    ref = application.reference(tenant, dossier_id, refused)
     ids = store.resolve_ids(conn, PARTNER, tenant, APPLICATION_CATEGORY, [f"{ref}/{c}" for c in refused])
     apps = {c: ids[f"{ref}/{c}"] for c in refused}
     by_cat = [(c, sorted({e.code for e in errors if e.categorie in (c, None)})) for c in refused]

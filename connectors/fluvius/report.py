@@ -51,7 +51,7 @@ def overview(store: Store, conn: Connection, tenant: str) -> dict[str, Any]:
     ]
 
     def total(field: str) -> float:
-        return round(sum(float(a[field] or 0) for a in apps), 2)
+        return round(sum(float(str(a[field] or 0)) for a in apps), 2)
 
     return {
         "tenant": tenant,

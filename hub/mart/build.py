@@ -232,7 +232,7 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
             continue
         pa_cols["application_id"].append(aid)
         pa_cols["tenant"].append(tenant)
-        pa_cols["campaign_id"].append(campaign_of.get(data.get("dossier_id")))
+        pa_cols["campaign_id"].append(campaign_of.get(str(data.get("dossier_id"))))
         for k in ("dossier_id", "scheme", "category", "status", "dossier_number"):
             pa_cols[k].append(data.get(k))
         for k in ("amount_requested", "amount_granted", "amount_paid", "prefilled_share"):

@@ -125,4 +125,5 @@ SANDBOX = SandboxFactory(
     port_offset=40,
     order=50,
     regions=None,  # every region: Flemish tenants apply under MVP_VL, Dutch ones under ISDE_NL
+    wire=point_webhooks,
 )
