@@ -24,6 +24,10 @@ def test_definitions_load_with_tenant_partitions():
         "econobis_push",
         "woningpas_pull",
         "woningpas_push",
+        "fluvius_pull",
+        "fluvius_inbox",
+        "fluvius_plan",
+        "fluvius_push",
         "hub_freshness",
         "reporting_mart",
         "quarantine_replay",
@@ -38,6 +42,17 @@ def test_definitions_load_with_tenant_partitions():
     assert set(hoom.partitions_def.get_partition_keys()) == tenants
     job = definitions.defs.resolve_job_def("econobis_pull_job")
     assert set(job.partitions_def.get_partition_keys()) == tenants
+    # the premium portal's plan runs between the model and its push, inside the sync
+    assert {"fluvius_job", "fluvius_push_job", "fluvius_inbox_job", "fluvius_pull_job"} <= {
+        j.name for j in definitions.defs.resolve_all_job_defs()
+    }
+    plan_deps = {
+        k.to_user_string() for k in graph.get(definitions.defs.resolve_assets_def("fluvius_plan").key).parent_keys
+    }
+    push_deps = {
+        k.to_user_string() for k in graph.get(definitions.defs.resolve_assets_def("fluvius_push").key).parent_keys
+    }
+    assert plan_deps == {"canonical_model"} and "fluvius_plan" in push_deps
 
 
 def test_materialize_pull_and_mart_against_the_sandboxes(start_sandbox, tmp_path, monkeypatch):

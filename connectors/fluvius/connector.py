@@ -29,7 +29,6 @@ from connectors.fluvius.settings import (
     FEED_CURSOR,
     INBOX_SOURCE,
     PARTNER,
-    PLAN_QUARANTINE,
     QUARANTINE_SOURCE,
     WEBHOOK_SECRETS,
     FluviusSettings,
@@ -179,7 +178,6 @@ CONNECTOR = Connector(
     ),
     replay={
         QUARANTINE_SOURCE: ReplayRule(Replay.REAPPLY_INBOX),
-        PLAN_QUARANTINE: ReplayRule(Replay.REDETECT, why="the next plan builds it again"),
     },
     journey=JOURNEY,
     freshness=Freshness(f"sync:{PARTNER}"),

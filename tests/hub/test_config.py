@@ -557,10 +557,11 @@ def test_each_embedded_tenant_gets_the_sandboxes_of_its_region():
         wanted = {c.name for c in REGISTRY.with_sandbox() if c.sandbox and c.sandbox.serves(by_region[t.id].code)}
         assert set(t.partners) == wanted, t.id
         assert (t.country, t.timezone) == (by_region[t.id].country, by_region[t.id].timezone)
-    assert set(cfg.tenant("coop-noord").partners) == {"econobis", "hoomdossier", "webform"}
-    assert set(cfg.tenant("coop-zuid").partners) == {"econobis", "hoomdossier", "webform"}
+    # the premium portal serves both regions (ISDE for the cooperations, Mijn VerbouwPremie for the desk)
+    assert set(cfg.tenant("coop-noord").partners) == {"econobis", "hoomdossier", "webform", "fluvius"}
+    assert set(cfg.tenant("coop-zuid").partners) == {"econobis", "hoomdossier", "webform", "fluvius"}
     leuven = cfg.tenant("loket-leuven")
-    assert set(leuven.partners) == {"webform", "woningpas"} and leuven.name == "Energieloket Leuven (sandbox)"
+    assert set(leuven.partners) == {"webform", "woningpas", "fluvius"} and leuven.name == "Energieloket Leuven (sandbox)"
     assert (leuven.country, leuven.timezone) == ("BE", "Europe/Brussels")
     assert sandbox_tenant_ids(["vl"]) == ("loket-leuven",) and "loket-leuven" not in sandbox_tenant_ids(["nl"])
 
