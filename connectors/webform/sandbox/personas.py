@@ -109,3 +109,115 @@ def signups(tenant: str, n: int, campaign: int | str, seed: int = 0) -> list[dic
         rng = random.Random(f"webform-{tenant}-{seed}")
         return [flemish_signup(tenant, i, campaign, rng) for i in range(n)]
     return [dutch_signup(tenant, i, campaign) for i in range(n)]
+
+
+# --- works.completed: what a resident supplies for premiums once the works are done --------------------------
+
+# a tiny but well-formed PDF: the sandbox's invoice scans and tax assessments (no personal data in it)
+SAMPLE_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+# test values that pass the checksums (not real people's): INSZ mod 97, BSN elfproef, IBAN mod 97, KBO mod 97
+SANDBOX_INSZ = ("85073003328", "90020112305")
+SANDBOX_BSN = ("111222333", "123456782")
+SANDBOX_IBAN = {"BE": "BE68539007547034", "NL": "NL91ABNA0417164300"}
+SANDBOX_KBO = "0403362424"
+
+
+def _pdf(label: str) -> str:
+    import base64
+
+    return base64.b64encode(SAMPLE_PDF + f"% {label}\n".encode("ascii")).decode("ascii")
+
+
+def works_completed(
+    tenant: str,
+    i: int,
+    *,
+    signup: str | None = None,
+    dossier: str | None = None,
+    executed_on: str = "2026-09-15",
+    invoice_date: str = "2026-09-20",
+    documents: bool = True,
+) -> dict[str, Any]:
+    """A deterministic works.completed of the tenant's `i`-th resident (roof insulation, in Flanders with a heat
+    pump too), for the dossier of sign-up `signup` (the form's submission id) or `dossier` (the hub's id)."""
+    flemish = sandbox_region(tenant).code == "vl"
+    country = "BE" if flemish else "NL"
+    roof = {
+        "number": f"F-{2026}{i:04d}-1",
+        "date": invoice_date,
+        "amount_excl_vat": 4200.0 + 10 * i,
+        "vat_pct": 6.0 if flemish else 21.0,
+        "category": "Dakisolatie",
+        "measure": "Dakisolatie hellend dak",
+        "quantity": 62.0,
+        "unit": "m2",
+        "executed_on": executed_on,
+        "material": {"brand": "Isover", "type": "Multimax 30", "rd": 4.5},
+    }
+    if flemish:
+        roof["contractor_kbo"] = SANDBOX_KBO
+    else:
+        roof["meldcode"] = "ISO-DAK-01"
+    invoices = [roof]
+    if flemish:
+        invoices.append(
+            {
+                "number": f"F-{2026}{i:04d}-2",
+                "date": invoice_date,
+                "amount_excl_vat": 9800.0,
+                "vat_pct": 6.0,
+                "contractor_kbo": SANDBOX_KBO,
+                "category": "Warmtepomp",
+                "measure": "Volledige warmtepomp",
+                "quantity": 1,
+                "unit": "stuk",
+                "executed_on": executed_on,
+            }
+        )
+    docs: list[dict[str, Any]] = []
+    if documents:
+        docs = [
+            {
+                "kind": "factuur",
+                "filename": f"factuur-{inv['number']}.pdf",
+                "media_type": "application/pdf",
+                "content_base64": _pdf(f"{tenant} invoice {inv['number']}"),
+                "invoice_number": inv["number"],
+            }
+            for inv in invoices
+        ]
+        extra = "aanslagbiljet" if flemish else "betaalbewijs"
+        docs.append(
+            {
+                "kind": extra,
+                "filename": f"{extra}.pdf",
+                "media_type": "application/pdf",
+                "content_base64": _pdf(f"{tenant} {extra} {i}"),
+            }
+        )
+    data: dict[str, Any] = {
+        "id": f"{tenant}-works-{i:04d}",
+        "capacity": "eigenaar_bewoner",
+        "national_id": (SANDBOX_INSZ if flemish else SANDBOX_BSN)[i % 2],
+        "iban": SANDBOX_IBAN[country],
+        "grid_connection_year": 1987 if flemish else None,
+        "energy_loan": False if flemish else None,
+        "invoices": invoices,
+        "documents": docs,
+        "consent": {
+            "apply_for_premium": True,
+            "mandate_reference": f"MDT-{tenant}-{i:04d}",
+            "given_at": "2026-10-01T10:00:00+02:00",
+        },
+    }
+    if flemish:
+        data["ean"] = f"5414488{i:011d}"
+        data["income"] = {"tax_year": 2025, "taxable_income": 41000.0, "dependants": 1, "household_type": "koppel"}
+    if signup is not None:
+        data["signup"] = signup
+    if dossier is not None:
+        data["dossier"] = dossier
+    return {k: v for k, v in data.items() if v is not None}
