@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.fluvius.sandbox.server import SANDBOX
-
 from connectors.fluvius.client import PortalClient
 from connectors.fluvius.consent import CONSENT
 from connectors.fluvius.erase import plan as erase_plan
 from connectors.fluvius.follow import FollowReport, apply_webhooks, poll
 from connectors.fluvius.plan import plan
 from connectors.fluvius.push import PremiumPush
+from connectors.fluvius.sandbox.server import SANDBOX
 from connectors.fluvius.settings import (
     APPLICATION_CATEGORY,
     CLIENT_SECRET,

@@ -17,6 +17,7 @@ Then the invoice-window and appeal-term watches run (watch.py)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,6 +32,7 @@ from connectors.fluvius.settings import (
     APPLICATION_CATEGORY,
     APPLY,
     FOLLOW_UP_REFUSAL,
+    MORE_DOCUMENTS,
     PARTNER,
     regeling_of,
 )
@@ -73,6 +75,7 @@ class PlanReport:
     waiting_for_resident: int = 0
     shares: list[float] = field(default_factory=list)
     needs: list[tuple[str, int, str]] = field(default_factory=list)
+    documents_queued: int = 0
     watch: WatchReport = field(default_factory=WatchReport)
 
     def metadata(self) -> dict[str, Any]:
@@ -86,6 +89,7 @@ class PlanReport:
             "categories_refused_by_hub": self.refused_by_hub,
             "refusals_foreseen": dict(sorted(self.refusal_codes.items())),
             "dossiers_waiting_for_resident": self.waiting_for_resident,
+            "asked_documents_queued": self.documents_queued,
             "prefilled_share_median": round(median, 3) if median is not None else None,
             "prefilled_share_min": round(shares[0], 3) if shares else None,
             "still_needed": table(
@@ -114,6 +118,8 @@ def plan(run: PartnerRun) -> PlanReport:
     for dossier_id in candidates:
         with store.begin() as conn:
             _plan_one(store, conn, tenant, regeling, today, dossier_id, report)
+    with store.begin() as conn:
+        report.documents_queued = _more_documents(store, conn, tenant)
     with store.begin() as conn:
         report.watch = watch(
             store,
@@ -281,3 +287,49 @@ def _still_needed(store: Store, conn: Connection, tenant: str, dossier_id: str, 
         ],
         PARTNER,
     )
+
+
+def _more_documents(store: Store, conn: Connection, tenant: str) -> int:
+    """For each application the portal asked more documents for: the asked kinds the resident has supplied since
+    (their premium file's documents), queued for upload once per set of documents."""
+    waiting: dict[str, dict[str, Any]] = {}
+    for r in store.live_entities(conn, "premium_application", tenant):
+        d = r["data"]
+        if d.get("status") != "more_documents_requested" or not d.get("portal_id") or not d.get("intake_id"):
+            continue
+        w = waiting.setdefault(
+            str(d["portal_id"]),
+            {"intake": str(d["intake_id"]), "kinds": set(), "apps": {}, "ref": d.get("reference"), "data": d},
+        )
+        w["kinds"].update(d.get("more_documents") or [])
+        w["apps"][str(d.get("category"))] = r["canonical_id"]
+    if not waiting:
+        return 0
+    files: dict[str, list[dict[str, Any]]] = {}
+    for r in store.live_entities(conn, "premium_file", tenant):
+        files[str(r["data"].get("intake_id"))] = list(r["data"].get("documents") or [])
+    queued = 0
+    for portal_id, w in sorted(waiting.items()):
+        docs = [e for e in files.get(w["intake"], []) if e.get("kind") in w["kinds"] and e.get("id")]
+        if not docs:
+            continue
+        ids = sorted(str(e["id"]) for e in docs)
+        payload = {
+            "portal_id": portal_id,
+            "reference": w["ref"],
+            "dossier_id": w["data"].get("dossier_id"),
+            "resident_id": w["data"].get("resident_id"),
+            "documents": [
+                {
+                    "document_id": str(e["id"]),
+                    "kind": str(e["kind"]),
+                    "filename": str(e.get("filename") or "document.pdf"),
+                    "media_type": str(e.get("media_type") or "application/pdf"),
+                }
+                for e in docs
+            ],
+            "applications": w["apps"],
+        }
+        key = outbox_key(PARTNER, "documents", portal_id, hashlib.sha256("+".join(ids).encode()).hexdigest()[:16])
+        queued += int(store.outbox_enqueue(conn, tenant, PARTNER, MORE_DOCUMENTS, key, payload).created)
+    return queued

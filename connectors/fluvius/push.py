@@ -30,6 +30,7 @@ from connectors.fluvius.settings import (
     APPLY,
     FOLLOW_UP_MANDATE,
     FOLLOW_UP_REFUSAL,
+    MORE_DOCUMENTS,
     PARTNER,
     PUSH_BATCH,
 )
@@ -83,6 +84,19 @@ class UploadDoc(BaseModel):
     media_type: str = "application/pdf"
 
 
+class DocumentsItem(BaseModel):
+    """The payload of a `premium-documents` item: the documents the portal asked for, for one application."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    portal_id: str
+    reference: str | None = None
+    dossier_id: str | None = None
+    resident_id: str | None = None
+    documents: list[UploadDoc]
+    applications: dict[str, str]
+
+
 class ApplyItem(BaseModel):
     """The payload of a `premium-apply` item (connectors/fluvius/plan.py writes it)."""
 
@@ -129,10 +143,12 @@ class PremiumPush:
         return self.worker.run(limit, calls=self.client.http.stats.as_dict)
 
     def _send(self, item: OutboxRow) -> Decision:
+        key = str(item["idempotency_key"])
+        if item["operation"] == MORE_DOCUMENTS:
+            return self._more_documents(DocumentsItem.model_validate(item["payload"]), key)
         if item["operation"] != APPLY:
             return Park(f"unknown operation {item['operation']!r}")
         job = ApplyItem.model_validate(item["payload"])
-        key = str(item["idempotency_key"])
         try:
             return self._apply(item, job, key)
         except PartnerRateLimited as exc:
@@ -170,7 +186,7 @@ class PremiumPush:
             return Park(f"the application is {status} in the portal; not submitted")
         if found:  # resumed: make it say what the hub means to send now (a merge, safe to repeat)
             app = self.client.patch(str(app["id"]), {k: v for k, v in job.body.items() if k != "referentie"})
-        uploaded = self._upload(job, str(app["id"]), key)
+        uploaded = self._upload(job.documents, str(app["id"]), key)
         submitted = self.client.submit(str(app["id"]), idempotency_header(key, "submit"))
         self._record(job, submitted, "submitted")
         return Sent(
@@ -183,15 +199,37 @@ class PremiumPush:
             found_by_lookup=found and submitted.get("dossiernummer") == app.get("dossiernummer"),
         )
 
+    def _more_documents(self, job: DocumentsItem, key: str) -> Decision:
+        """Upload what the portal asked for; it takes the application back into review once all are there. An
+        application no longer waiting for documents (decided meanwhile) needs none: done without an upload."""
+        try:
+            app = self.client.get(job.portal_id)
+            if app.get("status") != "aanvulling_gevraagd":
+                return Sent({"skipped": f"the application is {app.get('status')}"})
+            uploaded = self._upload(job.documents, job.portal_id, key)
+        except PartnerRateLimited as exc:
+            return Retry(Failure.RATE_LIMITED, str(exc), exc.retry_after)
+        except (OutcomeUnknown, PartnerServerError, PartnerUnavailable) as exc:
+            return Retry(Failure.UNAVAILABLE, str(exc))  # every upload carries its key: safe to repeat
+        except PartnerAuthError as exc:
+            return Retry(Failure.WAITING, str(exc), MANDATE_WAIT_SECONDS, "waiting_for_mandate")
+        except PartnerRejected as exc:
+            if exc.status == 409:
+                return Sent({"skipped": "the application no longer takes documents"})
+            return Park(f"the premium portal refused a document: {exc.message}", exc.body)
+        except PartnerNotFound as exc:
+            return Park(f"the premium portal does not know the application: {exc.message}")
+        return Sent({"portal_id": job.portal_id, "documents": uploaded})
+
     def _known_portal_id(self, job: ApplyItem) -> str | None:
         with self.store.begin() as conn:
             rows = self.store.load_entities(conn, list(job.applications.values()), tenant=self.tenant)
         ids = {str(r["data"].get("portal_id")) for r in rows.values() if r["data"].get("portal_id")}
         return next(iter(ids)) if len(ids) == 1 else None
 
-    def _upload(self, job: ApplyItem, portal_id: str, key: str) -> int:
+    def _upload(self, documents: list[UploadDoc], portal_id: str, key: str) -> int:
         uploaded = 0
-        for doc in job.documents:
+        for doc in documents:
             with self.store.begin() as conn:
                 row = self.store.load_entities(conn, [doc.document_id], tenant=self.tenant).get(doc.document_id)
             if row is None or row["deleted_at"] is not None:

@@ -69,6 +69,8 @@ PLAN_QUARANTINE = "fluvius:plan"
 FEED_CURSOR = "feed"
 # outbox operations: one per application (draft → documents → submit, resumable), an appeal, a withdrawal
 APPLY = "premium-apply"
+# the documents the portal asked for (aanvulling_gevraagd), once the resident supplied them
+MORE_DOCUMENTS = "premium-documents"
 APPEAL = "premium-appeal"
 WITHDRAW = "premium-withdraw"
 ERASE = "erase-request"
