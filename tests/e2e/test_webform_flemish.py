@@ -46,9 +46,10 @@ def live(store: Store, entity: str) -> list[dict[str, Any]]:
 
 
 def test_the_desk_has_only_its_own_sandboxes(stack):
-    # no Econobis or Hoomdossier is started for a Flemish desk; Woningpas is (registered for the Flemish region)
-    assert set(stack.running) == {"webform", "woningpas"}
-    assert set(stack.config.tenant(TENANT).partners) == {"webform", "woningpas"}
+    # no Econobis or Hoomdossier is started for a Flemish desk; Woningpas is (registered for the Flemish region),
+    # and the premium portal (every region: Mijn VerbouwPremie for the desk)
+    assert set(stack.running) == {"webform", "woningpas", "fluvius"}
+    assert set(stack.config.tenant(TENANT).partners) == {"webform", "woningpas", "fluvius"}
 
 
 def test_each_distinct_signup_opens_one_dossier_and_replays_change_nothing(stack, store):

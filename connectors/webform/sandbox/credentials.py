@@ -30,11 +30,26 @@ def sandbox_webform_secrets(tenant_id: str) -> dict[str, str]:
     }
 
 
+def premium_connectors() -> list[str]:
+    """The registered connectors that apply for premiums in a resident's name (their push declares the
+    apply-for-premium purpose): the sandbox tenants' form records its consent tick for them. Found by what they
+    declare, so the web form never names a premium partner."""
+    from hub.connector import REGISTRY
+    from hub.consent import Purpose
+
+    return [
+        c.name
+        for c in REGISTRY
+        if c.push is not None and any(n.purpose is Purpose.APPLY_FOR_PREMIUM for n in c.push.consent.values())
+    ]
+
+
 def sandbox_partner_config(
     tenant_id: str, port: int, host: str = "127.0.0.1", extra_settings: Mapping[str, Any] | None = None
 ) -> PartnerConfig:
     """The tenant's web-form config for the shared sandbox form on `host:port`: both secrets active, and the
-    sandbox form's own campaign code as a campaign the hub keeps (used by a tenant without a CRM)."""
+    sandbox form's own campaign code as a campaign the hub keeps (used by a tenant without a CRM), and the premium
+    connectors its consent tick to apply for premiums is recorded for."""
     secrets = sandbox_webform_secrets(tenant_id)
     return PartnerConfig(
         base_url=f"http://{host}:{port}",
@@ -42,6 +57,7 @@ def sandbox_partner_config(
             "events": list(EVENTS),
             "tolerance_seconds": 300,
             "hub_campaigns": {SANDBOX_CAMPAIGN: SANDBOX_CAMPAIGN_NAME},
+            "premium_partners": premium_connectors(),
             **(extra_settings or {}),
         },
         secrets={SIGNING_SECRETS: env_prefix(tenant_id, PARTNER) + SIGNING_SECRETS.upper()},
