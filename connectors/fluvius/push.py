@@ -170,7 +170,7 @@ class PremiumPush:
         portal_id = self._known_portal_id(job)
         if portal_id is not None:
             app = self.client.get(portal_id)
-        elif item["status"] == "uncertain" or int(item["attempts"] or 0) > 1:
+        elif item["status"] == "uncertain" or int(item["attempts"] or 0) >= 1:
             self.lookups += 1
             app = self.client.find_by_reference(job.reference)
         if app is not None:

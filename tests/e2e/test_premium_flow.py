@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from app.sandbox_stack import SandboxStack, start_stack
 from app.demo import desk_records_mandates
+from app.sandbox_stack import SandboxStack, start_stack
 from connectors.fluvius import connector as premiums
 from connectors.fluvius.sandbox.credentials import sandbox_client_id
 from connectors.fluvius.settings import FOLLOW_UP_DOCUMENTS, FOLLOW_UP_REFUSAL
