@@ -124,7 +124,7 @@ def test_a_lost_draft_answer_is_looked_up_even_after_the_portal_forgot_the_key(p
 def test_a_refusal_is_parked_with_the_portals_codes_on_the_follow_up_list(portal, store, tenant):
     old = mvp_body()
     old["categorieen"][0]["facturen"][0]["datum"] = "2024-06-01"  # more than 24 months before the submit
-    ref, apps = _queue(store, old)
+    _, apps = _queue(store, old)
     out = _push(store, tenant)
     assert out["quarantined"] == 1
     data = _data(store, apps["dak"])
