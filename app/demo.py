@@ -62,6 +62,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         campaigns = {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in econobis}
         _queue_demo_signups(config, args.signups, campaigns)
         _post_form_signups(stack, args.form_signups)
+        known_ids: dict[str, dict[str, str]] = {}
+        premium_lines: dict[str, str] = {}
         with DagsterInstance.get() as instance:
             for tenant in config.tenants:
                 for n in (1, 2):
@@ -76,12 +78,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     _print_run(f"{tenant.id} sync {n}", result)
                     if n == 1 and WONINGPAS in tenant.partners and stack.running.get(WONINGPAS) is not None:
                         desk = desk_records_mandates(store, stack.running[WONINGPAS], tenant.id)
+                        known_ids[tenant.id] = desk.insz
                         print("  " + desk.line())
+                    if n == 1 and PREMIUMS in tenant.partners:
+                        works = residents_supply_works(store, stack, tenant.id, national_ids=known_ids.get(tenant.id))
+                        print("  " + works.line())
+            # the portal decides on its clock and pays: the premium assets follow (webhooks and the poll), the
+            # CRM's budgetaanvraag follows the decision
+            for days in (45, 30):
+                today = advance_portal(stack, days) if stack.running.get(PREMIUMS) is not None else None
+                for tenant in config.tenants_with(PREMIUMS):
+                    jobs = [f"{PREMIUMS}_job"] + (["econobis_push_job"] if tenant.has("econobis") else [])
+                    for job in jobs:
+                        result = defs.resolve_job_def(job).execute_in_process(
+                            partition_key=tenant.id,
+                            instance=instance,
+                            run_config=quiet,
+                            tags={"hub/tenant": tenant.id, "hub/demo": "true", "hub/today": today or ""},
+                            raise_on_error=False,
+                        )
+                        failed += not result.success
+                        _print_run(f"{tenant.id} {job} (portal clock +{days} days: {today})", result)
             result = defs.resolve_job_def("mart_job").execute_in_process(
                 instance=instance, run_config=quiet, raise_on_error=False
             )
             failed += not result.success
             _print_run("mart", result)
+            premium_lines = {t.id: premium_summary_line(store, t.id) for t in config.tenants_with(PREMIUMS)}
     finally:
         stack.stop()
         store.dispose()
@@ -89,6 +112,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if mart.exists():
         for tenant in config.tenants_with(WONINGPAS):
             print(f"\n{tenant.id}: " + epc_summary_line(mart, tenant.id))
+    for tenant_id, line in premium_lines.items():
+        print(f"\n{tenant_id}: {line}")
+    if mart.exists():
         _print_funnel(read_funnel(mart))
         print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
     print(f"Dagster runs recorded in {paths.dagster_home}: run `make ui` to browse them.")
@@ -330,3 +356,91 @@ def epc_summary_line(mart: Path, tenant: str) -> str:
         + (f" (deadline {deadlines})" if open_ else "")
         + (f", {met} already met" if met else "")
     )
+
+
+# --- premiums: the residents' works are done -----------------------------------------------------------------------
+
+PREMIUMS = "fluvius"
+WEBFORM = "webform"
+
+
+@dataclass
+class PremiumWorks:
+    """What the demo's residents supplied for premiums once their works were done, per tenant."""
+
+    tenant: str
+    dossiers: list[str] = field(default_factory=list)
+    too_old: int = 0
+
+    def line(self) -> str:
+        return (
+            f"residents: works done for {len(self.dossiers)} dossiers — invoices, income, IBAN and consent to apply "
+            f"given through the desk's form, each gave the organisation a mandate in the premium portal "
+            f"({self.too_old} with an invoice older than 24 months)"
+        )
+
+
+def residents_supply_works(
+    store: Store, stack: Any, tenant: str, *, n: int = 4, national_ids: dict[str, str] | None = None
+) -> PremiumWorks:
+    """What a resident does once the works are done: the desk's form sends the invoices, income, IBAN and the
+    consent to apply in their name (a signed `works.completed`), and the resident gives the organisation a
+    mandate in the premium portal (the sandbox: `put_mandaat`). Chosen: the tenant's dossiers with executed
+    works in the CRM first, then the others, `n` in all; the last one's invoice is older than 24 months (a
+    refusal the hub foresees). `national_ids`: resident → the INSZ the desk knows (Woningpas), else the
+    persona's. App-level coordination: the web form's sandbox, the premium portal's and the model meet here."""
+    from datetime import timedelta
+
+    from connectors.fluvius.sandbox.credentials import sandbox_client_id
+    from connectors.webform.sandbox.personas import works_completed
+    from connectors.webform.settings import WORKS_COMPLETED
+
+    out = PremiumWorks(tenant)
+    form, portal = stack.running.get(WEBFORM), stack.running.get(PREMIUMS)
+    if form is None or portal is None or stack.receiver is None:
+        return out
+    with store.engine.connect() as conn:
+        executed = {
+            str(r["data"].get("intake_id"))
+            for r in store.live_entities(conn, "opportunity", tenant)
+            if str(r["data"].get("status", "")).startswith("executed")
+        }
+        dossiers = sorted(
+            (r for r in store.live_entities(conn, "dossier", tenant) if r["data"].get("phase") != "stopped"),
+            key=lambda r: (str(r["data"].get("intake_id")) not in executed, r["canonical_id"]),
+        )[:n]
+    sender = form.sandbox.sender(tenant)
+    today = portal.sandbox.now().date()
+    for i, d in enumerate(dossiers):
+        old = i == len(dossiers) - 1 and len(dossiers) > 1
+        when = (today - timedelta(days=800 if old else 60 + 10 * i)).isoformat()
+        data = works_completed(tenant, i, dossier=d["canonical_id"], executed_on=when, invoice_date=when)
+        rid = str(d["data"].get("resident_id"))
+        if national_ids and rid in national_ids:
+            data["national_id"] = national_ids[rid]
+        portal.sandbox.put_mandaat(sandbox_client_id(tenant), str(data["national_id"]))
+        resp = sender.post(data, event=WORKS_COMPLETED)[2]
+        if resp.status_code >= 300:
+            print(f"  web form {tenant}: the receiver answered {resp.status_code}")
+            continue
+        out.dossiers.append(d["canonical_id"])
+        out.too_old += old
+    return out
+
+
+def advance_portal(stack: Any, days: int) -> str:
+    """Move the sandbox premium portal's clock on (decisions and payments fall due, webhooks go out); returns
+    the portal's date, the hub's `today` for the runs that follow."""
+    import requests
+
+    portal = stack.running[PREMIUMS]
+    resp = requests.post(f"{portal.base_url}/__sandbox/clock", json={"advance_days": days}, timeout=60)
+    resp.raise_for_status()
+    return str(portal.sandbox.now().date())
+
+
+def premium_summary_line(store: Store, tenant: str) -> str:
+    from connectors.fluvius.report import overview, summary_line
+
+    with store.engine.connect() as conn:
+        return summary_line(overview(store, conn, tenant))

@@ -101,7 +101,7 @@ class PlanReport:
 
 def today_of(run: PartnerRun) -> date:
     """The tenant's local date (the run's option `today` overrides it: the demo runs on the sandbox clock)."""
-    given = run.options.get("today") or run.tags.get("today")
+    given = run.options.get("today") or run.tags.get("hub/today")
     if given:
         return date.fromisoformat(str(given))
     return datetime.now(ZoneInfo(run.tenant.timezone)).date()
