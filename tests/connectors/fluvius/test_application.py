@@ -392,3 +392,36 @@ def test_source_names():
     assert application.source_of({"source": "webform", "source_ref": "works:wf-y"}) == "resident-form"
     assert application.source_of({"source": "woningpas", "source_ref": "x"}) == "woningpas"
     assert application.source_of(None) == "hub"
+
+
+def test_an_invoice_naming_only_the_category_joins_its_kans(store):
+    tenant = "coop-noord"
+    seed(store, tenant, "NL")
+    with store.begin() as conn:
+        merge(
+            store,
+            conn,
+            [
+                Incoming(
+                    Opportunity(
+                        id="00000000-0000-4000-8000-000000000099",
+                        tenant=tenant,
+                        intake_id=IDS["intake"],
+                        measure_category="Gevelisolatie",
+                        measures=["Spouwmuurisolatie"],
+                        status="executed",
+                    ),
+                    "econobis",
+                    "o:9",
+                    AT,
+                )
+            ],
+            MergeStats(),
+        )
+    invoice = {"number": "G-1", "date": "2026-09-20", "category": "Gevelisolatie", "quantity": 40, "meldcode": "X"}
+    resident_form(
+        store, tenant, {"dossier": IDS["dossier"], "invoices": [invoice], "consent": {"apply_for_premium": True}}
+    )
+    plan = build(store, tenant, ISDE)
+    assert "spouwmuurisolatie" in plan.categories and "gevelisolatie" not in plan.categories
+    assert len(plan.invoice_ids["spouwmuurisolatie"]) == 1
