@@ -295,10 +295,20 @@ def build(
             continue
         g = groups.setdefault(pc.categorie, {"pc": pc, "opps": [], "invoices": [], "advices": []})
         g["opps"].append(o)
+    # an invoice that names only the category an executed kans has (no measure) belongs to that kans's group
+    # (a "Gevelisolatie" invoice of a cavity-wall kans is cavity-wall insulation)
+    by_raw: dict[str, set[str]] = {}
+    for categorie, g in groups.items():
+        for o in g["opps"]:
+            by_raw.setdefault(str(o["data"].get("measure_category")), set()).add(categorie)
     for inv in invoices:
         idat = inv["data"]
         pc = cats.portal_category(regeling, idat.get("category"), [idat.get("measure") or ""])
         if pc is None or pc.categorie in excluded:
+            continue
+        same = by_raw.get(str(idat.get("category")), set())
+        if not idat.get("measure") and pc.categorie not in same and len(same) == 1:
+            groups[next(iter(same))]["invoices"].append(inv)
             continue
         g = groups.setdefault(pc.categorie, {"pc": pc, "opps": [], "invoices": [], "advices": []})
         g["invoices"].append(inv)

@@ -118,6 +118,11 @@ def apply_works(
         digest = hashlib.sha256(d.content()).hexdigest()
         keys[f"{intake}:{digest}"] = (d, digest)
     known_docs = store.lookup_ids(conn, SOURCE, tenant, DOCUMENT, list(keys))
+    # a document hangs under the dwelling's file when it has one (so an erasure of the resident reaches it);
+    # without one it is found through the premium file's and the invoices' references
+    files = store.child_ids(conn, "dwelling_file", [target.dwelling_id], tenant=tenant) if target.dwelling_id else {}
+    found = files.get(str(target.dwelling_id)) or []
+    file_id = found[0] if found else None
     doc_ids = store.resolve_ids(conn, SOURCE, tenant, DOCUMENT, list(keys))
     for key, (d, digest) in keys.items():
         did = doc_ids[key]
@@ -130,7 +135,7 @@ def apply_works(
         doc = Document(
             id=did,
             tenant=tenant,
-            dwelling_file_id=None,
+            dwelling_file_id=file_id,
             kind=d.kind,
             sha256=digest,
             size_bytes=len(d.content()),

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from connectors.webform.sandbox.credentials import SANDBOX_CAMPAIGN, sandbox_webform_secrets
-from connectors.webform.sandbox.personas import signups
+from connectors.webform.sandbox.personas import signups, works_completed
 from connectors.webform.sandbox.sender import WebformSender
 from hub.config import sandbox_region
 from hub.sandbox.server import ThreadedServer
@@ -50,6 +50,11 @@ class WebformSandbox:
     def demo_signups(self, tenant: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
         """`n` deterministic sign-ups of the tenant's residents (personas.py), for its form's campaign."""
         return signups(tenant, n, self.campaign(tenant), seed)
+
+    def demo_works(self, tenant: str, signup_ids: list[str]) -> list[dict[str, Any]]:
+        """A deterministic works.completed for each of these sign-ups (the form's submission ids, personas.py):
+        what the residents supply for premiums once their works are done."""
+        return [works_completed(tenant, i, signup=sid) for i, sid in enumerate(signup_ids)]
 
     def app(self) -> FastAPI:
         app = FastAPI(title="Sandbox municipal web form", docs_url=None, redoc_url=None, openapi_url=None)

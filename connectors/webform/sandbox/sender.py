@@ -12,7 +12,7 @@ from typing import Any
 import requests
 from standardwebhooks.webhooks import Webhook
 
-from connectors.webform.settings import INBOX_SOURCE, SIGNUP_CREATED
+from connectors.webform.settings import INBOX_SOURCE, SIGNUP_CREATED, WORKS_COMPLETED
 
 
 class WebformSender:
@@ -53,3 +53,7 @@ class WebformSender:
         webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
         body = self.body(data, event)
         return webhook_id, body, self.deliver(body, webhook_id)
+
+    def post_works(self, data: dict[str, Any], webhook_id: str | None = None) -> tuple[str, str, requests.Response]:
+        """A works.completed event (what a resident supplies for premiums: personas.works_completed)."""
+        return self.post(data, WORKS_COMPLETED, webhook_id)
