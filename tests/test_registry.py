@@ -216,3 +216,12 @@ def test_a_fake_connector_runs_in_the_sandbox_stack_the_cli_list_freshness_and_t
     finally:
         stack.stop()
         store.dispose()
+
+
+def test_no_two_sandboxes_share_a_default_port():
+    """Each sandbox's default ports above HUB_SANDBOX_PORT_BASE are its own (and not the receiver's, the base)."""
+    from hub.config import sandbox_port_base, sandbox_ports
+
+    ports = [p for by_tenant in sandbox_ports().values() for p in by_tenant.values()]
+    assert len(ports) == len(set(ports)), sandbox_ports()
+    assert sandbox_port_base() not in ports

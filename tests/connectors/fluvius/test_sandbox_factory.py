@@ -33,7 +33,7 @@ def test_partner_config_shape() -> None:
     assert sandbox_webhook_secret("coop-noord") != sandbox_webhook_secret("loket-leuven")
     Webhook(sandbox_webhook_secret("coop-noord"))  # a valid secret for the library
     FluviusSettings.model_validate(config.settings)  # the connector's own settings model takes it
-    assert (SANDBOX.port_offset, SANDBOX.order, SANDBOX.regions, SANDBOX.per_tenant) == (40, 50, None, False)
+    assert (SANDBOX.port_offset, SANDBOX.order, SANDBOX.regions, SANDBOX.per_tenant) == (50, 50, None, False)
 
 
 def test_factory_starts_one_server_for_all_tenants(receiver: Receiver) -> None:
