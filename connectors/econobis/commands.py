@@ -55,12 +55,27 @@ class MakeHoomdossier(BaseModel):
 
 
 class KansactieUpdate(BaseModel):
+    """A change to an existing kansactie: by its Econobis id, or — for one the hub queued itself — by the kans it
+    hangs on and the key of its create (`marker`: the `[hub:<key>]` its description carries), found there when
+    the update is sent."""
+
     key: str = Field(min_length=4, max_length=64)
-    quotation_request_id: int
+    quotation_request_id: int | None = None
+    opportunity_id: int | None = None
+    marker: str | None = None
     status: str | None = None  # code_ref within the action type
     date_planned: str | None = None  # "YYYY-MM-DD HH:MM"
     date_recorded: str | None = None
     coach_id: int | None = None
+    # a Budgetaanvraag following a premium decision (couplings/fluvius_econobis.py): the dates that make
+    # Econobis' observer land on the status (contracts/econobis.md §1.8) and the granted amount. Econobis'
+    # update ignores `amountDetermination`, so the determined (paid) amount can only go in `award_amount`.
+    award_amount: float | None = None
+    date_under_review: str | None = None  # "YYYY-MM-DD"
+    date_approved_external: str | None = None
+    not_approved_external: bool | None = None
+    date_approved_determination: str | None = None
+    not_approved_determination: bool | None = None
 
 
 SIGNUP = "webform-signup"

@@ -39,7 +39,12 @@ def plan(subject: ErasureSubject) -> ErasurePlan | None:
         # queued work that names the resident only by Econobis ids: cancelled if unsent, blanked if sent
         outbox=(
             *((MAKE_HOOMDOSSIER, "contact_id", c) for c in contact_ids),
-            *((KANSACTIE_CREATE, "opportunity_id", o) for o in subject.ids(PARTNER, "opportunity") if o.isdigit()),
+            *(
+                (op, "opportunity_id", o)
+                for op in (KANSACTIE_CREATE, KANSACTIE_UPDATE)  # an update found by its kans and marker, too
+                for o in subject.ids(PARTNER, "opportunity")
+                if o.isdigit()
+            ),
             *(
                 (KANSACTIE_UPDATE, "quotation_request_id", q)
                 for q in subject.ids(PARTNER, "quotation-request")

@@ -298,7 +298,8 @@ class EconobisPush:
 
     def _kansactie_update(self, item: OutboxRow) -> Sent:
         u = KansactieUpdate.model_validate(item["payload"])
-        current = self._detail("quotation-request", u.quotation_request_id, "kansactie")
+        qid = u.quotation_request_id if u.quotation_request_id is not None else self._by_marker(u)
+        current = self._detail("quotation-request", qid, "kansactie")
         action_id = (current.get("opportunityAction") or {}).get("id")
         status_id = (current.get("status") or {}).get("id")
         if u.status is not None:
@@ -343,11 +344,41 @@ class EconobisPush:
             "notApprovedDetermination",
         ):
             body[key] = bool(current.get(key))
+        # a premium decision carried into a Budgetaanvraag: only what was asked changes
+        for key, value in (
+            ("dateUnderReview", u.date_under_review),
+            ("dateApprovedExternal", u.date_approved_external),
+            ("dateApprovedDetermination", u.date_approved_determination),
+        ):
+            if value is not None:
+                body[key] = value
+        for key, flag in (
+            ("notApprovedExternal", u.not_approved_external),
+            ("notApprovedDetermination", u.not_approved_determination),
+        ):
+            if flag is not None:
+                body[key] = flag
+        for key in ("quotationAmount", "costAdjustment", "awardAmount"):
+            if current.get(key) is not None:
+                body[key] = str(current[key])
+        if u.award_amount is not None:
+            body["awardAmount"] = f"{u.award_amount:.2f}"
         try:
-            updated = self.client.update_quotation_request(u.quotation_request_id, body)
+            updated = self.client.update_quotation_request(qid, body)
         except PartnerError as exc:
             raise _failed(exc, may_have_landed=False) from None
         return Sent({"quotation_request_id": updated.get("id"), "status": (updated.get("status") or {}).get("codeRef")})
+
+    def _by_marker(self, u: KansactieUpdate) -> int:
+        """The kansactie the hub created with this marker on the kans (read from the kans' detail); not there
+        yet (its create is still to be sent) → retried later."""
+        if u.opportunity_id is None or not u.marker:
+            raise Quarantine("a kansactie update needs the kansactie's id, or its kans and the hub's marker")
+        marker = f"[hub:{u.marker}]"
+        for q in self._detail("opportunity", u.opportunity_id, "kans").get("quotationRequests", []):
+            if marker in str(q.get("quotationText") or ""):
+                return int(q["id"])
+        raise RetryLater(Failure.NOT_YET, f"the kansactie {marker} is not in Econobis yet")
 
     # --- erasure -----------------------------------------------------------------------------------------
 

@@ -478,7 +478,10 @@ def build(
     # --- categories ------------------------------------------------------------------------------------------
     werfadres = ", ".join(str(x) for x in (_address(dw) or {}).values())
     items: list[dict[str, Any]] = []
+    incomplete: set[str] = set()
+    category_needs: set[int] = set()  # indexes in f.needed of what one category lacks
     for categorie in sorted(groups):
+        before = len(f.needed)
         g = groups[categorie]
         portal: cats.PortalCategory = g["pc"]
         subj = cats.subject(categorie)
@@ -642,6 +645,9 @@ def build(
             f.sources[f"documenten[betaalbewijs:{categorie}]"] = RESIDENT_FORM if paid else MISSING
             if not paid:
                 f.needed.append(f"proof of payment of the invoice of the {subj}")
+        if len(f.needed) > before:
+            incomplete.add(categorie)  # applied for once the resident supplies what it lacks
+            category_needs.update(range(before, len(f.needed)))
     # documents for the application as a whole
     for e in doc_entries:
         if e.get("invoice_number") is None and str(e["id"]) in docs and e.get("kind") not in INVOICE_DOCS:
@@ -665,12 +671,25 @@ def build(
     draft["categorieen"] = items
     plan.draft = draft
     plan.sources = f.sources
-    counted = list(f.sources.values())
+    plan.still_needed = f.needed if groups else []
+    # the categories that are complete are applied for now; one still lacking something waits for it (it is in
+    # `still_needed`) without holding the others back — unless what is missing is the application's own
+    complete = [c for c in plan.categories if c not in incomplete]
+    application_needs = [n for i, n in enumerate(f.needed) if i not in category_needs]
+
+    def counted_path(path: str) -> bool:
+        """A field of the application as sent (a waiting category's fields are not in it)."""
+        return not any(path.startswith(f"categorieen[{c}]") or path.endswith(f":{c}]") for c in incomplete)
+
+    counted = [src for path, src in f.sources.items() if counted_path(path)]
     prefilled = sum(1 for s in counted if s not in (RESIDENT_FORM, MISSING))
     plan.prefilled_share = round(prefilled / len(counted), 4) if counted else 0.0
-    plan.still_needed = f.needed if groups else []
-    if not plan.blocked_reasons and not plan.still_needed:
-        plan.body = draft
+    if not plan.blocked_reasons and not application_needs and complete:
+        plan.body = {**draft, "categorieen": [i for i in items if i["categorie"] in complete]}
+        plan.categories = complete
+        plan.documents = [d for d in plan.documents if d.get("category") in (None, *complete)]
+        plan.referentie = reference(tenant, dossier_id, complete)
+        plan.body["referentie"] = plan.referentie
     return plan
 
 

@@ -145,8 +145,9 @@ def test_known_data_becomes_decided_and_paid_applications_never_doubled(stack, s
     # year, EPC); the invoices and the income are the resident's to give
     assert 0.15 < planned["prefilled_share_median"] < 0.5
     assert sum(p["sent"] for p in pushes) == 4
-    assert sum(p.get("found_by_lookup", 0) for p in pushes) >= 1, pushes  # a lost submit answer: read back
-    admin(stack, "POST", "/faults", json={"rules": []})
+    # two submits lost their answer (the portal had submitted): the same Idempotency-Key got the first answer
+    cleared = admin(stack, "POST", "/faults", json={"rules": []})
+    assert cleared["injected"].get("burst", 0) >= 2
 
     dump = admin(stack, "GET", "/aanvragen")
     mine = [a for a in dump if a["referentie"]]

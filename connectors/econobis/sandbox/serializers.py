@@ -368,6 +368,10 @@ def full_quotation_request(q: Row, db: SandboxDB, lk: Lookups) -> Row:
             "dateUnderReviewDetermination": raw_date(q.get("date_under_review_determination")),
             "dateApprovedDetermination": raw_date(q.get("date_approved_determination")),
             "notApprovedDetermination": bool(q.get("not_approved_determination")),
+            "quotationAmount": float(q.get("quotation_amount") or 0),
+            "costAdjustment": float(q.get("cost_adjustment") or 0),
+            "awardAmount": float(q.get("award_amount") or 0),
+            "amountDetermination": float(q.get("amount_determination") or 0),
             "updatedAt": iso(q["updated_at"]),
         }
     )

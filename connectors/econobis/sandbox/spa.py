@@ -57,6 +57,15 @@ FLAGS = {
 }
 
 
+# camelCase body key → amount column (double, default 0)
+AMOUNTS = {
+    "quotationAmount": "quotation_amount",
+    "costAdjustment": "cost_adjustment",
+    "awardAmount": "award_amount",
+    "amountDetermination": "amount_determination",
+}
+
+
 class Answer:
     def __init__(self, status: int, body: Any, content_type: str = "application/json") -> None:
         self.status = status
@@ -137,8 +146,13 @@ def _changes(body: dict[str, Any], updating: bool) -> dict[str, Any]:
         change["contact_id"] = None
     if "quotationText" in body:
         change["quotation_text"] = body["quotationText"]
-    if "quotationAmount" in body:
-        change["quotation_amount"] = float(str(body["quotationAmount"]).strip() or 0)
+    # amounts: the real controller's store() saves all four; its update() validates only quotationAmount,
+    # costAdjustment and awardAmount (`amountDetermination` is commented out there), so on an update the
+    # determined amount is silently ignored — reproduced
+    amounts = AMOUNTS if not updating else {k: v for k, v in AMOUNTS.items() if k != "amountDetermination"}
+    for key, col in amounts.items():
+        if key in body and body[key] is not None:
+            change[col] = float(str(body[key]).strip() or 0)
     return change
 
 
