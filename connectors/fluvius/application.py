@@ -419,6 +419,8 @@ def build(
     btype, bfile = _building_type(dw, files)
     if btype is None and dw.get("box"):
         btype, bsrc = "appartement", r.source(dwelling, "box")
+    elif btype is None and pfd.get("building_type"):
+        btype, bsrc = str(pfd["building_type"]), r.source(pf, "building_type")
     else:
         bsrc = r.source(bfile, "building_form", "building_type")
     f.want(gebouw, "type", "gebouw.type", btype, bsrc, "the type of building (house or apartment)")

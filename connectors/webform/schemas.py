@@ -342,6 +342,8 @@ class WorksCompleted(BaseModel):
     ean: str | None = Field(default=None, max_length=24)
     income: Income | None = None
     grid_connection_year: int | None = Field(default=None, ge=1900, le=2100)
+    # the kind of building, as the resident says (used when no register or partner holds it)
+    building_type: Literal["woning", "appartement", "gebouw"] | None = None
     permit_date: dt.date | None = None
     energy_loan: bool | None = None
     invoices: list[InvoiceLine] = Field(default_factory=list, max_length=40)

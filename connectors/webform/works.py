@@ -198,13 +198,23 @@ def apply_works(
         income=form.income.model_dump() if form.income else None,
         grid_connection_year=form.grid_connection_year,
         permit_date=form.permit_date,
+        building_type=form.building_type,
         energy_loan=form.energy_loan,
         documents=documents,
         submitted_at=received_at,
     )
     carried = {
         f
-        for f in ("capacity", "national_id", "iban", "ean", "income", "grid_connection_year", "permit_date")
+        for f in (
+            "capacity",
+            "national_id",
+            "iban",
+            "ean",
+            "income",
+            "grid_connection_year",
+            "permit_date",
+            "building_type",
+        )
         if getattr(form, f) is not None
     }
     if form.energy_loan is not None:

@@ -282,6 +282,8 @@ class PremiumFile(CanonicalModel):
     grid_connection_year: int | None = None
     permit_date: date | None = None
     energy_loan: bool | None = None
+    # woning | appartement | gebouw, as the resident says (when no register or partner holds the building type)
+    building_type: str | None = None
     # [{id, kind}]: canonical documents the resident gave (tax assessment, attests, photos, proof of payment)
     documents: list[dict[str, Any]] = Field(default_factory=list)
     submitted_at: datetime | None = None

@@ -204,6 +204,7 @@ def works_completed(
         "national_id": (SANDBOX_INSZ if flemish else SANDBOX_BSN)[i % 2],
         "iban": SANDBOX_IBAN[country],
         "grid_connection_year": 1987 if flemish else None,
+        "building_type": "woning",  # what the resident says; a register's or partner's type goes first
         "energy_loan": False if flemish else None,
         "invoices": invoices,
         "documents": docs,
