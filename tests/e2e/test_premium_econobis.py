@@ -49,9 +49,9 @@ def run_of(stack: SandboxStack, store: Store) -> PartnerRun:
 def econobis_push(stack: SandboxStack, store: Store) -> int:
     """The Econobis push as its asset runs it: the coupling's step first (the Budgetaanvragen), then the push,
     until the outbox is drained."""
-    from couplings.fluvius_econobis import follow_premiums
     from sqlalchemy import update
 
+    from couplings.fluvius_econobis import follow_premiums
     from hub.store import tables as t
     from hub.store import utcnow
 
