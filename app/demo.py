@@ -415,6 +415,12 @@ def residents_supply_works(
         old = i == len(dossiers) - 1 and len(dossiers) > 1
         when = (today - timedelta(days=800 if old else 60 + 10 * i)).isoformat()
         data = works_completed(tenant, i, dossier=d["canonical_id"], executed_on=when, invoice_date=when)
+        own = _invoices_of_kansen(store, tenant, str(d["data"].get("intake_id")), when, i)
+        if own:  # the invoices of the works the CRM has as executed (the persona's roof otherwise)
+            data["invoices"] = own
+            data["documents"] = [_scan(inv["number"], "factuur", inv["number"]) for inv in own] + [
+                doc for doc in data["documents"] if doc["kind"] not in ("factuur", "voorschotfactuur")
+            ]
         rid = str(d["data"].get("resident_id"))
         if national_ids and rid in national_ids:
             data["national_id"] = national_ids[rid]
@@ -426,6 +432,62 @@ def residents_supply_works(
         out.dossiers.append(d["canonical_id"])
         out.too_old += old
     return out
+
+
+def _invoices_of_kansen(store: Store, tenant: str, intake: str, when: str, i: int) -> list[dict[str, Any]]:
+    """One invoice per executed kans of the intake whose works the tenant's premium covers, as a contractor
+    writes it (with the ISDE meldcode of such a product for a Dutch tenant)."""
+    from connectors.fluvius.categories import portal_category
+    from connectors.fluvius.params import ISDE_MEASURES
+    from connectors.fluvius.settings import ISDE, MVP
+    from hub.config import sandbox_region
+
+    regeling = MVP if sandbox_region(tenant).country == "BE" else ISDE
+    with store.engine.connect() as conn:
+        kansen = [
+            r["data"]
+            for r in store.live_entities(conn, "opportunity", tenant)
+            if str(r["data"].get("intake_id")) == intake and str(r["data"].get("status", "")).startswith("executed")
+        ]
+    out: list[dict[str, Any]] = []
+    for n, k in enumerate(kansen):
+        pc = portal_category(regeling, k.get("measure_category"), list(k.get("measures") or []))
+        if pc is None or any(o["category"] == k.get("measure_category") for o in out):
+            continue
+        invoice: dict[str, Any] = {
+            "number": f"F-{i:03d}-{n + 1}",
+            "date": when,
+            "amount_excl_vat": 4800.0 + 250 * n,
+            "vat_pct": 21.0 if regeling == ISDE else 6.0,
+            "category": k.get("measure_category"),
+            "measure": (k.get("measures") or [None])[0],
+            "quantity": 1.0 if pc.unit == "stuk" else 45.0,
+            "unit": pc.unit,
+            "executed_on": when,
+        }
+        if regeling == ISDE:
+            code = next((m for m in ISDE_MEASURES.values() if m.categorie == pc.categorie), None)
+            if code is None:
+                continue
+            invoice["meldcode"] = code.meldcode
+        else:
+            invoice["contractor_kbo"] = "0403362424"
+        out.append(invoice)
+    return out
+
+
+def _scan(label: str, kind: str, invoice_number: str | None = None) -> dict[str, Any]:
+    import base64
+
+    doc = {
+        "kind": kind,
+        "filename": f"{kind}-{label}.pdf",
+        "media_type": "application/pdf",
+        "content_base64": base64.b64encode(f"%PDF-1.4\n% {kind} {label}\n%%EOF\n".encode()).decode(),
+    }
+    if invoice_number:
+        doc["invoice_number"] = invoice_number
+    return doc
 
 
 def advance_portal(stack: Any, days: int) -> str:

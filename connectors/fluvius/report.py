@@ -75,12 +75,12 @@ def summary_line(o: dict[str, Any]) -> str:
     s = o["prefilled_share"]
     status = ", ".join(f"{k} {v}" for k, v in o["by_status"].items()) or "none"
     share = (
-        f"prefilled share median {s['median']:.0%} (min {s['min']:.0%}, {s['applications']} applications)"
+        f"prefilled share median {s['median']:.0%} (min {s['min']:.0%}, over {s['applications']} application(s))"
         if s["median"] is not None
         else "no application built yet"
     )
     return (
-        f"premiums: {o['portal_applications']} applications at the portal; per category: {status}; "
+        f"premiums: {o['portal_applications']} application(s) at the portal; per category: {status}; "
         f"€{o['requested']:,.0f} requested, €{o['granted']:,.0f} granted, €{o['paid']:,.0f} paid; {share}; "
         f"{len(o['still_needed'])} dossiers still need something from the resident"
     )
