@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/receiver.py
 	$(BIN)/python bench/sensor_ticks.py
 	$(BIN)/python bench/guard_cost.py
+	$(BIN)/python bench/premiums.py
 
 clean:
 	rm -rf .hub

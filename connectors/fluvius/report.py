@@ -79,8 +79,9 @@ def summary_line(o: dict[str, Any]) -> str:
         if s["median"] is not None
         else "no application built yet"
     )
+    schemes = "/".join(sorted({str(a["scheme"]) for a in o["applications"]})) or "premiums"
     return (
-        f"premiums: {o['portal_applications']} application(s) at the portal; per category: {status}; "
+        f"{schemes}: {o['portal_applications']} application(s) at the portal; per category: {status}; "
         f"€{o['requested']:,.0f} requested, €{o['granted']:,.0f} granted, €{o['paid']:,.0f} paid; {share}; "
         f"{len(o['still_needed'])} dossiers still need something from the resident"
     )
