@@ -147,6 +147,10 @@ def _plan_one(
     report.considered += 1
     taken = _taken(store, conn, tenant, dossier_id)
     built = application.build(store, conn, tenant, dossier_id, regeling, today, exclude=taken)
+    if taken and not built.draft.get("categorieen"):
+        # every executed category is applied for already: nothing is needed from the resident any more
+        close_follow_ups(store, conn, tenant, [f"{STILL_NEEDED}:{dossier_id}"], PARTNER)
+        return
     _still_needed(store, conn, tenant, dossier_id, built, report)
     if built.body is None or not built.categories:
         if built.blocked_reasons:

@@ -195,6 +195,8 @@ def test_known_data_becomes_decided_and_paid_applications_never_doubled(stack, s
     form_inbox(stack, store)
     planned, pushes = plan_and_push(stack, store, today)
     assert planned["asked_documents_queued"] == 1 and sum(p["sent"] for p in pushes) == 1
+    with store.begin() as conn:  # every dossier is applied for (or refused): nothing is asked of a resident
+        assert open_follow_ups(store, conn, TENANT, "premium-still-needed") == []
     assert portal.aanvragen[supplier["id"]].status == "in_behandeling"
 
     admin(stack, "POST", "/clock", json={"advance_days": 40})
