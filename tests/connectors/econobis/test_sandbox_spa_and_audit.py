@@ -236,3 +236,43 @@ def test_audit_trail_shows_updates_and_soft_deletes_not_creations(sb):
         timeout=10,
     )
     assert bad.status_code == 500
+
+
+def test_amounts_on_create_and_update_where_update_ignores_amount_determination(sb):
+    """The real controller's store saves quotationAmount, costAdjustment, awardAmount and amountDetermination;
+    its update has amountDetermination commented out, so an update leaves it as it was."""
+    r = signup(sb)
+    headers = login(sb)
+    url = f"{sb.server.base_url}/api/quotation-request"
+    amounts = {"quotationAmount": 900, "costAdjustment": -50, "awardAmount": 400, "amountDetermination": 350}
+    resp = requests.post(
+        url, json=spa_body(sb, r["kans"], "subsidy-request", "default", **amounts), headers=headers, timeout=10
+    )
+    assert resp.status_code == 201, resp.text
+    data = resp.json()["data"]
+    qid = data["id"]
+    assert {k: data[k] for k in amounts} == {k: float(v) for k, v in amounts.items()}
+    # update: the three amounts change, amountDetermination is silently ignored; approval → `approved`
+    body = spa_body(
+        sb,
+        r["kans"],
+        "subsidy-request",
+        "default",
+        quotationAmount=1000,
+        costAdjustment=0,
+        awardAmount=750.5,
+        amountDetermination=999,
+        dateApprovedExternal="2026-11-20",
+    )
+    resp = requests.post(f"{url}/{qid}", json=body, headers=headers, timeout=10)
+    assert resp.status_code == 200, resp.text
+    data = resp.json()["data"]
+    assert (data["quotationAmount"], data["costAdjustment"], data["awardAmount"]) == (1000.0, 0.0, 750.5)
+    assert data["amountDetermination"] == 350.0
+    assert data["status"]["codeRef"] == "approved"
+    [row] = records(sb, "quotation_requests", id=qid)
+    assert row["award_amount"] == 750.5 and row["amount_determination"] == 350.0
+    # the determination: approved-det, whatever status was sent
+    body["dateApprovedDetermination"] = "2026-12-01"
+    resp = requests.post(f"{url}/{qid}", json=body, headers=headers, timeout=10)
+    assert resp.json()["data"]["status"]["codeRef"] == "approved-det"
