@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TENANT = "loket-bench"
+DECIDED = ("approved", "partly_approved", "rejected")
 CLIENT, SECRET = "bench-desk", "bench-secret-premiums"
 WHSEC = "whsec_YmVuY2gtcHJlbWl1bXMtd2ViaG9vay1zZWNyZXQtMzI="
 INSZ = "85073003328"
@@ -92,9 +93,10 @@ def queue(store: Any, n: int) -> list[dict[str, str]]:
             ref = f"hub-bench-{uuid.uuid4().hex[:10]}"
             rid = f"r-{i}"
             [cid] = store.resolve_ids(conn, PARTNER, TENANT, APPLICATION_CATEGORY, [f"{ref}/dak"]).values()
-            merge(store, conn, [Incoming(PremiumApplication(
+            planned = PremiumApplication(
                 id=cid, tenant=TENANT, dwelling_id=f"d-{i}", resident_id=rid, dossier_id=f"do-{i}", scheme="MVP_VL",
-                category="dak", status="planned", reference=ref), "fluvius", "plan", utcnow())], MergeStats())  # fmt: skip
+                category="dak", status="planned", reference=ref)  # fmt: skip
+            merge(store, conn, [Incoming(planned, "fluvius", "plan", utcnow())], MergeStats())
             docs = [
                 {"document_id": store_document(store, conn, TENANT, f"f-{i}", f"%PDF {ref} {k}".encode(), kind=k),
                  "kind": k, "category": "dak" if k == "factuur" else None}
@@ -145,8 +147,9 @@ def submit_run(n: int, lifted: bool) -> dict[str, Any]:
 
 def latency_run(events: int, apply_every: float) -> dict[str, Any]:
     """Submitted applications whose decisions fall due at once; the webhook of each reaches the receiver, a
-    loop applies the inbox every `apply_every` seconds; latency = visible in the store − stored by the
-    receiver (the sandbox posts synchronously, so delivery ≈ storage)."""
+    loop applies the inbox every `apply_every` seconds (as the inbox sensor would: its tick is the floor of the
+    latency in production); latency = the canonical row's write − the receiver's storing of the event (the
+    sandbox posts synchronously, so delivery ≈ storage)."""
     from sqlalchemy import select
 
     from connectors import REGISTRY
@@ -172,37 +175,47 @@ def latency_run(events: int, apply_every: float) -> dict[str, Any]:
         apply_webhooks(store, client, TENANT)  # the submit's own events
         for a in sb.aanvragen.values():
             sb.set_plan(a.id, {"decision_days": 1.0, "aanvulling": False, "inconsistent": None})
-        visible: dict[str, float] = {}
+        done: set[str] = set()
         stop = threading.Event()
 
         def loop() -> None:
             while not stop.is_set():
                 apply_webhooks(store, client, TENANT)
-                now = time.time()
                 with store.begin() as conn:
                     for r in store.live_entities(conn, "premium_application", TENANT):
-                        if r["data"].get("status") in ("approved", "partly_approved", "rejected"):
-                            visible.setdefault(r["data"]["reference"], now)
+                        if r["data"].get("status") in DECIDED:
+                            done.add(r["data"]["reference"])
                 stop.wait(apply_every)
 
         worker = threading.Thread(target=loop, daemon=True)
         worker.start()
         sb.advance(days=2)  # every decision falls due: one webhook each, posted to the receiver now
         deadline = time.time() + 120
-        while len(visible) < events and time.time() < deadline:
+        while len(done) < events and time.time() < deadline:
             time.sleep(0.05)
         stop.set()
         worker.join()
+        utc = __import__("datetime").UTC
+
+        def stamp(when: Any) -> float:
+            return float((when if when.tzinfo else when.replace(tzinfo=utc)).timestamp())
+
         with store.begin() as conn:
             rows = conn.execute(
                 select(t.inbox.c.payload, t.inbox.c.received_at).where(t.inbox.c.tenant == TENANT)
+            ).all()
+            seen = conn.execute(
+                select(t.entities.c.data, t.entities.c.updated_at).where(
+                    t.entities.c.tenant == TENANT, t.entities.c.entity == "premium_application"
+                )
             ).all()
         stored: dict[str, float] = {}
         for payload, received in rows:
             data = json.loads(payload).get("data") or {}
             if data.get("status") in ("goedgekeurd", "gedeeltelijk_goedgekeurd", "afgewezen"):
-                when = received.timestamp() if received.tzinfo else received.replace(tzinfo=__import__("datetime").UTC).timestamp()
-                stored.setdefault(str(data.get("referentie")), when)
+                stored.setdefault(str(data.get("referentie")), stamp(received))
+        # when the canonical row took the decision (its own write time), not when the loop noticed it
+        visible = {str(d["reference"]): stamp(u) for d, u in seen if d.get("status") in DECIDED and d.get("reference")}
         lat = sorted(1000 * (visible[r] - stored[r]) for r in visible if r in stored)
         receiver.stop()
         store.dispose()
