@@ -145,7 +145,7 @@ def submit_run(n: int, lifted: bool) -> dict[str, Any]:
     }
 
 
-def latency_run(events: int, apply_every: float) -> dict[str, Any]:
+def latency_run(events: int, apply_every: float, trickle: bool = False) -> dict[str, Any]:
     """Submitted applications whose decisions fall due at once; the webhook of each reaches the receiver, a
     loop applies the inbox every `apply_every` seconds (as the inbox sensor would: its tick is the floor of the
     latency in production); latency = the canonical row's write − the receiver's storing of the event (the
@@ -173,8 +173,10 @@ def latency_run(events: int, apply_every: float) -> dict[str, Any]:
         while PremiumPush(store, client, TENANT, backoff=0).run().sent:
             pass
         apply_webhooks(store, client, TENANT)  # the submit's own events
-        for a in sb.aanvragen.values():
-            sb.set_plan(a.id, {"decision_days": 1.0, "aanvulling": False, "inconsistent": None})
+        for n, a in enumerate(sorted(sb.aanvragen.values(), key=lambda a: a.id)):
+            # a burst: every decision at once; a trickle: one decision per 0.01 sandbox day
+            days = 1.5 + 0.01 * n if trickle else 1.0
+            sb.set_plan(a.id, {"decision_days": days, "aanvulling": False, "inconsistent": None})
         done: set[str] = set()
         stop = threading.Event()
 
@@ -189,7 +191,14 @@ def latency_run(events: int, apply_every: float) -> dict[str, Any]:
 
         worker = threading.Thread(target=loop, daemon=True)
         worker.start()
-        sb.advance(days=2)  # every decision falls due: one webhook each, posted to the receiver now
+        if trickle:  # one decision (one webhook) every 0.1 s of real time
+            sb.advance(days=1.495)  # the 'in behandeling' events first, applied before the decisions come
+            time.sleep(3)
+            for _ in range(events + 5):
+                sb.advance(days=0.01)
+                time.sleep(0.1)
+        else:
+            sb.advance(days=2)  # every decision falls due: one webhook each, posted to the receiver now
         deadline = time.time() + 120
         while len(done) < events and time.time() < deadline:
             time.sleep(0.05)
@@ -222,6 +231,7 @@ def latency_run(events: int, apply_every: float) -> dict[str, Any]:
     running.stop()
     del apps
     return {
+        "arrival": "trickle (one every 0.1 s)" if trickle else "burst (all at once)",
         "events": events,
         "visible": len(lat),
         "apply_every_s": apply_every,
@@ -246,22 +256,23 @@ def main() -> None:
             for lifted in (False, True):
                 r = submit_run(n, lifted)
                 rows.append({"mode": "limits lifted" if lifted else "portal 120/min, hub budget 100/min", **r})
-    latency = latency_run(args.events, args.apply_every)
+    latencies = [latency_run(args.events, args.apply_every), latency_run(30, args.apply_every, trickle=True)]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'mode':<38} {'apps':>5} {'s':>7} {'apps/min':>9} {'calls/app':>9}")
     for r in rows:
         print(f"{r['mode']:<38} {r['applications']:>5} {r['seconds']:>7} {r['per_minute']:>9} "
               f"{r['calls_per_application']:>9}")  # fmt: skip
-    print(
-        f"\nwebhook → visible ({latency['visible']}/{latency['events']} events, inbox applied every "
-        f"{latency['apply_every_s']} s): p50 {latency['p50_ms']} ms, p95 {latency['p95_ms']} ms, "
-        f"max {latency['max_ms']} ms; peak RSS {peak_mb:.0f} MB"
-    )
+    for lt in latencies:
+        print(
+            f"webhook → visible, {lt['arrival']}: {lt['visible']}/{lt['events']} events, inbox applied every "
+            f"{lt['apply_every_s']} s: p50 {lt['p50_ms']} ms, p95 {lt['p95_ms']} ms, max {lt['max_ms']} ms"
+        )
+    print(f"peak RSS {peak_mb:.0f} MB")
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "premiums.json").write_text(json.dumps({
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "submit": rows, "latency": latency, "peak_rss_mb": round(peak_mb, 1)}, indent=2))  # fmt: skip
+        "submit": rows, "latency": latencies, "peak_rss_mb": round(peak_mb, 1)}, indent=2))  # fmt: skip
     print(f"wrote {out / 'premiums.json'}")
 
 
