@@ -561,7 +561,9 @@ def test_each_embedded_tenant_gets_the_sandboxes_of_its_region():
     assert set(cfg.tenant("coop-noord").partners) == {"econobis", "hoomdossier", "webform", "fluvius"}
     assert set(cfg.tenant("coop-zuid").partners) == {"econobis", "hoomdossier", "webform", "fluvius"}
     leuven = cfg.tenant("loket-leuven")
-    assert set(leuven.partners) == {"webform", "woningpas", "fluvius"} and leuven.name == "Energieloket Leuven (sandbox)"
+    assert (
+        set(leuven.partners) == {"webform", "woningpas", "fluvius"} and leuven.name == "Energieloket Leuven (sandbox)"
+    )
     assert (leuven.country, leuven.timezone) == ("BE", "Europe/Brussels")
     assert sandbox_tenant_ids(["vl"]) == ("loket-leuven",) and "loket-leuven" not in sandbox_tenant_ids(["nl"])
 
