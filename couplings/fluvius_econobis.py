@@ -3,8 +3,8 @@ premium application claims gets ONE Budgetaanvraag (subsidy-request kansactie) t
 its status and the granted amount — through the SPA update the Econobis connector already uses.
 
 Which kansactie: the kans' own Budgetaanvraag when it has one (the coordinator may have made it), else one the
-hub creates (marked `[hub:premium:<reference>:<kans>]`, so a repeat finds it instead of making a second); later
-updates find it by that marker. Statuses (contracts/econobis.md §1.7; the dates are set so Econobis' own
+hub creates (marked `[hub:premium:<kans>]`, so a repeat finds it instead of making a second); later updates
+find it by that marker. Statuses (contracts/econobis.md §1.7; the dates are set so Econobis' own
 observer, §1.8, lands on the same status):
 
 | application | Budgetaanvraag | set |
@@ -16,13 +16,15 @@ observer, §1.8, lands on the same status):
 | withdrawn | `pm-not-approved` (Budgetaanvraag niet akkoord) | — |
 
 Econobis' update ignores `amountDetermination` (the field is commented out in its controller), so the paid
-amount goes in `awardAmount`, and the note on the kansactie names the portal's dossier number. One update is
-queued per (application, kans, status, amount): planning again, or a replay, queues nothing new; a change
-queues exactly one. Several categories claiming one kans share its Budgetaanvraag: the kansactie shows the
-sum, and the furthest-behind status of them (so it never says paid while a category is still open)."""
+amount goes in `awardAmount`. One update is queued per state of the kans' applications (status, amount, and when
+the portal last changed them): planning again, or a replay, queues nothing new; a change queues exactly one,
+also a return to an earlier status (after an appeal). Several categories claiming one kans share its
+Budgetaanvraag: the kansactie shows the sum, and the furthest-behind status of them (so it never says paid while
+a category is still open)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,8 +126,8 @@ def _follow_one(
 ) -> None:
     least = min(apps, key=lambda a: ORDER.index(str(a["status"])))
     status, sets, amount_field = STATUS[str(least["status"])]
-    ref = "+".join(sorted({str(a.get("reference")) for a in apps}))[:40]
-    marker = f"premium:{ref}:{kans}"[:64]
+    # one Budgetaanvraag per kans, whichever applications claim it: the marker names the kans alone
+    marker = f"premium:{kans}"
     own = _own_budgetaanvraag(store, conn, tenant, opportunity)
     numbers = ", ".join(sorted({str(a.get("dossier_number")) for a in apps if a.get("dossier_number")}))
     text = f"Premieaanvraag {least.get('scheme')} {numbers or ''}".strip()
@@ -144,8 +146,11 @@ def _follow_one(
     fields: dict[str, Any] = {}
     for name, source in sets.items():
         fields[name] = source if isinstance(source, bool) else (str(least.get(source) or "")[:10] or None)
+    # one update per state of the applications: the status, the amount, and when the portal last changed them
+    # (so a status the kansactie had before, reached again after an appeal, is sent again); digested to fit
+    state = "|".join([status, str(amount), *sorted(str(a.get("status_at") or "") for a in apps)])
     update = KansactieUpdate(
-        key=f"{marker}:{status}:{amount if amount is not None else '-'}"[:64],
+        key=f"{marker}:{hashlib.sha256(state.encode()).hexdigest()[:24]}",
         quotation_request_id=own,
         opportunity_id=None if own is not None else kans,
         marker=None if own is not None else marker,

@@ -644,6 +644,8 @@ def build(
                 and str(e["id"]) in docs
                 and e.get("invoice_number") in (*numbers, None)
             ]
+            for e in paid:  # the proof of payment goes with each category it covers
+                _doc(plan, str(e["id"]), "betaalbewijs", categorie, e)
             f.sources[f"documenten[betaalbewijs:{categorie}]"] = RESIDENT_FORM if paid else MISSING
             if not paid:
                 f.needed.append(f"proof of payment of the invoice of the {subj}")
@@ -696,8 +698,12 @@ def build(
 
 
 def _doc(plan: Plan, document_id: str, kind: str, categorie: str | None, entry: Mapping[str, Any]) -> None:
-    if any(d["document_id"] == document_id for d in plan.documents):
+    """A document to upload for `categorie` (None: for the application); one document may go with several
+    categories (an invoice for roof and walls), once each."""
+    if any(d["document_id"] == document_id and d["category"] == categorie for d in plan.documents):
         return
+    if categorie is None and any(d["document_id"] == document_id for d in plan.documents):
+        return  # already attached to a category
     plan.documents.append(
         {
             "document_id": document_id,

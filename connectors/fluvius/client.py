@@ -225,13 +225,20 @@ class PortalClient:
                 return
             cursor = page.next_cursor
 
+    def find_all_by_reference(self, reference: str) -> list[dict[str, Any]]:
+        """The client's applications with this `referentie` (the hub's key): none, one, or — if something made
+        a second — several."""
+        return [
+            item
+            for page in self.pages(reference=reference)
+            for item in page.items
+            if item.get("referentie") == reference
+        ]
+
     def find_by_reference(self, reference: str) -> dict[str, Any] | None:
-        """The client's application with this `referentie` (the hub's key), if the portal has one."""
-        for page in self.pages(reference=reference):
-            for item in page.items:
-                if item.get("referentie") == reference:
-                    return item
-        return None
+        """The client's application with this `referentie`, if the portal has one."""
+        found = self.find_all_by_reference(reference)
+        return found[0] if found else None
 
     def close(self) -> None:
         self.http.close()

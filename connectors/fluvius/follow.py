@@ -28,6 +28,7 @@ from connectors.fluvius.settings import (
     APPLICATION_CATEGORY,
     FEED_CURSOR,
     FOLLOW_UP_DOCUMENTS,
+    FOLLOW_UP_MANDATE,
     INBOX_SOURCE,
     PARTNER,
     QUARANTINE_SOURCE,
@@ -36,7 +37,7 @@ from connectors.fluvius.settings import (
 from connectors.fluvius.wire import day, when
 from hub.canonical import PremiumApplication
 from hub.followup import Task, raise_follow_ups
-from hub.http import PartnerError, PartnerNotFound
+from hub.http import PartnerAuthError, PartnerError, PartnerNotFound
 from hub.journey import recompute_dossiers
 from hub.merge import Incoming, MergeStats, merge
 from hub.store import InboxStatus, Store, utcnow
@@ -77,6 +78,7 @@ class FollowReport:
     documents_asked: int = 0
     messages: int = 0
     quarantined: int = 0
+    without_mandate: int = 0
     by_status: dict[str, int] = field(default_factory=dict)
     stats: MergeStats = field(default_factory=MergeStats)
     calls: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +93,7 @@ class FollowReport:
             "documents_asked": self.documents_asked,
             "webhook_messages": self.messages,
             "quarantined": self.quarantined,
+            "refused_without_mandate": self.without_mandate,
             "by_status": dict(sorted(self.by_status.items())),
             **call_metadata(self.calls),
         }
@@ -139,6 +142,8 @@ def apply_application(
         if known_at is not None and updated == known_at and data.get("status") == status:
             report.already_known += 1
             continue
+        if status == "draft" and data.get("status") in ("refused_by_portal", "planned"):
+            continue  # the portal's draft of a refused (or not yet submitted) application says nothing new
         item = keys[key]
         decision = item.get("beslissing") or {}
         payment = app.get("betaling") or {}
@@ -284,6 +289,13 @@ def apply_webhooks(store: Store, client: PortalClient, tenant: str) -> FollowRep
         except PartnerNotFound:
             _refuse(store, tenant, m, "the portal does not know the application the event names", report)
             continue
+        except PartnerAuthError as exc:
+            # this application's mandate no longer stands (the portal reads it only under one): the message is
+            # parked for a replay once the desk has a new mandate; the other applications' news goes on
+            _refuse(store, tenant, m, f"the portal refuses to show the application: {exc.message}", report)
+            report.without_mandate += 1
+            _mandate_follow_up(store, tenant, data)
+            continue
         except PartnerError as exc:
             log.warning("premium portal unavailable; webhook kept for the next run: %s", exc)
             break
@@ -293,6 +305,34 @@ def apply_webhooks(store: Store, client: PortalClient, tenant: str) -> FollowRep
         _done(store, tenant, m)
     report.calls = client.http.stats.as_dict()
     return report
+
+
+def _mandate_follow_up(store: Store, tenant: str, data: dict[str, Any]) -> None:
+    """The coordinator's task when the portal no longer shows an application the hub follows (no mandate)."""
+    ref = str(data.get("referentie") or "")
+    with store.begin() as conn:
+        rows = [
+            r["data"]
+            for r in store.live_entities(conn, "premium_application", tenant)
+            if ref and r["data"].get("reference") == ref
+        ]
+        raise_follow_ups(
+            store,
+            conn,
+            tenant,
+            [
+                Task(
+                    key=f"{FOLLOW_UP_MANDATE}:{data.get('id')}:follow",
+                    kind=FOLLOW_UP_MANDATE,
+                    reason="the premium portal no longer shows an application to the desk (no mandate): its "
+                    "decisions and payment cannot be followed until the resident gives the mandate again",
+                    dossier_id=rows[0].get("dossier_id") if rows else None,
+                    dwelling_id=rows[0].get("dwelling_id") if rows else None,
+                    detail={"portal_id": data.get("id")},
+                )
+            ],
+            PARTNER,
+        )
 
 
 def _known(store: Store, tenant: str, data: dict[str, Any]) -> bool:

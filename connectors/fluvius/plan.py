@@ -58,7 +58,6 @@ TAKEN = frozenset(
         "rejected",
         "appeal_lodged",
         "paid",
-        "refused_by_portal",
     }
 )
 
@@ -76,6 +75,7 @@ class PlanReport:
     shares: list[float] = field(default_factory=list)
     needs: list[tuple[str, int, str]] = field(default_factory=list)
     documents_queued: int = 0
+    replanned: int = 0
     watch: WatchReport = field(default_factory=WatchReport)
 
     def metadata(self) -> dict[str, Any]:
@@ -86,6 +86,7 @@ class PlanReport:
             "dossiers_considered": self.considered,
             "applications_queued": self.queued,
             "already_planned": self.already_planned,
+            "refused_by_portal_replanned": self.replanned,
             "categories_refused_by_hub": self.refused_by_hub,
             "refusals_foreseen": dict(sorted(self.refusal_codes.items())),
             "dossiers_waiting_for_resident": self.waiting_for_resident,
@@ -157,6 +158,10 @@ def _plan_one(
             report.waiting_for_resident += 1
         return
     errors = rules.check(built.body, submit_on=today)
+    # a document the portal requires that the plan would not upload: refused at submit, so foreseen here
+    errors += rules.missing_documents(
+        built.body, [{"soort": d["kind"], "categorie": d.get("category")} for d in built.documents]
+    )
     general = [e for e in errors if e.categorie is None]
     refused = {e.categorie for e in errors if e.categorie is not None}
     if general:
@@ -174,7 +179,6 @@ def _plan_one(
     }
     ids = store.resolve_ids(conn, PARTNER, tenant, APPLICATION_CATEGORY, [f"{ref}/{c}" for c in ok])
     apps = {c: ids[f"{ref}/{c}"] for c in ok}
-    _write(store, conn, tenant, regeling, dossier_id, built, apps, ref, "planned", [])
     docs = [d for d in built.documents if d.get("category") in (None, *ok)]
     payload = {
         "reference": ref,
@@ -185,10 +189,17 @@ def _plan_one(
         "documents": docs,
         "applications": apps,
     }
-    item = store.outbox_enqueue(conn, tenant, PARTNER, APPLY, outbox_key(PARTNER, "apply", ref), payload)
+    key = outbox_key(PARTNER, "apply", ref)
+    item = store.outbox_enqueue(conn, tenant, PARTNER, APPLY, key, payload)
     if item.created:
+        _write(store, conn, tenant, regeling, dossier_id, built, apps, ref, "planned", [])
         report.queued += 1
         report.shares.append(built.prefilled_share)
+    elif store.outbox_replan(conn, tenant, key, payload):
+        _write(store, conn, tenant, regeling, dossier_id, built, apps, ref, "planned", [])
+        # the portal refused it; what the resident supplied since changed it: sent again (the push resumes
+        # the portal's draft, patches it and submits)
+        report.replanned += 1
     else:
         report.already_planned += 1
 
@@ -212,7 +223,12 @@ def _write(
     items = []
     for cat, cid in apps.items():
         old = existing.get(cid)
-        if old is not None and old["data"].get("status") not in (None, "planned", "refused_by_hub"):
+        if old is not None and old["data"].get("status") not in (
+            None,
+            "planned",
+            "refused_by_hub",
+            "refused_by_portal",
+        ):
             continue  # the portal's status stands
         model = PremiumApplication(
             id=cid,

@@ -51,7 +51,7 @@ from hub.http import (
 from hub.journey import recompute_dossiers
 from hub.merge import Incoming, MergeStats, merge
 from hub.store import OutboxRow, Store, utcnow
-from hub.worker import RETRY, Decision, Failure, OutboxWorker, Park, Retry, Sent, WorkReport
+from hub.worker import RETRY, Decision, Failure, OutboxWorker, Park, Quarantine, Retry, Sent, WorkReport
 
 log = logging.getLogger(__name__)
 MANDATE_WAIT_SECONDS = 24 * 3600.0
@@ -170,9 +170,14 @@ class PremiumPush:
         portal_id = self._known_portal_id(job)
         if portal_id is not None:
             app = self.client.get(portal_id)
-        elif item["status"] == "uncertain" or int(item["attempts"] or 0) >= 1:
+        else:
+            # always looked up first (one filtered list call): a create whose answer was lost, or whose record
+            # did not commit here, may be there, and the portal forgets an Idempotency-Key after 24 hours
             self.lookups += 1
-            app = self.client.find_by_reference(job.reference)
+            found_apps = self.client.find_all_by_reference(job.reference)
+            if len(found_apps) > 1:
+                return Park(f"the portal holds {len(found_apps)} applications with this reference: a person decides")
+            app = found_apps[0] if found_apps else None
         if app is not None:
             found = True
             self.resumed += 1
@@ -233,10 +238,13 @@ class PremiumPush:
             with self.store.begin() as conn:
                 row = self.store.load_entities(conn, [doc.document_id], tenant=self.tenant).get(doc.document_id)
             if row is None or row["deleted_at"] is not None:
-                continue  # erased or withdrawn since planned: the submit says which document is missing
+                raise Quarantine("a document planned for the application is no longer in the hub (erased?)")
             content = document_content(self.store, self.tenant, row["data"])
             if content is None:
-                continue
+                raise Quarantine(
+                    "the bytes of a document planned for the application are no longer held (purged after the "
+                    "retention period, or changed): the resident supplies it again"
+                )
             self.client.upload(
                 portal_id,
                 kind=doc.kind,
@@ -383,6 +391,6 @@ class PremiumPush:
             data = {k: v for k, v in (row["data"] or {}).items() if k in PremiumApplication.model_fields}
             data.pop("id", None)
             data.pop("tenant", None)
-            data.update(status=status, reason_codes=codes)
+            data.update(status=status, reason_codes=codes)  # status_at stays the portal's (ordering)
             items.append(Incoming(PremiumApplication(id=cid, tenant=self.tenant, **data), PARTNER, "push:refused", now))
         merge(self.store, conn, items, MergeStats())

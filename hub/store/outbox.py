@@ -151,6 +151,38 @@ class OutboxRepo(QuarantineRepo):
             ).rowcount
         )
 
+    def outbox_replan(self, conn: Connection, tenant: str, idempotency_key: str, payload: dict[str, Any]) -> bool:
+        """A parked (`failed`) item planned again with a different payload (what the partner refused was
+        corrected at the source): its payload replaced, due again as `uncertain` (the push looks before it
+        writes) with fresh attempts, its quarantine entry closed. Returns whether it changed; an item that is
+        not parked, or whose payload is the same, is left alone."""
+        row = (
+            conn.execute(
+                select(t.outbox.c.id, t.outbox.c.partner, t.outbox.c.operation, t.outbox.c.payload).where(
+                    t.outbox.c.tenant == tenant,
+                    t.outbox.c.idempotency_key == idempotency_key,
+                    t.outbox.c.status == OutboxStatus.FAILED,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or row["payload"] == payload:
+            return False
+        now = utcnow()
+        self.outbox_update(
+            conn,
+            tenant,
+            row["id"],
+            payload=payload,
+            status=OutboxStatus.UNCERTAIN,
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
+        )
+        self.quarantine_resolve(conn, tenant, f"outbox:{row['partner']}", row["operation"], [idempotency_key])
+        return True
+
     def outbox_withhold(self, conn: Connection, item: Mapping[str, Any], reason: str, hold: Mapping[str, Any]) -> None:
         """Hold an item back (hub/consent.py): `withheld`, not claimed, its attempts unchanged. `hold` says for
         what (purpose, partner, residents) and is kept in `result` with the status to resume with."""

@@ -559,7 +559,9 @@ class PortalSandbox:
             if categorie is not None and categorie not in cats:
                 raise invalid([{"name": "categorie", "reason": f"een categorie van de aanvraag: {cats}"}])
             for doc in a.documenten:
-                if doc["sha256"] == sha and doc["soort"] == soort:
+                # the same file for the same category is one document; one invoice covering two categories is
+                # attached in each (as the portal's form asks per category)
+                if doc["sha256"] == sha and doc["soort"] == soort and doc.get("categorie") == categorie:
                     return 200, dict(doc)
             now = self.now()
             doc = {

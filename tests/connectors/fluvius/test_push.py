@@ -176,3 +176,30 @@ def test_nothing_is_sent_without_consent_to_apply(portal, store, tenant):
     out = _push(store, tenant)
     assert out["sent"] == 0 and out["withheld_without_consent"] == 1
     assert portal.sb.aanvragen == {}
+
+
+def test_a_refusal_corrected_at_the_source_resumes_the_portals_draft(portal, store, tenant):
+    old = mvp_body()
+    old["categorieen"][0]["facturen"][0]["datum"] = "2024-06-01"
+    ref, apps = _queue(store, old)
+    assert _push(store, tenant)["quarantined"] == 1
+    [draft] = portal.sb.aanvragen.values()
+    assert draft.status == "concept"
+    # the resident sends the right invoice; the plan finds the parked item's payload changed
+    key = outbox_key(PARTNER, "apply", ref)
+    with store.begin() as conn:
+        from sqlalchemy import select
+
+        from hub.store import tables as t
+
+        payload = conn.execute(select(t.outbox.c.payload).where(t.outbox.c.idempotency_key == key)).scalar_one()
+        fixed = {**payload, "body": {**payload["body"]}}
+        fixed["body"]["categorieen"] = [
+            {**c, "facturen": [{**c["facturen"][0], "datum": "2026-06-25"}]} for c in payload["body"]["categorieen"]
+        ]
+        assert store.outbox_replan(conn, T, key, fixed) is True
+        assert store.outbox_replan(conn, T, key, fixed) is False  # due already: not parked any more
+        assert store.quarantine_open_counts(conn, T).get(f"outbox:{PARTNER}", 0) == 0
+    assert _push(store, tenant)["sent"] == 1
+    assert list(portal.sb.aanvragen) == [draft.id] and draft.status == "ingediend"  # the same draft, submitted
+    assert _data(store, apps["dak"])["status"] == "submitted"
