@@ -27,6 +27,18 @@ def _dt(value: Any) -> datetime | None:
         return None
 
 
+def _day_start(value: Any) -> datetime | None:
+    """A date (`YYYY-MM-DD`, as a premium's submit or payment day) as the start of that day in UTC, so it sits
+    with the partners' timestamps."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def _earliest(*values: Any) -> datetime | None:
     found = [d for d in (_dt(v) for v in values) if d is not None]
     return min(found, key=lambda d: d.replace(tzinfo=None)) if found else None
@@ -102,7 +114,7 @@ def dossier_evidence(
     applied = [pa for pa in premiums or [] if not pa.get("_deleted") and pa.get("status") in r.premium_financing]
     if subsidies or applied or any(s in r.opportunity_financing for s in opp_status):
         ev[Phase.FINANCING] = _earliest(
-            *(a.get("created_at") for a in subsidies), *(pa.get("submitted_on") for pa in applied)
+            *(a.get("created_at") for a in subsidies), *(_day_start(pa.get("submitted_on")) for pa in applied)
         )
     quotes = [a for a in actions if a["kind"] == "quotation-request" and a.get("status") in r.quotation_active]
     if quotes or any(s in r.opportunity_quotation for s in opp_status):
@@ -125,7 +137,7 @@ def dossier_evidence(
         ev[Phase.EXECUTION] = _earliest(*(a.get("date_executed") for a in executed_quotes))
     paid = [pa for pa in premiums or [] if not pa.get("_deleted") and pa.get("status") in r.premium_execution]
     if paid and Phase.EXECUTION not in ev:
-        ev[Phase.EXECUTION] = _earliest(*(pa.get("paid_on") for pa in paid))
+        ev[Phase.EXECUTION] = _earliest(*(_day_start(pa.get("paid_on")) for pa in paid))
     if r.certificate_execution and certificates:
         certified = certified_improvement(certificates, _dt(intake.get("created_at")))
         if certified is not None and Phase.EXECUTION not in ev:

@@ -209,7 +209,7 @@ def _ask_documents(store: Store, conn: Connection, tenant: str, app: dict[str, A
                 dossier_id=data.get("dossier_id"),
                 dwelling_id=data.get("dwelling_id"),
                 due_on=day(asked.get("uiterlijk_op")),
-                detail={"portal_id": app.get("id"), "documents": kinds, "reason": asked.get("reden")},
+                detail={"portal_id": app.get("id"), "documents": kinds},
             )
         ],
         PARTNER,

@@ -45,6 +45,17 @@ from hub.store import Store, utcnow
 from hub.worker import outbox_key
 
 STILL_NEEDED = "premium-still-needed"
+# what a foreseen refusal means, for the coordinator (the rules' own detail names amounts, dates and the income
+# category: personal data, kept out of the follow-up list)
+CODE_TEXT = {
+    "FACTUUR_TE_OUD": "an invoice is more than 24 months old at the application date",
+    "AANVRAAGTERMIJN_VERSTREKEN": "the works were finished more than 24 months before the application",
+    "MINIMUM_FACTUURBEDRAG": "the invoice (or the surface) is under the category's minimum",
+    "GEBOUW_TE_RECENT": "the building is too recent for a heat-pump premium (connected from 2014, permit < 5 years)",
+    "INKOMENSCATEGORIE_NIET_TOEGELATEN": "the category is not open to the applicant's income category",
+    "MELDCODE_ONBEKEND": "the ISDE meldcode is not on the measure list",
+    "DOCUMENT_ONTBREEKT": "a document the portal requires is missing",
+}
 # statuses of a category that is applied for (or about to be): it is not planned again
 TAKEN = frozenset(
     {
@@ -193,6 +204,7 @@ def _plan_one(
     item = store.outbox_enqueue(conn, tenant, PARTNER, APPLY, key, payload)
     if item.created:
         _write(store, conn, tenant, regeling, dossier_id, built, apps, ref, "planned", [])
+        _retire_refusals(store, conn, tenant, dossier_id, apps)
         report.queued += 1
         report.shares.append(built.prefilled_share)
     elif store.outbox_replan(conn, tenant, key, payload):
@@ -249,6 +261,27 @@ def _write(
     merge(store, conn, items, MergeStats())
 
 
+def _retire_refusals(store: Store, conn: Connection, tenant: str, dossier_id: str, planned: dict[str, str]) -> None:
+    """A category planned now: the dossier's earlier `refused_by_hub` record of it (another reference: it was
+    refused alone, or with other categories) and its refusal task are retired, so it is counted once."""
+    stale = {
+        r["canonical_id"]: r["data"]
+        for r in store.live_entities(conn, "premium_application", tenant)
+        if r["data"].get("dossier_id") == dossier_id
+        and r["data"].get("status") == "refused_by_hub"
+        and r["data"].get("category") in planned
+        and r["canonical_id"] not in planned.values()
+    }
+    if not stale:
+        return
+    store.mark_deleted(conn, list(stale), tenant=tenant)
+    keys = [
+        f"{FOLLOW_UP_REFUSAL}:hub:{dossier_id}:{d.get('category')}:{'+'.join(sorted(d.get('reason_codes') or []))}"
+        for d in stale.values()
+    ]
+    close_follow_ups(store, conn, tenant, keys, PARTNER)
+
+
 def _refuse(
     store: Store,
     conn: Connection,
@@ -270,12 +303,12 @@ def _refuse(
     tasks = []
     for cat, found in by_cat:
         report.refusal_codes.update(found)
-        details = [e.detail for e in errors if e.categorie in (cat, None)]
+        explained = "; ".join(CODE_TEXT.get(c, c) for c in found)
         tasks.append(
             Task(
                 key=f"{FOLLOW_UP_REFUSAL}:hub:{dossier_id}:{cat}:{'+'.join(found)}",
                 kind=FOLLOW_UP_REFUSAL,
-                reason=f"the premium for {cat} would be refused ({', '.join(found)}): {'; '.join(details)[:300]}",
+                reason=f"the premium for {cat} would be refused ({', '.join(found)}): {explained}",
                 dossier_id=dossier_id,
                 dwelling_id=built.dwelling_id,
                 detail={"category": cat, "codes": found, "by": "hub", "regeling": regeling},

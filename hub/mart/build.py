@@ -69,7 +69,6 @@ PREMIUM_SCHEMA = pa.schema(
         ("scheme", pa.string()),
         ("category", pa.string()),
         ("status", pa.string()),
-        ("dossier_number", pa.string()),
         ("amount_requested", pa.float64()),
         ("amount_granted", pa.float64()),
         ("amount_paid", pa.float64()),
@@ -233,7 +232,7 @@ def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
         pa_cols["application_id"].append(aid)
         pa_cols["tenant"].append(tenant)
         pa_cols["campaign_id"].append(campaign_of.get(str(data.get("dossier_id"))))
-        for k in ("dossier_id", "scheme", "category", "status", "dossier_number"):
+        for k in ("dossier_id", "scheme", "category", "status"):  # the portal's dossier number names a person's file
             pa_cols[k].append(data.get(k))
         for k in ("amount_requested", "amount_granted", "amount_paid", "prefilled_share"):
             pa_cols[k].append(None if data.get(k) is None else float(data[k]))

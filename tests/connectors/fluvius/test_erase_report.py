@@ -56,3 +56,32 @@ def test_the_overview_counts_applications_and_shares_without_personal_data(store
     line = summary_line(o)
     assert "MVP_VL" in line and "25%" in line
     assert "85073003328" not in str(o) and "BE68" not in str(o)
+
+
+def test_a_category_planned_later_retires_its_earlier_refusal(store):
+    from connectors.fluvius.plan import _retire_refusals
+    from connectors.fluvius.settings import FOLLOW_UP_REFUSAL
+    from hub.followup import Task, open_follow_ups, raise_follow_ups
+
+    now = utcnow()
+    with store.begin() as conn:
+        merge(
+            store,
+            conn,
+            [
+                Incoming(PremiumApplication(id="old", tenant="t", dwelling_id="d", dossier_id="do", scheme="MVP_VL",
+                                            category="dak", status="refused_by_hub", reference="r-dak",
+                                            reason_codes=["FACTUUR_TE_OUD"]), PARTNER, "p", now),
+                Incoming(PremiumApplication(id="other", tenant="t", dwelling_id="d", dossier_id="do2",
+                                            scheme="MVP_VL", category="dak", status="refused_by_hub",
+                                            reference="r-x"), PARTNER, "p", now),
+            ],
+            MergeStats(),
+        )  # fmt: skip
+        raise_follow_ups(
+            store, conn, "t", [Task(key=f"{FOLLOW_UP_REFUSAL}:hub:do:dak:FACTUUR_TE_OUD", kind=FOLLOW_UP_REFUSAL,
+                                    reason="x", dossier_id="do")], PARTNER)  # fmt: skip
+        _retire_refusals(store, conn, "t", "do", {"dak": "new", "vloer": "new2"})
+        live = {r["canonical_id"] for r in store.live_entities(conn, "premium_application", "t")}
+        assert live == {"other"}  # the dossier's old refusal retired; another dossier's untouched
+        assert open_follow_ups(store, conn, "t", FOLLOW_UP_REFUSAL) == []
