@@ -21,6 +21,13 @@ def plan(subject: ErasureSubject) -> ErasurePlan | None:
         for f in files
         for v in (f.get("national_id"), f.get("iban"), f.get("ean"))
         if v and len(str(v)) >= 6
+    ) + tuple(
+        # the portal's dossier numbers and the hub's references name the resident's applications in other
+        # partners' queued work too (the CRM's Budgetaanvraag text)
+        str(v)
+        for a in subject.of("premium_application")
+        for v in (a.get("dossier_number"), a.get("reference"), a.get("portal_id"))
+        if v and len(str(v)) >= 6
     )
     return ErasurePlan(
         manual=(
