@@ -36,6 +36,10 @@ SYNC_NODES = {
     "econobis_push",
     "woningpas_pull",
     "woningpas_push",
+    "fluvius_pull",
+    "fluvius_inbox",
+    "fluvius_plan",
+    "fluvius_push",
 }
 SERVER_TIMEOUT = 90
 BACKFILL_TIMEOUT = 240
