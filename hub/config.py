@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
@@ -24,6 +24,8 @@ from hub.redact import SECRET_QUERY_KEYS
 
 if TYPE_CHECKING:
     from hub.connector import Coupling, Registry
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
 
 # A key that names a secret, wherever it appears in a partner's config (settings, the partner entry itself, a
 # URL's query): such a value may only be given under `secrets:`, as the name of an environment variable.
@@ -281,6 +283,16 @@ class TenantConfig(BaseModel):
             return self.partners[name]
         except KeyError:
             raise ConfigError(f"tenant {self.id!r} has no partner {name!r} configured") from None
+
+    def settings_of(self, partner: str, model: type[SettingsT]) -> SettingsT:
+        """The partner's settings validated against its connector's model; a refusal names each key and why,
+        never the value given (a ConfigError)."""
+        try:
+            return model.model_validate(self.partner(partner).settings)
+        except ValidationError as exc:
+            where = f"tenants.{self.id}.partners.{partner}.settings"
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"{where}: {problems}") from None
 
     def secret(self, partner: str, name: str, env: Mapping[str, str] | None = None) -> str:
         """Resolve a partner secret from the environment; raise ConfigError naming tenant, key and variable."""

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from connectors.fluvius.settings import (
     API,
     CLIENT_SECRET,
@@ -32,7 +30,7 @@ from connectors.fluvius.settings import (
     FluviusSettings,
     regeling_of,
 )
-from hub.config import ConfigError, TenantConfig
+from hub.config import TenantConfig
 from hub.http import PartnerClient, RetryPolicy
 from hub.http.oauth import SHARED_TOKENS, TokenAuth, TokenCache, problem_message
 from hub.store import Store
@@ -42,12 +40,7 @@ Clock = Callable[[], float]
 
 def read_settings(tenant: TenantConfig) -> FluviusSettings:
     """The tenant's settings, validated; a refusal names each key and why, never the value given."""
-    try:
-        return FluviusSettings.model_validate(tenant.partner(PARTNER).settings)
-    except ValidationError as exc:
-        where = f"tenants.{tenant.id}.partners.{PARTNER}.settings"
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{where}: {problems}") from None
+    return tenant.settings_of(PARTNER, FluviusSettings)
 
 
 @dataclass(frozen=True)

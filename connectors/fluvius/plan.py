@@ -36,7 +36,7 @@ from connectors.fluvius.settings import (
     PARTNER,
     regeling_of,
 )
-from connectors.fluvius.watch import WatchReport, watch
+from connectors.fluvius.watch import FILED, WatchReport, watch
 from hub.canonical import PremiumApplication
 from hub.connector import PartnerRun, table
 from hub.followup import Task, close_follow_ups, raise_follow_ups
@@ -57,20 +57,7 @@ CODE_TEXT = {
     "DOCUMENT_ONTBREEKT": "a document the portal requires is missing",
 }
 # statuses of a category that is applied for (or about to be): it is not planned again
-TAKEN = frozenset(
-    {
-        "planned",
-        "draft",
-        "submitted",
-        "in_review",
-        "more_documents_requested",
-        "approved",
-        "partly_approved",
-        "rejected",
-        "appeal_lodged",
-        "paid",
-    }
-)
+TAKEN = FILED | {"planned", "draft"}
 
 
 @dataclass

@@ -20,7 +20,6 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pydantic import ValidationError
 from urllib3 import encode_multipart_formdata
 
 from connectors.woningpas.settings import (
@@ -83,12 +82,7 @@ def load_private_key(
 
 def read_settings(tenant: TenantConfig) -> WoningpasSettings:
     """The tenant's settings, validated; a refusal names each key and why, never the value given."""
-    try:
-        return WoningpasSettings.model_validate(tenant.partner(PARTNER).settings)
-    except ValidationError as exc:
-        where = f"tenants.{tenant.id}.partners.{PARTNER}.settings"
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{where}: {problems}") from None
+    return tenant.settings_of(PARTNER, WoningpasSettings)
 
 
 def key_thumbprint(key: RSAPrivateKey) -> str:
