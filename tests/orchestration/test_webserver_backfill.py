@@ -122,6 +122,12 @@ def dagster(stack: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
     }
     # this process reads the same instance (the runs' events) afterwards
     monkeypatch.setenv("DAGSTER_HOME", str(home))
+    # create the instance's SQLite storage once, here: the webserver and the daemon starting side by side would
+    # otherwise both create its tables, and one fails on "table runs already exists"
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get():
+        pass
     port = _free_port()
     logs = [tmp_path / "webserver.log", tmp_path / "daemon.log"]
     procs: list[subprocess.Popen[bytes]] = []
