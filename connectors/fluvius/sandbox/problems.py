@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-PROBLEM_JSON = "application/problem+json"
+from hub.sandbox import problems as shared
+from hub.sandbox.problems import PROBLEM_JSON
+
+__all__ = ["PROBLEM_JSON", "Problem", "fault_body", "invalid", "problem_body"]
 
 TITLES = {
     400: "Ongeldige aanvraag",
@@ -26,47 +29,16 @@ TITLES = {
 DEFAULT_CODES = {429: "TE_VEEL_VERZOEKEN", 500: "INTERNE_FOUT", 503: "DIENST_ONBESCHIKBAAR", 504: "TIJDSLIMIET"}
 
 
-class Problem(Exception):
-    """A refused request, answered as problem+json."""
+class Problem(shared.Problem):
+    """A refused request, answered as problem+json with this sandbox's titles."""
 
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        invalid_params: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.invalid_params = invalid_params or []
-        self.headers = headers or {}
-        self.extra = extra or {}
-
-    def body(self, instance: str) -> dict[str, Any]:
-        body = problem_body(self.status, self.code, self.detail, instance, self.invalid_params)
-        body.update(self.extra)
-        return body
+    titles = TITLES
 
 
 def problem_body(
     status: int, code: str, detail: str, instance: str, invalid_params: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": f"https://www.rfc-editor.org/rfc/rfc9110#status.{status}",
-        "title": TITLES.get(status, "Fout"),
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-        "code": code,
-    }
-    if invalid_params:
-        body["invalid-params"] = invalid_params
-    return body
+    return shared.problem_body(status, code, detail, instance, invalid_params, titles=TITLES)
 
 
 def invalid(params: list[dict[str, str]], code: str = "VALIDATIE") -> Problem:
@@ -78,8 +50,4 @@ def invalid(params: list[dict[str, str]], code: str = "VALIDATIE") -> Problem:
 def fault_body(status: int, path: str) -> tuple[dict[str, Any], str]:
     """An injected fault's answer (FaultMiddleware's `error_body`): OAuth2's shape on the token endpoint,
     problem+json on the API's routes."""
-    if path.startswith("/oauth/"):
-        error = "temporarily_unavailable" if status in (429, 503) else "server_error"
-        return {"error": error, "error_description": f"HTTP {status}"}, "application/json"
-    detail = "Te veel verzoeken; probeer later opnieuw." if status == 429 else "Tijdelijke storing."
-    return problem_body(status, DEFAULT_CODES.get(status, "FOUT"), detail, path), PROBLEM_JSON
+    return shared.fault_body(status, path, token_prefix="/oauth/", titles=TITLES, codes=DEFAULT_CODES)
