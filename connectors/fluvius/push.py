@@ -135,9 +135,6 @@ class PremiumPush:
             consent=CONSENT,
         )
         self.report = self.worker.report
-        self.lookups = 0
-        self.resumed = 0
-        self.refused = 0
 
     def run(self, limit: int = PUSH_BATCH) -> WorkReport:
         return self.worker.run(limit, calls=self.client.http.stats.as_dict)
@@ -166,22 +163,18 @@ class PremiumPush:
 
     def _apply(self, item: OutboxRow, job: ApplyItem, key: str) -> Decision:
         app: dict[str, Any] | None = None
-        found = False
         portal_id = self._known_portal_id(job)
         if portal_id is not None:
             app = self.client.get(portal_id)
         else:
             # always looked up first (one filtered list call): a create whose answer was lost, or whose record
             # did not commit here, may be there, and the portal forgets an Idempotency-Key after 24 hours
-            self.lookups += 1
             found_apps = self.client.find_all_by_reference(job.reference)
             if len(found_apps) > 1:
                 return Park(f"the portal holds {len(found_apps)} applications with this reference: a person decides")
             app = found_apps[0] if found_apps else None
-        if app is not None:
-            found = True
-            self.resumed += 1
-        else:
+        found = app is not None
+        if app is None:
             app = self.client.create(job.body, idempotency_header(key))
         self._record(job, app, "draft")
         status = str(app.get("status"))
@@ -308,7 +301,6 @@ class PremiumPush:
     def _rejected(self, job: ApplyItem, exc: PartnerRejected) -> Decision:
         """A 4xx on content: the portal's codes on the canonical applications and a follow-up; parked."""
         found = codes(exc)
-        self.refused += 1
         with self.store.begin() as conn:
             raise_follow_ups(
                 self.store,

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from connectors.fluvius.settings import FOLLOW_UP_APPEAL, FOLLOW_UP_INVOICE_WINDOW, ISDE, PARTNER
 from connectors.fluvius.wire import day
-from hub.followup import Task, close_follow_ups, open_follow_ups, raise_follow_ups
+from hub.followup import Task, close_follow_ups, raise_follow_ups
 from hub.store import Store
 
 # statuses of an application that is in the portal's hands (the window no longer matters)
@@ -152,7 +152,5 @@ def watch(
             )
         )
     report.appeals_flagged = raise_follow_ups(store, conn, tenant, appeal_tasks, PARTNER)
-    still_open = {t["_id"] for t in open_follow_ups(store, conn, tenant, FOLLOW_UP_APPEAL)}
-    if still_open:
-        report.appeals_closed = close_follow_ups(store, conn, tenant, appeal_done, PARTNER)
+    report.appeals_closed = close_follow_ups(store, conn, tenant, appeal_done, PARTNER)  # only open ones close
     return report
