@@ -138,7 +138,7 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
             "entity": entity,
             # from the merged data: a partial observation must not clear the parent another source set
             "parent_id": data.get(m.parent_field) if m.parent_field else None,
-            "natural_key": item.natural_key,
+            "natural_key": _natural_key(m, data, item.natural_key),
             "data": data,
             "data_hash": data_hash,
             "version": 1,
@@ -149,6 +149,14 @@ def merge(store: Store, conn: Connection, items: list[Incoming], stats: MergeSta
     store.upsert_entities(conn, list(rows.values()))
     store.upsert_provenance(conn, [p for (cid, _), p in prov_rows.items() if cid in rows])
     return changed
+
+
+def _natural_key(model: CanonicalModel, data: dict[str, Any], given: str | None) -> str | None:
+    """The surviving value of the model's natural-key field when it declares one, else the key the source gave."""
+    name = model.natural_key_field
+    if name is not None and isinstance(data.get(name), str):
+        return str(data[name])
+    return given
 
 
 def find_by_natural_key(conn: Connection, tenant: str, entity: str, keys: list[str]) -> dict[str, str]:

@@ -30,6 +30,9 @@ class CanonicalModel(BaseModel):
 
     # Fields that relate to a parent entity (for dossier recomputation and the mart).
     parent_field: ClassVar[str | None] = None
+    # the field whose surviving value is the entity's natural key (a register's key beats an address key a form
+    # made, so the key follows survivorship instead of whichever source wrote last)
+    natural_key_field: ClassVar[str | None] = None
 
     @property
     def parent_id(self) -> str | None:
@@ -74,6 +77,7 @@ class Dwelling(CanonicalModel):
 
     entity: ClassVar[str] = "dwelling"
     parent_field: ClassVar[str | None] = "resident_id"
+    natural_key_field: ClassVar[str | None] = "dwelling_key"
     dwelling_key: str | None
     country: Country = "NL"
     street: str | None = None
@@ -83,7 +87,7 @@ class Dwelling(CanonicalModel):
     postcode: str | None = None
     city: str | None = None
     resident_id: str | None = None
-    identifiers: dict[str, str] = Field(default_factory=dict)
+    identifiers: dict[str, Any] = Field(default_factory=dict)  # scheme → id (or a list: a dwelling's panden)
 
 
 class DwellingFile(CanonicalModel):

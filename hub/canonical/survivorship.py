@@ -42,6 +42,7 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "number": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "addition": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "box": (WONINGPAS,),
+        "identifiers": (BAG, WONINGPAS),
         "postcode": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "city": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
     },

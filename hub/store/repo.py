@@ -15,11 +15,14 @@ from hub.store.cursors import CursorRepo
 from hub.store.entities import EntityRepo
 from hub.store.erasure import ErasureRepo
 from hub.store.idempotency import IdempotencyRepo
+from hub.store.identity import IdentityRepo
 from hub.store.inbox import InboxRepo
 from hub.store.outbox import OutboxRepo
 
 
-class Store(EntityRepo, CursorRepo, InboxRepo, OutboxRepo, IdempotencyRepo, BudgetRepo, ErasureRepo, ConsentRepo):
+class Store(
+    EntityRepo, CursorRepo, InboxRepo, OutboxRepo, IdempotencyRepo, BudgetRepo, ErasureRepo, ConsentRepo, IdentityRepo
+):
     """The hub's state store. Open it with `Store.open()`; it migrates on start."""
 
     def count(self, table: Table, **where: Any) -> int:

@@ -258,3 +258,43 @@ consents = Table(
     Column("recorded_at", TS, nullable=False),
     Column("log_id", BigInteger, nullable=False),  # the consent_log row this state is
 )
+
+# Identity (hub/identity/): a pair or a dwelling the hub could not decide alone, with the evidence of each side,
+# until a person decides (or the hub decides, above a high threshold with an authoritative id agreeing); the
+# decision keeps what it moved so it can be undone. Canonical ids, reasons, scores and register answers only.
+match_candidates = Table(
+    "match_candidates",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # dwelling | resident
+    Column("subjects", String(200), nullable=False),  # the canonical ids concerned, sorted, joined by ","
+    Column("reason", String(48), nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("score", Float),
+    Column("suggestion", JSON),
+    Column("status", String(16), nullable=False),  # open | merged | kept_apart | withdrawn
+    Column("raised_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("decided_at", TS),
+    Column("decided_by", String(64)),
+    Column("note", Text),
+    Column("decision", JSON),  # what the decision moved (for the undo)
+    Column("undone_at", TS),
+    UniqueConstraint("tenant", "kind", "subjects", "reason", name="uq_match_candidates_subject"),
+    Index("ix_match_candidates_open", "tenant", "status"),
+)
+
+# When a register was last asked about a subject (a dwelling), what was asked (its hash) and what it answered
+# (outcome and the objects' evidence): the cache the nightly re-check reads.
+register_lookups = Table(
+    "register_lookups",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("system", String(32), primary_key=True),
+    Column("subject_id", String(36), primary_key=True),
+    Column("query_hash", String(64), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("answer", JSON, nullable=False),
+    Column("answered_at", TS, nullable=False),
+)
