@@ -544,6 +544,70 @@ def cmd_woningpas(args: argparse.Namespace) -> int:
         store.dispose()
 
 
+def cmd_matches(args: argparse.Namespace) -> int:
+    """Match candidates of a tenant: list the open ones (or all with --all), show one with its evidence, decide one
+    (merge | keep-apart) or undo a decision."""
+    from assets.identity import MatchDecisionConfig, apply_decision, summary
+    from hub.identity.candidates import REASONS
+    from hub.identity.decide import DecisionError
+
+    config = _load(args)
+    tenant = config.tenant(args.tenant)
+    store = _open_store()
+    try:
+        if args.action == "list":
+            with store.begin() as conn:
+                rows = store.candidates(conn, tenant.id, kind=args.kind, status=None if args.all else "open")
+            if args.json:
+                print(json.dumps(rows, indent=2, default=str))
+                return 0
+            print(f"{len(rows)} {'' if args.all else 'open '}match candidate(s) of {tenant.id}")
+            for c in rows:
+                score = f" p={c['score']:.3f}" if c.get("score") is not None else ""
+                print(f"  #{c['id']:<5} {c['status']:<10} {c['kind']:<9} {c['reason']:<22}{score}  {summary(c)}")
+            return 0
+        if args.candidate is None:
+            print(f"hub matches {args.action}: give the candidate's number (--candidate N)", file=sys.stderr)
+            return 2
+        if args.action == "show":
+            with store.begin() as conn:
+                c = store.candidate(conn, tenant.id, args.candidate)
+            if c is None:
+                print(f"hub matches show: tenant {tenant.id} has no match candidate #{args.candidate}", file=sys.stderr)
+                return 2
+            print(f"#{c['id']} {c['kind']} · {c['reason']} ({REASONS.get(c['reason'], '')}) · {c['status']}")
+            print(
+                json.dumps(
+                    {k: c[k] for k in ("subjects", "score", "suggestion", "evidence", "decision")},
+                    indent=2,
+                    default=str,
+                )
+            )
+            return 0
+        decision = {"merge": "merge", "keep-apart": "keep-apart", "undo": "undo"}[args.action]
+        cfg = MatchDecisionConfig(
+            candidate=args.candidate,
+            decision=decision,  # type: ignore[arg-type]
+            choice=args.choice or "",
+            decided_by=args.decided_by,
+            note=args.note or "",
+        )
+        try:
+            result = apply_decision(store, tenant.id, cfg)
+        except DecisionError as exc:
+            print(f"hub matches {args.action}: {exc}", file=sys.stderr)
+            return 2
+        moved = result.get("moved") or {}
+        print(
+            f"#{args.candidate}: {result['status']}"
+            + (f" (kept {result['kept']}, absorbed {result['absorbed']})" if result.get("absorbed") else "")
+            + (f"; moved {moved.get('entities', 0)} records and {moved.get('xrefs', 0)} partner ids" if moved else "")
+        )
+        return 0
+    finally:
+        store.dispose()
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """The sandboxes (Econobis per tenant, Hoomdossier, the receiver) and `dagster dev` (webserver + daemon:
     schedules, sensors, backfills, run queue) on the hub's definitions and instance settings."""
@@ -699,6 +763,21 @@ def build_parser() -> argparse.ArgumentParser:
     wm.add_argument("--accept", action="store_true", help="the unit is the dwelling the task names")
     wm.add_argument("--reject", action="store_true", help="not the same home: the unit becomes its own dwelling")
     wm.set_defaults(fn=cmd_woningpas)
+
+    mt = sub.add_parser("matches", help="match candidates: list, show, merge, keep-apart, undo")
+    mt.add_argument("action", choices=("list", "show", "merge", "keep-apart", "undo"))
+    mt.add_argument("--tenant", required=True)
+    mt.add_argument("--candidate", type=int, help="the candidate's number (from `list`)")
+    mt.add_argument(
+        "--choice",
+        help="merge of two: the canonical id to keep (default: the suggestion); of one dwelling: the register key",
+    )
+    mt.add_argument("--kind", choices=("dwelling", "resident"), help="list: only this kind")
+    mt.add_argument("--all", action="store_true", help="list: decided ones too")
+    mt.add_argument("--decided-by", default="coordinator", help="who decides (a role or staff id, not a name)")
+    mt.add_argument("--note", help="why (kept with the decision)")
+    mt.add_argument("--json", action="store_true", help="list: as JSON")
+    mt.set_defaults(fn=cmd_matches)
 
     pg = sub.add_parser("purge", help="retention purge: blank personal data in processed payloads > N days old")
     pg.set_defaults(fn=cmd_purge)

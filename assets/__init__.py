@@ -14,6 +14,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 import connectors
 from assets.canonical import canonical_assets
+from assets.identity import identity_assets, match_decision
 from assets.mart import hub_freshness, reporting_mart, tenants_fresh
 from assets.operations import consent_statement, erasure, replay_asset, retention_purge
 from assets.partners import (
@@ -64,8 +65,17 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
     reg = reg or connectors.registry()
     b = Built(registry=reg, couplings=couplings)
     pulls, inboxes = [], []
-    for c in reg.with_pull():
-        a = pull_asset(c)
+    # the pulls of a higher stage run after every pull and inbox of the lower ones (they read what those wrote)
+    staged = sorted(reg.with_pull(), key=lambda c: c.pull.stage if c.pull is not None else 0)
+    for c in staged:
+        stage = c.pull.stage if c.pull is not None else 0
+        lower = [
+            f"{o.name}_{kind}"
+            for o in reg
+            for kind, has in (("pull", o.pull is not None), ("inbox", o.inbox is not None))
+            if has and o.name != c.name and (o.pull.stage if o.pull is not None else 0) < stage
+        ]
+        a = pull_asset(c, lower if stage else ())
         b.assets[a.key.to_user_string()] = a
         pulls.append(a)
         if c.pull is not None and c.pull.reconcile is not None:
@@ -88,6 +98,10 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
     for a in canonical:
         b.assets[a.key.to_user_string()] = a
     model = b.assets["canonical_model"]
+    identity, identity_checks = identity_assets(reg)
+    b.checks.extend(identity_checks)
+    for a in identity:
+        b.assets[a.key.to_user_string()] = a
     stalled = b.assets.get("stalled_dossiers")
     # a connector's plan runs after the model, before its push
     plans = []
@@ -109,7 +123,7 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
         a = push_asset(c, couplings, sorted(set(deps)))
         b.assets[a.key.to_user_string()] = a
         pushes.append(a)
-    b.sync = [*pulls, *inboxes, model, *plans, *pushes, *([stalled] if stalled is not None else [])]
+    b.sync = [*pulls, *inboxes, model, *identity, *plans, *pushes, *([stalled] if stalled is not None else [])]
     b.assets["hub_freshness"] = hub_freshness
     b.assets["reporting_mart"] = reporting_mart
     b.checks.append(tenants_fresh)
@@ -118,6 +132,7 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
     b.assets["erasure"] = erasure
     b.assets["retention_purge"] = retention_purge
     b.assets["consent_statement"] = consent_statement
+    b.assets["match_decision"] = match_decision
     _jobs(b, reg, pulls, inboxes, [*plans, *pushes], stalled, replay)
     return b
 
@@ -200,6 +215,12 @@ def _jobs(
         "retention_job",
         selection=AssetSelection.assets(retention_purge),
         description="Blank personal data in processed payloads older than each tenant's retention_days (nightly).",
+    )
+    b.jobs["decide_match_job"] = _job(
+        "decide_match_job",
+        [b.assets["match_decision"]],
+        "Decide one match candidate of one tenant (config: candidate, decision merge | keep-apart | undo, choice, "
+        "decided_by, note). The open ones are listed in the match_candidates asset and by `hub matches list`.",
     )
     b.jobs["quarantine_replay_job"] = _job(
         "quarantine_replay_job",

@@ -82,7 +82,8 @@ def _steps(steps: Iterable[CouplingStep], run: PartnerRun) -> dict[str, Any]:
     return out
 
 
-def pull_asset(c: Connector) -> AssetsDefinition:
+def pull_asset(c: Connector, deps: Sequence[str] = ()) -> AssetsDefinition:
+    """`<name>_pull`; `deps`: the assets it runs after (the pulls and inboxes of lower stages)."""
     assert c.pull is not None
     pull = c.pull
     freshness = c.freshness
@@ -98,6 +99,7 @@ def pull_asset(c: Connector) -> AssetsDefinition:
         retry_policy=PARTNER_RETRY,
         required_resource_keys=BASE_KEYS | {c.name},
         description=pull.description,
+        deps=[AssetKey(d) for d in deps],
         **extra,
     )
     def _pull(context: AssetExecutionContext) -> MaterializeResult:

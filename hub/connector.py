@@ -79,6 +79,9 @@ class Pull:
     # marker of the newest (None: nothing new, or the first run is still to come). The `<name>_change_sensor`
     # asks it per tenant and requests `<name>_pull_job` once per marker; the pull does the reading.
     detect: Callable[[PartnerRun], str | None] | None = None
+    # a pull that reads the canonical model others fill (e.g. a register asked about the dwellings the partners
+    # named) runs after every pull and inbox of a lower stage in the same run
+    stage: int = 0
 
     @classmethod
     def under_mandate(cls, mandate: Mandate, description: str, **rest: Any) -> Pull:
@@ -376,6 +379,9 @@ class Connector:
     freshness: Freshness | None = None
     erase: Erase | None = None
     sandbox: SandboxFactory | None = None
+    # an address register: its pull gives the dwellings of these countries their register key (the
+    # `dutch_dwellings_keyed`-style check asks it of every tenant that has the partner)
+    keys_dwellings_of: frozenset[str] = frozenset()
     # where the partner's ids are unique: (entity) kinds where one canonical record stands for one partner record
     one_to_one: tuple[str, ...] = ()
     # the figures the demo prints of each of its assets (asset name → format string over its metadata, or

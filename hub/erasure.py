@@ -198,6 +198,10 @@ def _purge(
     removed["field_provenance"] = store.delete_provenance(conn, tree)
     removed["xref"] = store.hash_xref_of(conn, tenant, tree)
     removed["consents"] = store.delete_consents(conn, tenant, resident_id)
+    # a register's cached answers about the resident's dwellings, and the match candidates naming any of them
+    # (their evidence holds addresses and names)
+    removed["register_lookups"] = store.lookups_forget(conn, tenant, tree)
+    removed["match_candidates"] = store.candidates_forget(conn, tenant, tree)
     return removed, _queue(store, conn, tenant, rid, connectors, plans, key)
 
 

@@ -22,6 +22,7 @@ REASONS: dict[str, str] = {
     "side_address": "the address is a side address of an object whose main address is another",
     "not_residential": "the register's object has no residential use",
     "not_in_register": "the register does not know the address (a typo, or a new build)",
+    "address_unusable": "the address has no valid postcode or house number to ask the register",
     "several_residents": "two residents share this dwelling while the register lists several homes at the number",
     "register_changed": "the register now answers with another object than the dwelling's key",
     "likely_same_person": "two residents that look like one person",

@@ -124,6 +124,22 @@ class IdentityRepo(StoreBase):
                 n += 1
         return n
 
+    def candidates_forget(self, conn: Connection, tenant: str, subject_ids: Iterable[str]) -> int:
+        """Delete every candidate naming one of these subjects (an erasure: the evidence holds their data)."""
+        mc = t.match_candidates
+        wanted = {str(s) for s in subject_ids}
+        if not wanted:
+            return 0
+        ids = [
+            r.id
+            for r in conn.execute(select(mc.c.id, mc.c.subjects).where(mc.c.tenant == tenant))
+            if wanted & set(r.subjects.split(","))
+        ]
+        n = 0
+        for chunk in chunks(ids):
+            n += conn.execute(mc.delete().where(mc.c.tenant == tenant, mc.c.id.in_(chunk))).rowcount or 0
+        return n
+
     # --- register lookups --------------------------------------------------------------------------------
 
     def lookups(self, conn: Connection, tenant: str, system: str, subject_ids: Iterable[str]) -> dict[str, dict]:
