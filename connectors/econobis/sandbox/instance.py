@@ -15,6 +15,7 @@ from connectors.econobis.sandbox.db import REVISIONABLE, SandboxDB
 from connectors.econobis.sandbox.hoom_links import seed_hoom_links
 from connectors.econobis.sandbox.lookups import Lookups
 from connectors.econobis.sandbox.outbound import Cooperation
+from connectors.econobis.sandbox.sloppy import write_as_residents
 from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec, person_full_name
 from connectors.econobis.sandbox.status_engine import apply_kansactie_write
 from connectors.econobis.sandbox.webforms import webform_row
@@ -60,6 +61,8 @@ class EconobisSandbox:
         self.counts = SeedBuilder(
             SeedSpec(self.tenant, self.residents, self.seed, self.clock.now()), self.lookups, self.db
         ).build()
+        # a share written as people write addresses; the true forms stay here for the BAG sandbox's seed
+        self.true_addresses = write_as_residents(self.db, self.seed)
         self.rng = random.Random(self.seed)
         self.write_lock = threading.RLock()
         first_campaign = self.db.ids["campaigns"][0]

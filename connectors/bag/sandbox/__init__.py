@@ -1,0 +1,1 @@
+"""The sandbox BAG (Kadaster's BAG API Individuele Bevragingen v2, a faithful subset)."""
