@@ -222,7 +222,10 @@ def settings(n_residents: int) -> Any:
       (first.last.123@) are alike without being one person.
     - phone (international digits): exact / else; u .005: a household shares a landline.
     - postcode: exact / else, u .02 (a neighbourhood campaign brings many residents of one postcode area);
-      house number: exact / else, u .02."""
+      house number: exact / else, u .02.
+    From `SAMPLE_U_FROM` residents on, u of the names and the email is estimated from the tenant's own random
+    pairs (names repeat more in one village than in another); phone, postcode and number keep theirs, since
+    what makes them agree between two people is a household, which random pairs do not sample."""
     from splink import SettingsCreator, block_on
     from splink import comparison_library as cl
 
@@ -236,9 +239,11 @@ def settings(n_residents: int) -> Any:
         cl.EmailComparison("email").configure(
             m_probabilities=[0.6, 0.1, 0.02, 0.03, 0.25], u_probabilities=[0.0001, 0.0004, 0.01, 0.005, 0.9845]
         ),
-        cl.ExactMatch("phone").configure(m_probabilities=[0.6, 0.4], u_probabilities=[0.005, 0.995]),
-        cl.ExactMatch("postcode").configure(m_probabilities=[0.9, 0.1], u_probabilities=[0.02, 0.98]),
-        cl.ExactMatch("house_number").configure(m_probabilities=[0.9, 0.1], u_probabilities=[0.02, 0.98]),
+        # shared by a household: random pairs of the tenant (almost never housemates) would teach u values that
+        # make a shared address and landline near proof; they keep the declared u on both paths
+        _fixed_u(cl.ExactMatch("phone").configure(m_probabilities=[0.6, 0.4], u_probabilities=[0.005, 0.995])),
+        _fixed_u(cl.ExactMatch("postcode").configure(m_probabilities=[0.9, 0.1], u_probabilities=[0.02, 0.98])),
+        _fixed_u(cl.ExactMatch("house_number").configure(m_probabilities=[0.9, 0.1], u_probabilities=[0.02, 0.98])),
     ]
     return SettingsCreator(
         link_type="dedupe_only",
@@ -254,6 +259,14 @@ def settings(n_residents: int) -> Any:
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=True,
     )
+
+
+def _fixed_u(creator: Any) -> dict[str, Any]:
+    """The comparison as settings, its u values kept when u is estimated from random pairs."""
+    spec: dict[str, Any] = creator.get_comparison("duckdb").as_dict()
+    for level in spec["comparison_levels"]:
+        level["fix_u_probability"] = True
+    return spec
 
 
 def _levels(linker: Any) -> dict[str, dict[int, str]]:
@@ -279,8 +292,8 @@ def score_pairs(frame: pa.Table, *, threshold: float = 0.0, sample_u_from: int =
     """Every blocked pair of `frame` scored, those with match probability ≥ `threshold`, best first.
 
     With fewer than `sample_u_from` residents the declared m and u score the pairs (deterministic, no
-    training); from it on, u is estimated from random pairs of the tenant itself (fixed seed) and m stays as
-    declared."""
+    training); from it on, u of names and email is estimated from random pairs of the tenant itself (fixed
+    seed), the rest stays as declared."""
     pairs, _ = _score(frame, threshold=threshold, sample_u_from=sample_u_from)
     return pairs
 
