@@ -272,3 +272,16 @@ def test_the_seam_takes_fakes_for_the_candidate_store_and_the_decision(store, pe
     assert len(raised) == report.candidates == 4 and all(r[0] == cands.RESIDENT for r in raised)
     assert all(d[1] == "merge" and d[2] == "hub:auto" for d in decided)
     assert report.auto_linked == len(decided)
+
+
+def test_a_national_id_a_partner_keys_its_holders_on_agrees_with_the_one_in_a_premium_file(store, people):
+    with store.begin() as conn:
+        # the typo pair: one of them is a register holder by national id, the other gave it in a premium file
+        store.link_ids(conn, "holders", T, "holder", {"85.07.30-033.28": people["typo_a"]})
+        add(store, conn, "t2", "Johanes", "Bakker", email="j.bakker@mail.nl", pc="3511ab", nr="12", system="desk",
+            national_id="85073003328")  # fmt: skip
+        frame = res.residents_frame(store, conn, T, person_id_xrefs=[("holders", "holder")])
+    rows = {r["unique_id"]: r for r in frame.to_pylist()}
+    assert rows[people["typo_a"]]["person_ids"] == rows[people["typo_b"]]["person_ids"] != []
+    report = res.link_residents(store, T, person_id_xrefs=[("holders", "holder")])
+    assert report.auto_linked == 3 and report.outcomes["merged:person_id"] == 2
