@@ -571,10 +571,11 @@ def cmd_matches(args: argparse.Namespace) -> int:
             return 2
         if args.action == "show":
             with store.begin() as conn:
-                c = store.candidate(conn, tenant.id, args.candidate)
-            if c is None:
+                found = store.candidate(conn, tenant.id, args.candidate)
+            if found is None:
                 print(f"hub matches show: tenant {tenant.id} has no match candidate #{args.candidate}", file=sys.stderr)
                 return 2
+            c = found
             print(f"#{c['id']} {c['kind']} · {c['reason']} ({REASONS.get(c['reason'], '')}) · {c['status']}")
             print(
                 json.dumps(

@@ -64,6 +64,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _post_form_signups(stack, args.form_signups)
         known_ids: dict[str, dict[str, str]] = {}
         premium_lines: dict[str, str] = {}
+        identity_lines: dict[str, str] = {}
         with DagsterInstance.get() as instance:
             for tenant in config.tenants:
                 for n in (1, 2):
@@ -105,6 +106,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             failed += not result.success
             _print_run("mart", result)
             premium_lines = {t.id: premium_summary_line(store, t.id) for t in config.tenants_with(PREMIUMS)}
+            identity_lines = {t.id: identity_summary_line(store, t) for t in config.tenants}
     finally:
         stack.stop()
         store.dispose()
@@ -114,6 +116,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"\n{tenant.id}: " + epc_summary_line(mart, tenant.id))
     for tenant_id, line in premium_lines.items():
         print(f"\n{tenant_id}: {line}")
+    for tenant_id, line in identity_lines.items():
+        if line:
+            print(f"\n{tenant_id}: {line}")
     if mart.exists():
         _print_funnel(read_funnel(mart))
         print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
@@ -129,6 +134,7 @@ CORE_LINES = {
     "{journey_events} journey events",
     "stalled_dossiers": "stalled dossiers: {stalled_found} found, {follow_ups_queued} follow-ups queued, "
     "{without_kans} without a kans (quarantined for the coordinator)",
+    "match_candidates": "identity: {open_candidates} open match candidates {by_reason}",
     "hub_freshness": "freshness: {stale} of {tenants} tenants stale",
     "reporting_mart": "mart rebuilt: {rows_dossiers} dossiers",
 }
@@ -506,3 +512,28 @@ def premium_summary_line(store: Store, tenant: str) -> str:
 
     with store.engine.connect() as conn:
         return summary_line(overview(store, conn, tenant))
+
+
+def identity_summary_line(store: Store, tenant: Any) -> str:
+    """Per tenant with an address register: the dwellings keyed by it, those waiting on a person, and the labels
+    before and after of its renovated dossiers."""
+    from hub.identity.checks import shared_dwelling_keys, unkeyed_dwellings
+    from hub.labels import before_after
+
+    served = {c for p in tenant.partners if p in registry() for c in registry().get(p).keys_dwellings_of}
+    if not served:
+        return ""
+    f = unkeyed_dwellings(store, tenant.id, served)
+    with store.begin() as conn:
+        by_reason: dict[str, int] = {}
+        for c in store.candidates(conn, tenant.id):
+            by_reason[c["reason"]] = by_reason.get(c["reason"], 0) + 1
+    labels = before_after(store, tenant.id)
+    share = f"{f['keyed_share']:.0%}" if f["keyed_share"] is not None else "-"
+    changes = ", ".join(f"{k} {v}" for k, v in list(labels.changes.items())[:5]) or "none"
+    return (
+        f"{f['register_keyed']} of {f['dwellings']} dwellings keyed by the register ({share}), {f['open_candidate']} "
+        f"waiting on a match decision ({', '.join(f'{k} {v}' for k, v in sorted(by_reason.items())) or 'none'}), "
+        f"{f['neither']} neither, {len(shared_dwelling_keys(store, tenant.id))} keys shared; labels before and after "
+        f"for {labels.with_both} of {labels.renovated} renovated dossiers ({changes})"
+    )

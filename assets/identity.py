@@ -18,7 +18,6 @@ from dagster import (
     asset,
     asset_check,
 )
-from hub.identity.residents import link_residents
 from pydantic import Field
 
 from assets.partners import to_metadata
@@ -27,6 +26,7 @@ from hub.connector import Registry
 from hub.identity.candidates import REASONS
 from hub.identity.checks import shared_dwelling_keys, unkeyed_dwellings
 from hub.identity.decide import DecisionError, decide, undo
+from hub.identity.residents import link_residents
 from hub.store import Store
 
 LISTED = 50  # candidates listed in the metadata table (the CLI lists all)

@@ -20,9 +20,10 @@ def _same(a: str | None, b: str | None) -> bool:
 def to_object(query: Mapping[str, Any], a: AdresUitgebreid) -> RegisterObject:
     build = next((int(y) for y in a.oorspronkelijkBouwjaar if str(y).isdigit() and int(y) > 1000), None)
     by_id = "nummeraanduidingIdentificatie" in query
-    exact = by_id or (_same(a.huisletter, query.get("huisletter")) and _same(
-        a.huisnummertoevoeging, query.get("huisnummertoevoeging")
-    ))
+    exact = by_id or (
+        _same(a.huisletter, query.get("huisletter"))
+        and _same(a.huisnummertoevoeging, query.get("huisnummertoevoeging"))
+    )
     facts: dict[str, Any] = {}
     if build is not None:
         facts["build_year"] = build

@@ -99,6 +99,11 @@ def _household(store: Store, conn: Connection, tenant: str, dwellings: Mapping[s
     return out
 
 
+def _live(store: Store, conn: Connection, tenant: str, ids: list[str]) -> set[str]:
+    rows = store.load_entities(conn, ids, tenant=tenant)
+    return {i for i, r in rows.items() if r["deleted_at"] is None}
+
+
 def _side(store: Store, conn: Connection, tenant: str, dwelling_id: str, row: Any) -> dict[str, Any]:
     """One side's evidence: the address as held, the partner records behind it, its residents."""
     data = row["data"] if row is not None else {}
@@ -121,6 +126,7 @@ def apply_resolutions(store: Store, conn: Connection, tenant: str, resolutions: 
     rows = store.load_entities(conn, [r.dwelling_id for r in resolutions], tenant=tenant)
     live = {d: r for d, r in rows.items() if r["entity"] == "dwelling" and r["deleted_at"] is None}
     household = _household(store, conn, tenant, live)
+    classified = []
     for res in resolutions:
         row = live.get(res.dwelling_id)
         if row is None:
@@ -129,7 +135,10 @@ def apply_resolutions(store: Store, conn: Connection, tenant: str, resolutions: 
         if res.error:
             report.errors += 1
             continue
-        outcome, chosen = classify(res.objects, len(household.get(res.dwelling_id, set())))
+        classified.append((res, row, *classify(res.objects, len(household.get(res.dwelling_id, set())))))
+    # the clear answers first: a doubtful one then sees the keys they took (one home written two ways)
+    classified.sort(key=lambda c: c[2] != "resolved")
+    for res, row, outcome, chosen in classified:
         store.lookup_record(
             conn,
             tenant,
@@ -157,6 +166,27 @@ def _raise_single(
         "source": res.source,
         "answered_at": res.answered_at.isoformat(),
     }
+    keys = sorted({o.key for o in res.objects})
+    if len(keys) == 1 and reason in ("inexact", "side_address"):
+        # the one object the register has there is another dwelling's already: one home written two ways?
+        holder = store.lookup_ids(conn, HUB, tenant, "dwelling", keys).get(keys[0])
+        if holder and holder != res.dwelling_id and holder in _live(store, conn, tenant, [holder]):
+            other = store.load_entities(conn, [holder], tenant=tenant)[holder]
+            pair = {
+                "left": _side(store, conn, tenant, holder, other),
+                "right": evidence["dwelling"],
+                "register": evidence["register"],
+                "asked": res.query,
+                "why": reason,
+                "source": res.source,
+                "answered_at": evidence["answered_at"],
+            }
+            raise_candidate(
+                store, conn, tenant, DWELLING, (holder, res.dwelling_id), "same_register_object", pair,
+                suggestion={"decision": "merge", "keep": holder},
+            )  # fmt: skip
+            report.candidates["same_register_object"] += 1
+            return
     exact = [o for o in res.objects if o.residential]
     suggestion = {"decision": "merge", "choice": exact[0].key} if len(exact) == 1 else None
     cid = raise_candidate(store, conn, tenant, DWELLING, (res.dwelling_id,), reason, evidence, suggestion=suggestion)

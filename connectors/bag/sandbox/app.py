@@ -110,7 +110,12 @@ def _problem_response(exc: Problem, path: str) -> Response:
 
 
 def _invalid(name: str, code: str, reason: str) -> dict[str, str]:
-    return {"type": "https://www.vng.nl/realisatie/api/validaties/" + code, "name": name, "code": code, "reason": reason}
+    return {
+        "type": "https://www.vng.nl/realisatie/api/validaties/" + code,
+        "name": name,
+        "code": code,
+        "reason": reason,
+    }
 
 
 def _check_accept(request: Request, geometry: bool) -> None:
@@ -120,7 +125,9 @@ def _check_accept(request: Request, geometry: bool) -> None:
     if geometry:
         crs = request.headers.get("accept-crs")
         if not crs:
-            raise BagProblem(412, "acceptCrsMissing", "Gewenste coördinatenstelsel voor geometrie moet worden opgegeven.")
+            raise BagProblem(
+                412, "acceptCrsMissing", "Gewenste coördinatenstelsel voor geometrie moet worden opgegeven."
+            )
         if crs.strip().lower() != CRS:
             raise BagProblem(406, "crsNotAcceptable", "CRS niet ondersteund.")
 
@@ -243,10 +250,10 @@ def create_app(sb: BagSandbox) -> ASGIApp:
         if "adresseerbaarObjectIdentificatie" in q:
             vbo = q["adresseerbaarObjectIdentificatie"]
             if not ID16.match(vbo):
+                bad = [_invalid("adresseerbaarObjectIdentificatie", "pattern", "Waarde is geen 16 cijfers.")]
                 raise BagProblem(
-                    400, "paramsValidation", "Een of meerdere parameters zijn niet correct.",
-                    invalid_params=[_invalid("adresseerbaarObjectIdentificatie", "pattern", "Waarde is geen 16 cijfers.")],
-                )  # fmt: skip
+                    400, "paramsValidation", "Een of meerdere parameters zijn niet correct.", invalid_params=bad
+                )
             found = [a for a in sb.register.index if a.obj.vbo_id == vbo]
         else:
             postcode, nr, letter, toev, exact = _search_params(q)
@@ -274,7 +281,9 @@ def create_app(sb: BagSandbox) -> ASGIApp:
             )  # fmt: skip
         a = sb.register.by_number_id.get(nummeraanduiding)
         if a is None:
-            raise BagProblem(404, "notFound", f"Geen adres gevonden met nummeraanduidingIdentificatie {nummeraanduiding}.")
+            raise BagProblem(
+                404, "notFound", f"Geen adres gevonden met nummeraanduidingIdentificatie {nummeraanduiding}."
+            )
         return hal(adres(a, str(request.base_url).rstrip("/") + API))
 
     @app.get(f"{API}/woonplaatsen/{{woonplaats}}")
@@ -328,6 +337,8 @@ def create_app(sb: BagSandbox) -> ASGIApp:
     add_fault_routes(app, sb.faults, ADMIN)
 
     def fault(status: int, path: str) -> tuple[dict[str, Any], str]:
-        return problem_body(status, FAULT_CODES.get(status, "serverError"), "Tijdelijke storing.", path, titles=TITLES), PROBLEM_JSON
+        return problem_body(
+            status, FAULT_CODES.get(status, "serverError"), "Tijdelijke storing.", path, titles=TITLES
+        ), PROBLEM_JSON
 
     return FaultMiddleware(app, sb.faults, ADMIN, error_body=fault)

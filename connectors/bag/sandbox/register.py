@@ -107,7 +107,12 @@ class BagRegister:
             if a.get("typo"):
                 self._cases["typo"].append(dict(a))
                 continue
-            key = (str(a["postcode"]).replace(" ", "").upper(), int(a["number"]), a.get("letter", ""), a.get("addition", ""))
+            key = (
+                str(a["postcode"]).replace(" ", "").upper(),
+                int(a["number"]),
+                a.get("letter", ""),
+                a.get("addition", ""),
+            )
             if key in seen:
                 continue
             seen.add(key)
@@ -160,7 +165,9 @@ class BagRegister:
             roll = r.random()
             if roll < EXTRA_HOMES:
                 # more homes at this number: letters, or additions on the same letter
-                extra = [(pc, nr, "A", ""), (pc, nr, "A", "1")] if not letter else [(pc, nr, "", ""), (pc, nr, letter, "1")]
+                extra = (
+                    [(pc, nr, "A", ""), (pc, nr, "A", "1")] if not letter else [(pc, nr, "", ""), (pc, nr, letter, "1")]
+                )
                 for k in extra:
                     if k not in taken:
                         taken.add(k)
@@ -232,8 +239,6 @@ class BagRegister:
         if exact:
             return [a for a in at if a.huisletter.upper() == letter and a.huisnummertoevoeging.upper() == toev]
         near = [
-            a
-            for a in at
-            if a.huisletter.upper().startswith(letter) and a.huisnummertoevoeging.upper().startswith(toev)
+            a for a in at if a.huisletter.upper().startswith(letter) and a.huisnummertoevoeging.upper().startswith(toev)
         ]
         return sorted(near or at, key=lambda a: (a.huisletter, a.huisnummertoevoeging, a.side))

@@ -15,8 +15,8 @@ from connectors.econobis.sandbox.db import REVISIONABLE, SandboxDB
 from connectors.econobis.sandbox.hoom_links import seed_hoom_links
 from connectors.econobis.sandbox.lookups import Lookups
 from connectors.econobis.sandbox.outbound import Cooperation
-from connectors.econobis.sandbox.sloppy import write_as_residents
 from connectors.econobis.sandbox.seed import SeedBuilder, SeedSpec, person_full_name
+from connectors.econobis.sandbox.sloppy import write_as_residents
 from connectors.econobis.sandbox.status_engine import apply_kansactie_write
 from connectors.econobis.sandbox.webforms import webform_row
 from hub.sandbox.runtime import Faults, LaravelThrottle, SimClock

@@ -90,6 +90,9 @@ def write_as_residents(db: Any, seed: int) -> dict[int, dict[str, Any]]:
                 row["addition"] = _written_addition(home["letter"], home["addition"], r)
                 if home["addition"].isdigit() and r.random() < 0.5:
                     row["addition"] = "-".join(p for p in (home["letter"], f"{home['addition']}hg") if p)
+            elif r.random() < 0.5:
+                # "begane grond" / "huis": a suffix the register does not have
+                row["addition"] = r.choice(["bg", "hs", "huis"])
             else:
                 row["postal_code"] = _postcode(row["postal_code"], r)
             previous = None
