@@ -3,13 +3,14 @@ mart freshness, the quarantine replay, the sandbox stack) is generated from thes
 
 from connectors.bag.connector import CONNECTOR as BAG
 from connectors.econobis.connector import CONNECTOR as ECONOBIS
+from connectors.ep_online.connector import CONNECTOR as EP_ONLINE
 from connectors.fluvius.connector import CONNECTOR as PREMIUMS
 from connectors.hoomdossier.connector import CONNECTOR as HOOMDOSSIER
 from connectors.webform.connector import CONNECTOR as WEBFORM
 from connectors.woningpas.connector import CONNECTOR as WONINGPAS
 from hub.connector import REGISTRY, Connector, Registry
 
-CONNECTORS: tuple[Connector, ...] = (ECONOBIS, HOOMDOSSIER, WEBFORM, WONINGPAS, PREMIUMS, BAG)
+CONNECTORS: tuple[Connector, ...] = (ECONOBIS, HOOMDOSSIER, WEBFORM, WONINGPAS, PREMIUMS, BAG, EP_ONLINE)
 
 for _c in CONNECTORS:
     REGISTRY.register(_c)

@@ -1,7 +1,8 @@
 """The Dutch registers' sandboxes seeded from the Econobis sandboxes: BAG's register holds the true address of
 every Econobis address (the Econobis sandbox writes a share of them as people write them), so the hub's lookup
-meets the register a real cooperation would meet. Only sandbox seeding: at run time the BAG lookup reads the
-canonical model, not Econobis."""
+meets the register a real cooperation would meet; EP-Online holds labels for BAG's objects, and for each home
+whose works Econobis records as executed a label from before its dossier opened and a better one registered
+after the works. Only sandbox seeding: at run time the lookups read the canonical model, not Econobis."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from connectors.bag.settings import PARTNER as BAG
 from connectors.econobis.connector import CONNECTOR as ECONOBIS_CONNECTOR
+from connectors.ep_online.settings import PARTNER as EP_ONLINE
 from hub.connector import Coupling
 
 ECONOBIS = ECONOBIS_CONNECTOR.name
@@ -24,15 +26,48 @@ def true_addresses(started: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def renovations(started: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per BAG object whose home had works executed (an Econobis kansactie with `date_executed`): when its
+    dossier opened (the intake's creation) and when the last works were done."""
+    bag = started.get(BAG)
+    if bag is None:
+        return []
+    out: dict[str, dict[str, Any]] = {}
+    for r in started.get(ECONOBIS, []):
+        db, truth = r.sandbox.db, getattr(r.sandbox, "true_addresses", {}) or {}
+        for q in db.tables["quotation_requests"].values():
+            if not q.get("date_executed") or q.get("deleted_at"):
+                continue
+            opp = db.get("opportunities", q.get("opportunity_id")) or {}
+            intake = db.get("intakes", opp.get("intake_id")) or {}
+            home = truth.get(intake.get("address_id"))
+            if not home or home.get("typo"):
+                continue
+            letter, addition = home.get("letter", ""), home.get("addition", "")
+            found = bag.sandbox.register.search(str(home["postcode"]), int(home["number"]), letter, addition, True)
+            if not found:
+                continue
+            vbo = found[0].obj.vbo_id
+            w = out.setdefault(vbo, {"vbo_id": vbo, "dossier_started": intake["created_at"], "works_done": None})
+            w["dossier_started"] = min(w["dossier_started"], intake["created_at"])
+            w["works_done"] = max(filter(None, (w["works_done"], q["date_executed"])))
+    return [out[k] for k in sorted(out)]
+
+
 def _seed(partner: str, started: Mapping[str, Any]) -> dict[str, Any]:
     if partner == BAG and ECONOBIS in started:
         return {"addresses": true_addresses(started)}
+    if partner == EP_ONLINE and BAG in started:
+        return {"objects": started[BAG].sandbox.register.all_objects(), "renovations": renovations(started)}
     return {}
 
 
 COUPLING = Coupling(
     name="bag_econobis",
-    partners=(ECONOBIS, BAG),
-    summary="sandboxes only: the BAG register holds the Econobis sandboxes' homes at their true addresses",
+    partners=(ECONOBIS, BAG, EP_ONLINE),
+    summary=(
+        "sandboxes only: the BAG register holds the Econobis sandboxes' homes at their true addresses, EP-Online "
+        "their labels (before and after the works Econobis records as executed)"
+    ),
     sandbox_seed=_seed,
 )

@@ -12,7 +12,6 @@ from hub.http import PartnerClient, PartnerNotFound, RetryPolicy
 from hub.http.oauth import problem_message
 from hub.store import Store
 
-
 BUDGET_PER_SECOND = PER_SECOND * 0.9
 
 
