@@ -66,6 +66,7 @@ def candidates_table(rows: list[dict[str, Any]]) -> str:
 def identity_assets(reg: Registry) -> tuple[list[Any], list[Any]]:
     countries = {c.name: c.keys_dwellings_of for c in reg if c.keys_dwellings_of}
     lookups = [AssetKey(f"{name}_pull") for name in countries if reg.get(name).pull is not None]
+    person_ids = [(c.name, e) for c in reg for e in c.person_id_entities]
 
     @asset(
         name="match_candidates",
@@ -84,7 +85,7 @@ def identity_assets(reg: Registry) -> tuple[list[Any], list[Any]]:
     def match_candidates(context: AssetExecutionContext) -> MaterializeResult:
         tenant = context.partition_key
         with context.resources.state_store.session() as store:
-            linked = link_residents(store, tenant)
+            linked = link_residents(store, tenant, person_id_xrefs=person_ids)
             with store.begin() as conn:
                 rows = store.candidates(conn, tenant)
         by_reason: dict[str, int] = {}

@@ -382,6 +382,9 @@ class Connector:
     # an address register: its pull gives the dwellings of these countries their register key (the
     # `dutch_dwellings_keyed`-style check asks it of every tenant that has the partner)
     keys_dwellings_of: frozenset[str] = frozenset()
+    # xref entities of this partner whose external ids are national person ids (a holder keyed on an INSZ/BSN):
+    # resident linking compares them, as keyed hashes, as an authoritative id (hub/identity/residents.py)
+    person_id_entities: tuple[str, ...] = ()
     # where the partner's ids are unique: (entity) kinds where one canonical record stands for one partner record
     one_to_one: tuple[str, ...] = ()
     # the figures the demo prints of each of its assets (asset name → format string over its metadata, or

@@ -34,8 +34,14 @@ def test_definitions_load_with_tenant_partitions():
         "erasure",
         "retention_purge",
         "consent_statement",
+        "bag_pull",
+        "ep_online_pull",
+        "match_candidates",
+        "match_decision",
     }
-    assert {"erasure_job", "retention_job", "consent_job"} <= {j.name for j in definitions.defs.resolve_all_job_defs()}
+    assert {"erasure_job", "retention_job", "consent_job", "decide_match_job"} <= {
+        j.name for j in definitions.defs.resolve_all_job_defs()
+    }
     # one partition per tenant of the config (a tenant without the partner materializes its assets as skipped)
     tenants = {t for t, _ in SANDBOX_TENANTS}
     hoom = definitions.defs.resolve_job_def("hoomdossier_job")

@@ -4,10 +4,10 @@ works (hub/labels.py)."""
 
 from __future__ import annotations
 
-from connectors.ep_online.pull import run
+from connectors.ep_online.pull import reread, run
 from connectors.ep_online.sandbox.server import SANDBOX
 from connectors.ep_online.settings import PARTNER, EpOnlineSettings
-from hub.connector import Connector, Pull
+from hub.connector import Connector, Pull, Replay, ReplayRule
 
 CONNECTOR = Connector(
     name=PARTNER,
@@ -17,6 +17,7 @@ CONNECTOR = Connector(
     settings=EpOnlineSettings,
     pull=Pull(
         run=run,
+        reread=reread,
         stage=2,
         description=(
             "Asks EP-Online (API v5) about the tenant's Dutch dwellings after BAG's lookup: by verblijfsobject id "
@@ -27,6 +28,8 @@ CONNECTOR = Connector(
             "quarantined with their reason."
         ),
     ),
+    # a quarantined answer (the placeholder id, registrations about another object) is asked again by the replay
+    replay={PARTNER: ReplayRule(Replay.REREAD, partner=PARTNER)},
     sandbox=SANDBOX,
     demo_lines={
         "ep_online_pull": "EP-Online: {asked} of {dutch_dwellings} Dutch dwellings asked ({with_label} with a label, "

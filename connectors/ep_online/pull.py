@@ -115,6 +115,17 @@ def _ask(client: EpOnlineClient, row: Any, q: dict[str, Any]) -> Answer:
 
 
 def run(run: PartnerRun, full: bool) -> LabelReport:
+    return lookup(run, full)
+
+
+def reread(run: PartnerRun, records: dict[str, list[str]]) -> LabelReport:
+    """The quarantine replay: the dwellings whose answer was quarantined (`dwelling:{id}`) asked again now,
+    whatever their cached answer's age; one answered cleanly leaves quarantine."""
+    ids = {e.removeprefix("dwelling:") for e in records.get(CERTIFICATE, []) if e.startswith("dwelling:")}
+    return lookup(run, False, only=ids)
+
+
+def lookup(run: PartnerRun, full: bool, only: set[str] | None = None) -> LabelReport:
     store, tenant = run.store, run.tenant_id
     settings = EpOnlineSettings.model_validate(run.tenant.partner(PARTNER).settings)
     client = EpOnlineClient.for_tenant(run.tenant, store)
@@ -128,6 +139,8 @@ def run(run: PartnerRun, full: bool) -> LabelReport:
     due: list[tuple[Any, dict[str, Any]]] = []
     placeholder: list[tuple[Any, dict[str, Any]]] = []
     for d in sorted(dwellings, key=lambda r: r["canonical_id"]):
+        if only is not None and d["canonical_id"] not in only:
+            continue
         q = query_for(d["data"])
         if q is None:
             report.unaskable += 1
@@ -138,7 +151,12 @@ def run(run: PartnerRun, full: bool) -> LabelReport:
             report.waiting_for_match += 1
             continue
         cached = cache.get(d["canonical_id"])
-        if cached is None or cached["query_hash"] != query_hash(q) or (full and cached["answered_at"] < stale_before):
+        if (
+            only is not None
+            or cached is None
+            or cached["query_hash"] != query_hash(q)
+            or (full and cached["answered_at"] < stale_before)
+        ):
             (placeholder if q.get("object_id") == PLACEHOLDER_ID else due).append((d, q))
         else:
             report.fresh += 1
@@ -147,6 +165,10 @@ def run(run: PartnerRun, full: bool) -> LabelReport:
             for d, q in placeholder:
                 _quarantine(
                     store, conn, tenant, d, "placeholder_id: never asked (EP-Online answers unrelated labels)", q
+                )
+                # remembered, so the next run does not park it again (its key must change first)
+                store.lookup_record(
+                    conn, tenant, PARTNER, d["canonical_id"], query_hash(q), "placeholder", {"query": q}, utcnow()
                 )
                 report.quarantined += 1
     for i in range(0, len(due), BATCH):

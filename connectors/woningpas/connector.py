@@ -17,6 +17,7 @@ from connectors.woningpas.sandbox.server import SANDBOX
 from connectors.woningpas.settings import (
     ERASE,
     FEED_CURSOR,
+    HOLDER,
     PARTNER,
     PRIVATE_KEY_SECRET,
     QUARANTINE_SOURCE,
@@ -173,6 +174,7 @@ CONNECTOR = Connector(
     ),
     sandbox=SANDBOX,
     one_to_one=("epc",),
+    person_id_entities=(HOLDER,),  # a holder is keyed on the resident's INSZ
     demo_lines={
         "woningpas_pull": "Woningpas: {units_read} passes read for {fetched_for} residents ({created} new, "
         "{updated} updated, {unchanged} unchanged), {pending_units} to read again, {match_candidates} match "

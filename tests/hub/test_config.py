@@ -558,8 +558,12 @@ def test_each_embedded_tenant_gets_the_sandboxes_of_its_region():
         assert set(t.partners) == wanted, t.id
         assert (t.country, t.timezone) == (by_region[t.id].country, by_region[t.id].timezone)
     # the premium portal serves both regions (ISDE for the cooperations, Mijn VerbouwPremie for the desk)
-    assert set(cfg.tenant("coop-noord").partners) == {"econobis", "hoomdossier", "webform", "fluvius"}
-    assert set(cfg.tenant("coop-zuid").partners) == {"econobis", "hoomdossier", "webform", "fluvius"}
+    assert set(cfg.tenant("coop-noord").partners) == {
+        "econobis", "hoomdossier", "webform", "fluvius", "bag", "ep_online"
+    }  # fmt: skip
+    assert set(cfg.tenant("coop-zuid").partners) == {
+        "econobis", "hoomdossier", "webform", "fluvius", "bag", "ep_online"
+    }  # fmt: skip
     leuven = cfg.tenant("loket-leuven")
     assert (
         set(leuven.partners) == {"webform", "woningpas", "fluvius"} and leuven.name == "Energieloket Leuven (sandbox)"

@@ -40,6 +40,9 @@ SYNC_NODES = {
     "fluvius_inbox",
     "fluvius_plan",
     "fluvius_push",
+    "bag_pull",
+    "ep_online_pull",
+    "match_candidates",
 }
 SERVER_TIMEOUT = 90
 BACKFILL_TIMEOUT = 240

@@ -91,6 +91,15 @@ def test_placeholder_id_is_never_sent_and_is_quarantined(store, start_sandbox):
         with store.begin() as conn:
             assert store.quarantine_open_ids(conn, tenant.id, "ep_online", ["dwelling:dw-placeholder"])
             assert not store.entities_of(conn, "energy_certificate", tenant=tenant.id, parents=["dw-placeholder"])
+        assert run(PartnerRun(store, config, tenant), False).metadata()["registrations_quarantined"] == 0
+        # the replay asks it again (and parks it again: the key is still the placeholder)
+        from connectors.ep_online.pull import reread
+
+        assert (
+            reread(PartnerRun(store, config, tenant), {"energy_certificate": ["dwelling:dw-placeholder"]}).quarantined
+            == 1
+        )
+        assert not any("0000000000000000" in p for _, p, _ in ep.sandbox.request_log)
     finally:
         ep.stop()
         bag.stop()
