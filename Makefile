@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/sensor_ticks.py
 	$(BIN)/python bench/guard_cost.py
 	$(BIN)/python bench/premiums.py
+	$(BIN)/python bench/identity.py
+	$(BIN)/python bench/residents_splink.py
 
 clean:
 	rm -rf .hub

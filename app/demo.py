@@ -60,6 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         econobis = stack.running.get("econobis", [])
         campaigns = {r.tenant: r.sandbox.db.ids["campaigns"][0] for r in econobis}
+        _register_demo_homes(stack, config, args.signups, args.form_signups)
         _queue_demo_signups(config, args.signups, campaigns)
         _post_form_signups(stack, args.form_signups)
         known_ids: dict[str, dict[str, str]] = {}
@@ -205,6 +206,36 @@ def _post_form_signups(stack: Any, per_tenant: int) -> None:
     )
 
 
+def _demo_home(tenant_id: str, i: int) -> dict[str, str]:
+    """Where the demo's i-th sign-up of a cooperation lives."""
+    noord = tenant_id == "coop-noord"
+    return {
+        "street": "Havenkade",
+        "number": str(10 + i),
+        "postcode": "1621AA" if noord else "5281AA",
+        "city": "Hoorn" if noord else "Boxtel",
+    }
+
+
+def _register_demo_homes(stack: Any, config: HubConfig, signups: int, form_signups: int) -> None:
+    """The sandbox BAG knows only the homes it was seeded with (the Econobis residents'); the real register knows
+    every home, so the homes of the demo's new sign-ups are told to it first (`POST /__sandbox/addresses`)."""
+    import requests
+
+    bag = stack.running.get("bag")
+    form = stack.running.get("webform")
+    if bag is None:
+        return
+    homes: list[dict[str, Any]] = []
+    for t in config.tenants_with("bag"):
+        homes += [_demo_home(t.id, i) for i in range(signups)]
+        if form is not None and t.id in form.sandbox.tenants:
+            homes += [{k: d[k] for k in ("street", "number", "postcode", "city")}
+                      for d in form.sandbox.demo_signups(t.id, form_signups)]  # fmt: skip
+    resp = requests.post(f"{bag.server.base_url}/__sandbox/addresses", json={"addresses": homes}, timeout=10)
+    resp.raise_for_status()
+
+
 def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str, int]) -> None:
     """A few sign-ups per sandbox tenant, as a web form would deliver them to the hub."""
     from app.cli import _open_store
@@ -219,6 +250,7 @@ def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str,
                 continue
             for i in range(per_tenant):
                 first = DEMO_FIRST_NAMES[i % len(DEMO_FIRST_NAMES)]
+                home = _demo_home(t.id, i)
                 enqueue_signup(
                     store,
                     t.id,
@@ -227,10 +259,10 @@ def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str,
                         first_name=first,
                         last_name=f"Aanmelder{i:03d}",
                         email=f"{first.lower()}.aanmelder{i}@example.org",
-                        street="Havenkade",
-                        number=str(10 + i),
-                        postcode="1621AA" if t.id == "coop-noord" else "5281AA",
-                        city="Hoorn" if t.id == "coop-noord" else "Boxtel",
+                        street=home["street"],
+                        number=home["number"],
+                        postcode=home["postcode"],
+                        city=home["city"],
                         campaign_id=campaigns[t.id],  # the sandbox's first campaign
                         measures=["Vloerisolatie", "Spouwmuurisolatie"][: 1 + i % 2],
                         sources=["Website"],

@@ -26,31 +26,46 @@ def true_addresses(started: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+EXECUTED = ("executed", "executed-do-it-yourself")  # the kans' statuses that say its works were done
+
+
 def renovations(started: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per BAG object whose home had works executed (an Econobis kansactie with `date_executed`): when its
-    dossier opened (the intake's creation) and when the last works were done."""
+    """Per BAG object whose home had works done (a kans with an executed status, or a kansactie with
+    `date_executed`): when its dossier opened (the intake's creation) and when the last works were done."""
     bag = started.get(BAG)
     if bag is None:
         return []
     out: dict[str, dict[str, Any]] = {}
     for r in started.get(ECONOBIS, []):
-        db, truth = r.sandbox.db, getattr(r.sandbox, "true_addresses", {}) or {}
-        for q in db.tables["quotation_requests"].values():
-            if not q.get("date_executed") or q.get("deleted_at"):
-                continue
-            opp = db.get("opportunities", q.get("opportunity_id")) or {}
+        sb = r.sandbox
+        db, truth = sb.db, getattr(sb, "true_addresses", {}) or {}
+        executed = {sb.lookups.by_code("opportunityStatus", c)["id"] for c in EXECUTED}
+        done: list[tuple[Any, Any]] = [
+            (q.get("opportunity_id"), q["date_executed"])
+            for q in db.tables["quotation_requests"].values()
+            if q.get("date_executed") and not q.get("deleted_at")
+        ]
+        done += [
+            (oid, o.get("updated_at"))
+            for oid, o in db.tables["opportunities"].items()
+            if o.get("status_id") in executed and not o.get("deleted_at")
+        ]
+        for oid, when in done:
+            opp = db.get("opportunities", oid) or {}
             intake = db.get("intakes", opp.get("intake_id")) or {}
             home = truth.get(intake.get("address_id"))
-            if not home or home.get("typo"):
+            if not home or home.get("typo") or not when:
                 continue
-            letter, addition = home.get("letter", ""), home.get("addition", "")
-            found = bag.sandbox.register.search(str(home["postcode"]), int(home["number"]), letter, addition, True)
+            found = bag.sandbox.register.search(
+                str(home["postcode"]), int(home["number"]), home.get("letter", ""), home.get("addition", ""), True
+            )
             if not found:
                 continue
             vbo = found[0].obj.vbo_id
-            w = out.setdefault(vbo, {"vbo_id": vbo, "dossier_started": intake["created_at"], "works_done": None})
+            day = when.date() if hasattr(when, "date") else when
+            w = out.setdefault(vbo, {"vbo_id": vbo, "dossier_started": intake["created_at"], "works_done": day})
             w["dossier_started"] = min(w["dossier_started"], intake["created_at"])
-            w["works_done"] = max(filter(None, (w["works_done"], q["date_executed"])))
+            w["works_done"] = max(w["works_done"], day)
     return [out[k] for k in sorted(out)]
 
 

@@ -315,6 +315,11 @@ def create_app(sb: BagSandbox) -> ASGIApp:
     async def objects() -> Response:
         return json_response(sb.register.all_objects())
 
+    @app.post(f"{ADMIN}/addresses")
+    async def addresses(request: Request) -> Response:
+        body = await request.json()
+        return json_response({"added": sb.register.add_homes(body.get("addresses", []))}, status=201)
+
     @app.post(f"{ADMIN}/limits")
     async def limits(request: Request) -> Response:
         body = await request.json()

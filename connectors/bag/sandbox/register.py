@@ -214,6 +214,23 @@ class BagRegister:
         self.index = [a for a in self.index if a.obj is not obj]
         self.by_number_id.pop(obj.nummeraanduiding_id, None)
 
+    def add_homes(self, addresses: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Homes the register knows beyond the seed (the admin API's `POST /__sandbox/addresses`: a sandbox
+        register knows only the homes it was told of, the real one every home). One already known is left."""
+        added: list[dict[str, Any]] = []
+        for a in addresses:
+            key = (
+                str(a["postcode"]).replace(" ", "").upper(),
+                int(a["number"]),
+                str(a.get("letter") or "").upper(),
+                str(a.get("addition") or "").upper(),
+            )
+            if key in self._by_key:
+                continue
+            added.append(self._add(key, str(a["street"]), str(a["city"])).as_dict())
+        self._at = None
+        return added
+
     # --- reading ----------------------------------------------------------------------------------------
 
     def cases(self) -> dict[str, list[dict[str, Any]]]:
