@@ -8,22 +8,11 @@ from typing import Any
 
 from connectors.bag.settings import API_KEY, CRS, HAL_JSON, PARTNER, PER_SECOND, BagSettings
 from hub.config import TenantConfig
-from hub.http import PartnerClient, PartnerNotFound, RetryPolicy
+from hub.http import PartnerClient, PartnerNotFound, RetryPolicy, StaticKeyAuth
 from hub.http.oauth import problem_message
 from hub.store import Store
 
 BUDGET_PER_SECOND = PER_SECOND * 0.9
-
-
-class KeyAuth:
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def headers(self) -> dict[str, str]:
-        return {"X-Api-Key": self.key}
-
-    def invalidate(self) -> None:  # a key is not re-fetched: a 401 is a configuration error
-        return None
 
 
 class BagClient:
@@ -49,7 +38,7 @@ class BagClient:
             # pause plus a second at 45/s would be 65 in one window: a 429 every few seconds)
             budget=(BUDGET_PER_SECOND * 60.0, 4.0),
             policy=policy,
-            auth=KeyAuth(key),
+            auth=StaticKeyAuth("X-Api-Key", key),
             secrets=(key,),
             error_message=problem_message,
         )

@@ -20,7 +20,7 @@ from hub.canonical.keys import normalise_nl_postcode, split_nl_addition
 from hub.connector import PartnerRun
 from hub.http import PartnerAuthError, PartnerClientError, PartnerNotFound
 from hub.identity.candidates import DWELLING, raise_candidate
-from hub.identity.resolve import ResolveReport, apply_resolutions, is_register_key, query_hash
+from hub.identity.resolve import ResolveReport, apply_resolutions, is_due, is_register_key
 from hub.identity.types import Resolution
 from hub.store import utcnow
 
@@ -109,7 +109,7 @@ def run(run: PartnerRun, full: bool) -> LookupReport:
             unusable.append(d)
             continue
         cached = cache.get(d["canonical_id"])
-        if cached is None or cached["query_hash"] != query_hash(q) or (full and cached["answered_at"] < stale_before):
+        if is_due(cached, q, full=full, stale_before=stale_before):
             due.append((d["canonical_id"], q))
         else:
             report.fresh += 1

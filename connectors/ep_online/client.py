@@ -8,21 +8,10 @@ from typing import Any
 
 from connectors.ep_online.settings import API_KEY, PARTNER, PER_SECOND
 from hub.config import TenantConfig
-from hub.http import PartnerClient, PartnerNotFound, RetryPolicy
+from hub.http import PartnerClient, PartnerNotFound, RetryPolicy, StaticKeyAuth
 from hub.store import Store
 
 BUDGET_PER_SECOND = PER_SECOND * 0.85
-
-
-class RawKeyAuth:
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": self.key}
-
-    def invalidate(self) -> None:  # a key is not re-fetched: a 401 is a configuration error
-        return None
 
 
 def error_message(body: Any) -> str | None:
@@ -56,7 +45,7 @@ class EpOnlineClient:
             # under the sandbox's 20 in any one-second window: 17 a second, bursts of 2
             budget=(BUDGET_PER_SECOND * 60.0, 2.0),
             policy=policy,
-            auth=RawKeyAuth(key),
+            auth=StaticKeyAuth("Authorization", key),
             secrets=(key,),
             error_message=error_message,
         )

@@ -31,7 +31,7 @@ from hub.canonical.keys import normalise_nl_postcode, split_nl_addition
 from hub.connector import PartnerRun
 from hub.http import PartnerAuthError, PartnerClientError
 from hub.identity.candidates import DWELLING
-from hub.identity.resolve import query_hash
+from hub.identity.resolve import is_due, query_hash
 from hub.logs import log_event
 from hub.merge import Incoming, MergeStats, merge
 from hub.store import Store, utcnow
@@ -151,12 +151,7 @@ def lookup(run: PartnerRun, full: bool, only: set[str] | None = None) -> LabelRe
             report.waiting_for_match += 1
             continue
         cached = cache.get(d["canonical_id"])
-        if (
-            only is not None
-            or cached is None
-            or cached["query_hash"] != query_hash(q)
-            or (full and cached["answered_at"] < stale_before)
-        ):
+        if only is not None or is_due(cached, q, full=full, stale_before=stale_before):
             (placeholder if q.get("object_id") == PLACEHOLDER_ID else due).append((d, q))
         else:
             report.fresh += 1

@@ -6,6 +6,7 @@ from hub.http.client import (
     CallStats,
     PartnerClient,
     RetryPolicy,
+    StaticKeyAuth,
     StoreBudget,
     parse_retry_after,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "PartnerUnavailable",
     "Redactor",
     "RetryPolicy",
+    "StaticKeyAuth",
     "StoreBudget",
     "parse_retry_after",
     "register_secret",

@@ -72,6 +72,21 @@ class AuthProvider(Protocol):
     def invalidate(self) -> None: ...
 
 
+class StaticKeyAuth:
+    """A fixed key in one header, as a partner wants it (`X-Api-Key: <key>`, a raw `Authorization: <key>`,
+    `Authorization: Bearer <key>` with `prefix="Bearer "`). A key is not re-fetched: a 401 is a configuration
+    error, never retried."""
+
+    def __init__(self, header: str, key: str, prefix: str = "") -> None:
+        self.header, self.key, self.prefix = header, key, prefix
+
+    def headers(self) -> dict[str, str]:
+        return {self.header: self.prefix + self.key}
+
+    def invalidate(self) -> None:
+        return None
+
+
 class StoreBudget:
     """Token bucket per (partner, tenant) kept in the state store, so concurrent runs share one budget."""
 

@@ -38,6 +38,14 @@ def query_hash(query: Mapping[str, Any]) -> str:
     return stable_hash(dict(query))
 
 
+def is_due(cached: Mapping[str, Any] | None, query: Mapping[str, Any], *, full: bool, stale_before: datetime) -> bool:
+    """Whether a register is to be asked again about a subject: never asked, asked something else (its address or
+    key changed since), or, on a full run, answered before `stale_before` (a cached `register_lookups` row)."""
+    return (
+        cached is None or cached["query_hash"] != query_hash(query) or (full and cached["answered_at"] < stale_before)
+    )
+
+
 @dataclass
 class ResolveReport:
     """What one batch of answers did: resolved (took the register's key now), confirmed (already had it),

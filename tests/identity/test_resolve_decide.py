@@ -20,6 +20,12 @@ VBO = "0518010000000101"
 VBO_B = "0518010000000102"
 
 
+@pytest.fixture
+def store(any_store):
+    """Every test here on SQLite and, with HUB_TEST_POSTGRES_URL, on PostgreSQL."""
+    return any_store
+
+
 def obj(vbo=VBO, *, letter="", addition="", exact=True, side=False, residential=True, build_year=1931, **facts):
     return RegisterObject(
         key=f"nl:bag:vbo:{vbo}",
