@@ -140,7 +140,11 @@ def undo(store: Store, tenant: str, candidate_id: int, *, by: str, note: str = "
 
 
 def _counts(moves: dict[str, Any]) -> dict[str, int]:
-    return {"entities": len(moves.get("refs", [])), "xrefs": len(moves.get("xrefs", []))}
+    return {
+        "entities": len(moves.get("refs", [])),
+        "xrefs": len(moves.get("xrefs", [])),
+        "consent_statements": len(moves.get("consent_log", [])),
+    }
 
 
 def _merge_pair(
@@ -176,6 +180,9 @@ def _merge_pair(
         refs.append({"id": r["canonical_id"], "field": field_moved, "parent": parent_moved})
     xrefs = [x["id"] for x in store.xrefs_of(conn, tenant, absorb)]
     store.xrefs_move(conn, tenant, xrefs, keep)
+    # one person: what either record consented to or withdrew is the person's; a withdrawal under the absorbed
+    # record must stop sharing under the kept one (what is in force is worked out from the joined statements)
+    consent_log = store.consent_reassign(conn, tenant, absorb, keep) if kind == RESIDENT else []
     kept_before = dict(k["data"])
     if kind == DWELLING:
         ids = {**(a["data"].get("identifiers") or {}), **(k["data"].get("identifiers") or {})}
@@ -197,6 +204,7 @@ def _merge_pair(
         "absorb": absorb,
         "refs": refs,
         "xrefs": xrefs,
+        "consent_log": consent_log,
         "absorbed_before": {"data": a["data"], "parent_id": a["parent_id"], "natural_key": a["natural_key"]},
         "kept_identifiers_before": kept_before.get("identifiers"),
     }
@@ -297,5 +305,10 @@ def _reverse(store: Store, conn: Connection, tenant: str, moves: dict[str, Any],
                 parent_id=k["parent_id"],
                 deleted=k["deleted_at"] is not None,
             )
+    moved_back = (
+        store.consent_reassign(conn, tenant, keep, absorb, log_ids=moves.get("consent_log") or [])
+        if moves["kind"] == RESIDENT
+        else []
+    )
     store.provenance_set(conn, back, SOURCE, f"candidate:{candidate_id}:undo", utcnow())
-    return {"entities": len(back), "xrefs": len(xrefs)}
+    return {"entities": len(back), "xrefs": len(xrefs), "consent_statements": len(moved_back)}

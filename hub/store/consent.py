@@ -143,11 +143,34 @@ class ConsentRepo(StoreBase):
             "recorded_at": now,
         }
         conn.execute(log.insert().values(**values, last_seen_at=at, said_after=bound))
+        self._consent_settle(conn, tenant, resident_id, purpose, partner, standing)
+        return True, self._consent_standing(conn, tenant, resident_id, purpose, partner)
+
+    def _consent_settle(
+        self,
+        conn: Connection,
+        tenant: str,
+        resident_id: str,
+        purpose: str,
+        partner: str,
+        standing: ConsentRow | None,
+    ) -> None:
+        """Work out the statement in force for one subject from its log again, and keep `consents` to it (no row
+        when the log holds no statement any more)."""
+        log, c = t.consent_log, t.consents
+        subject = (log.c.tenant == tenant, log.c.resident_id == resident_id, log.c.purpose == purpose,
+                   log.c.partner == partner)  # fmt: skip
         statements = [_utc_row(r) for r in rows_as(ConsentRow, conn.execute(select(log).where(*subject)).mappings())]
         new = in_force(statements)
-        assert new is not None
+        if new is None:
+            conn.execute(
+                c.delete().where(
+                    c.c.tenant == tenant, c.c.resident_id == resident_id, c.c.purpose == purpose,
+                    c.c.partner == partner,
+                )
+            )  # fmt: skip
+            return
         if standing is None or standing.get("log_id") != new["id"]:
-            c = t.consents
             state = {
                 "granted": new["granted"],
                 "source": new["source"],
@@ -162,7 +185,30 @@ class ConsentRepo(StoreBase):
             conn.execute(
                 stmt.on_conflict_do_update(index_elements=["tenant", "resident_id", "purpose", "partner"], set_=state)
             )
-        return True, self._consent_standing(conn, tenant, resident_id, purpose, partner)
+
+    def consent_reassign(
+        self, conn: Connection, tenant: str, from_resident: str, to_resident: str, log_ids: Iterable[int] | None = None
+    ) -> list[int]:
+        """Statements about one person recorded under two residents (a merge of two records of one person): the
+        log rows of `from_resident` (all, or `log_ids` of them: an undo) become `to_resident`'s, and what is in
+        force is worked out again for both, per purpose and partner, from the joined log. Returns the ids moved."""
+        log = t.consent_log
+        q = select(log.c.id, log.c.purpose, log.c.partner).where(
+            log.c.tenant == tenant, log.c.resident_id == from_resident
+        )
+        rows = list(conn.execute(q).mappings())
+        if log_ids is not None:
+            wanted = {int(i) for i in log_ids}
+            rows = [r for r in rows if int(r["id"]) in wanted]
+        ids = [int(r["id"]) for r in rows]
+        for chunk in chunks(ids):
+            conn.execute(
+                log.update().where(log.c.tenant == tenant, log.c.id.in_(chunk)).values(resident_id=to_resident)
+            )
+        for purpose, partner in sorted({(r["purpose"], r["partner"]) for r in rows}):
+            for rid in (from_resident, to_resident):
+                self._consent_settle(conn, tenant, rid, purpose, partner, None)
+        return ids
 
     def _consent_standing(
         self, conn: Connection, tenant: str, resident_id: str, purpose: str, partner: str

@@ -153,7 +153,9 @@ def test_merge_moves_every_dependant_and_xref_and_undo_moves_them_back(store):
         b_xrefs = {(x["system"], x["external_id"]) for x in store.xrefs_of(conn, T, b)}
     assert before_b == {"dwelling_file", "intake", "energy_certificate"}
     d = decide(store, T, c["id"], "merge", by="coordinator:test", note="same home")
-    assert d.kept == a and d.absorbed == b and d.moved == {"entities": 3, "xrefs": len(b_xrefs)}
+    assert (
+        d.kept == a and d.absorbed == b and d.moved == {"entities": 3, "xrefs": len(b_xrefs), "consent_statements": 0}
+    )
     with store.begin() as conn:
         assert store.referencing(conn, T, "dwelling_id", b) == []
         moved = {r["entity"] for r in store.referencing(conn, T, "dwelling_id", a)}
@@ -234,3 +236,42 @@ def test_a_resolution_withdraws_the_dwellings_earlier_doubt(store):
         apply_resolutions(store, conn, T, [answer(d, obj())])  # the address was corrected in the CRM
         assert cands.open_candidates(store, conn, T) == []
         assert store.candidates(conn, T, status="withdrawn")[0]["reason"] == "not_in_register"
+
+
+def test_merging_two_records_of_one_person_joins_their_consent_and_undo_splits_it(store):
+    """A withdrawal under the absorbed record stops sharing under the kept one; undo gives each its own again."""
+    from datetime import timedelta
+
+    from hub.consent import Purpose, check
+
+    share = Purpose.SHARE_WITH_PARTNER.value
+    with store.begin() as conn:
+        keep = store.resolve_ids(conn, "crm", T, "contact", ["k"])["k"]
+        absorb = store.resolve_ids(conn, "desk", T, "contact", ["a"])["a"]
+        merge(
+            store,
+            conn,
+            [
+                Incoming(Resident(id=keep, tenant=T, last_name="Jansen"), "econobis", "c:k", NOW),
+                Incoming(Resident(id=absorb, tenant=T, last_name="Jansen"), "webform", "c:a", NOW),
+            ],
+            MergeStats(),
+        )
+        store.consent_record(conn, T, keep, share, "hoomdossier", True, "econobis", "c:k", observed_at=NOW,
+                             said_after=NOW - timedelta(days=2))  # fmt: skip
+        store.consent_record(conn, T, absorb, share, "hoomdossier", False, "webform", "c:a",
+                             observed_at=NOW + timedelta(hours=1), said_after=NOW)  # fmt: skip
+        assert check(store, conn, T, [keep], Purpose.SHARE_WITH_PARTNER, "hoomdossier").allowed
+        cid = cands.raise_candidate(store, conn, T, cands.RESIDENT, (keep, absorb), "likely_same_person", {},
+                                    score=0.95, suggestion={"keep": keep})  # fmt: skip
+    done = decide(store, T, cid, "merge", by="coord-7")
+    assert done.moved["consent_statements"] == 1
+    with store.begin() as conn:
+        verdict = check(store, conn, T, [keep], Purpose.SHARE_WITH_PARTNER, "hoomdossier")
+        assert not verdict.allowed and verdict.withdrawn == (keep,)
+        assert store.consent_of(conn, T, absorb) == []
+    undone = undo(store, T, cid, by="coord-7")
+    assert undone.moved["consent_statements"] == 1
+    with store.begin() as conn:
+        assert check(store, conn, T, [keep], Purpose.SHARE_WITH_PARTNER, "hoomdossier").allowed
+        assert check(store, conn, T, [absorb], Purpose.SHARE_WITH_PARTNER, "hoomdossier").withdrawn == (absorb,)
