@@ -203,19 +203,19 @@ def _print_funnel(rows: list[tuple[Any, ...]]) -> None:
 
     phases = [p.value for p in FUNNEL]
     by_scope: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
-    for tenant, campaign, phase, now, reached in rows:
-        by_scope.setdefault((tenant, campaign), {})[phase] = (now, reached)
+    for tenant, campaign, phase, now, through in rows:
+        by_scope.setdefault((tenant, campaign), {})[phase] = (now, through)
     width = max([len(c) for _, c in by_scope] + [8])
     tw = max([len(t) for t, _ in by_scope] + [10]) + 1
     head = f"{'tenant':<{tw}} {'campaign':<{width}} " + " ".join(f"{p[:9]:>9}" for p in phases) + f" {'total':>6}"
-    print("\nDossiers per phase now (and how many reached at least that phase)\n")
+    print("\nDossiers per phase now (and below: how many went through each phase)\n")
     print(head)
     print("-" * len(head))
     for (tenant, campaign), counts in by_scope.items():
         nows = [counts.get(p, (0, 0))[0] for p in phases]
         print(f"{tenant:<{tw}} {campaign:<{width}} " + " ".join(f"{n:>9}" for n in nows) + f" {sum(nows):>6}")
-        reached = [counts.get(p, (0, 0))[1] for p in phases[:-1]]
-        print(f"{'':<{tw}} {'  reached':<{width}} " + " ".join(f"{n:>9}" for n in reached))
+        through = [counts.get(p, (0, 0))[1] for p in phases[:-1]]
+        print(f"{'':<{tw}} {'  through':<{width}} " + " ".join(f"{n:>9}" for n in through))
 
 
 def _load(args: argparse.Namespace) -> HubConfig:

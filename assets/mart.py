@@ -1,7 +1,6 @@
 """The reporting mart (DuckDB + Parquet) that PowerBI reads, behind a freshness gate: the mart does not
 publish while any tenant's last successful sync is older than that tenant's `fresh_within_hours`."""
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,39 +16,9 @@ from dagster import (
 )
 
 from assets.resources import HubConfigResource, MartResource, StateStoreResource
-from hub.config import HubConfig
-from hub.connector import REGISTRY, Registry, table
+from hub.connector import table
 from hub.mart import build_mart, read_funnel
-from hub.store import Store, utcnow
-from hub.work import last_success
-
-
-def tenant_freshness(
-    store: Store, config: HubConfig, now: datetime | None = None, reg: Registry = REGISTRY
-) -> list[dict[str, Any]]:
-    """Per tenant and partner with a freshness contract (every connector that pulls): when it last synced
-    successfully, how long ago, and whether that is fresh."""
-    now = now or utcnow()
-    out = []
-    for c in reg:
-        if c.freshness is None:
-            continue
-        for tenant in config.tenants_with(c.name):
-            out.append(_row(store, tenant.id, c.name, c.freshness.what, tenant.fresh_within_hours, now))
-    return out
-
-
-def _row(store: Store, tenant: str, partner: str, what: str, limit: float, now: datetime) -> dict[str, Any]:
-    last = last_success(store, tenant, what)
-    age = (now - last).total_seconds() / 3600 if last else None
-    return {
-        "tenant": tenant,
-        "partner": partner,
-        "last_sync": last.isoformat(timespec="seconds") if last else None,
-        "age_hours": round(age, 2) if age is not None else None,
-        "limit_hours": limit,
-        "fresh": age is not None and age <= limit,
-    }
+from hub.mart.meta import tenant_freshness
 
 
 @asset(

@@ -1,144 +1,50 @@
-"""Builds the reporting mart that PowerBI reads: a fresh DuckDB file from the canonical store via Arrow,
-checked, then atomically swapped into place (readers never see a half-built file), plus Parquet copies.
+"""Builds the reporting mart that PowerBI reads: the star schema of hub/mart/schema.py in a fresh DuckDB file,
+filled from the canonical store via Arrow (hub/mart/extract.py; staged in an in-memory DuckDB, never row by
+row), described (COMMENT ON every table and column), checked, and only then swapped into place atomically, so a
+reader never sees a half-built file; Parquet copies of every table beside it.
 
-Tables: campaigns, dossiers, journey_events, consents (counts only), follow_ups, premium_applications; view
-funnel. Personal data is pseudonymised: the mart holds no names, e-mails or street addresses — only a keyed
-hash per resident (HUB_MART_PSEUDONYM_KEY; only sandbox tenants may go without it) and the 4-digit postcode
-area. An erased resident's dossier keeps its row (the funnel counts do not change) with no resident reference
-and no postcode area (hub/erasure.py)."""
+The checks before the swap: every table's key is unique; the dossiers, campaigns, premium applications and hub
+follow-ups counted against the store itself (not against what was staged); and no personal data: for tenants
+that did not opt in, no resident id, e-mail address, phone number, IBAN or full postcode in any text column.
+
+Personal data is pseudonymised: residents and coaches appear as keyed hashes (HUB_MART_PSEUDONYM_KEY; only
+sandbox tenants may go without it), dwellings only by their area and 4-digit postcode. An erased resident's
+dossier keeps its row (the funnel counts do not change) with no resident reference and no postcode area
+(hub/erasure.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
-from collections import defaultdict
-from dataclasses import dataclass
+import re
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
+from sqlalchemy import func, select, text
 
-from hub.canonical import FUNNEL, Phase
+from hub.canonical import FUNNEL
 from hub.config import HubConfig
+from hub.connector import REGISTRY, Registry
+from hub.journey import LABEL_ORDER
+from hub.mart.extract import extract
+from hub.mart.meta import tenant_freshness
+from hub.mart.schema import STAGING, TABLES, VIEWS, Table, parse_sql
 from hub.pseudonym import require_key
-from hub.store import Store, as_utc
+from hub.store import Store, utcnow
+from hub.store import tables as t
 
 MART_FILE = "hub.duckdb"
+PARQUET_DIR = "parquet"
 
-DOSSIER_SCHEMA = pa.schema(
-    [
-        ("dossier_id", pa.string()),
-        ("tenant", pa.string()),
-        ("campaign_id", pa.string()),
-        ("campaign_name", pa.string()),
-        ("resident_ref", pa.string()),
-        ("postcode_area", pa.string()),
-        ("phase", pa.string()),
-        ("phase_order", pa.int16()),
-        ("phase_since", pa.timestamp("us", tz="UTC")),
-        ("opened_at", pa.timestamp("us", tz="UTC")),
-        # the dwelling's energy label (its dwelling file's: the current EPC's when an authentic source gave it)
-        ("energy_label", pa.string()),
-        # the dwelling's renovation obligation, when it has one: its deadline and whether it is met
-        ("obligation_deadline", pa.date32()),
-        ("obligation_met", pa.bool_()),
-    ]
-)
-FOLLOW_UP_SCHEMA = pa.schema(
-    [
-        ("follow_up_id", pa.string()),
-        ("tenant", pa.string()),
-        ("dossier_id", pa.string()),
-        ("kind", pa.string()),
-        ("reason", pa.string()),
-        ("due_on", pa.date32()),
-        ("status", pa.string()),
-        ("raised_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-PREMIUM_SCHEMA = pa.schema(
-    [
-        ("application_id", pa.string()),
-        ("tenant", pa.string()),
-        ("dossier_id", pa.string()),
-        ("campaign_id", pa.string()),
-        ("scheme", pa.string()),
-        ("category", pa.string()),
-        ("status", pa.string()),
-        ("amount_requested", pa.float64()),
-        ("amount_granted", pa.float64()),
-        ("amount_paid", pa.float64()),
-        ("reason_codes", pa.string()),
-        ("prefilled_share", pa.float64()),
-        ("submitted_on", pa.date32()),
-        ("decided_on", pa.date32()),
-        ("paid_on", pa.date32()),
-        ("appeal_until", pa.date32()),
-    ]
-)
-EVENT_SCHEMA = pa.schema(
-    [
-        ("dossier_id", pa.string()),
-        ("tenant", pa.string()),
-        ("phase", pa.string()),
-        ("phase_order", pa.int16()),
-        ("occurred_at", pa.timestamp("us", tz="UTC")),
-        ("source", pa.string()),
-    ]
-)
-CAMPAIGN_SCHEMA = pa.schema(
-    [
-        ("campaign_id", pa.string()),
-        ("tenant", pa.string()),
-        ("name", pa.string()),
-        ("number", pa.string()),
-        ("kind", pa.string()),
-        ("start_date", pa.date32()),
-        ("end_date", pa.date32()),
-    ]
-)
 
-CONSENT_SCHEMA = pa.schema(
-    [
-        ("tenant", pa.string()),
-        ("purpose", pa.string()),
-        ("partner", pa.string()),
-        ("granted", pa.bool_()),
-        ("residents", pa.int64()),
-    ]
-)
-
-FUNNEL_VIEW = """
-CREATE VIEW funnel AS
-WITH phases AS (
-    SELECT * FROM (VALUES {phases}) AS p(phase, phase_order)
-), scope AS (
-    SELECT DISTINCT tenant, campaign_id, campaign_name FROM dossiers
-)
-SELECT s.tenant, s.campaign_id, s.campaign_name, p.phase, p.phase_order,
-       count(d.dossier_id) FILTER (WHERE d.phase = p.phase) AS dossiers_now,
-       count(d.dossier_id) FILTER (WHERE d.phase <> 'stopped' AND d.phase_order >= p.phase_order
-                                        AND p.phase <> 'stopped') AS dossiers_reached
-FROM scope s CROSS JOIN phases p
-LEFT JOIN dossiers d ON d.tenant = s.tenant AND d.campaign_id IS NOT DISTINCT FROM s.campaign_id
-GROUP BY ALL
-ORDER BY s.tenant, s.campaign_name, p.phase_order
-"""
-
-COMMENTS = {
-    "dossiers": "One row per dossier (a resident's journey in one campaign) with its current phase.",
-    "journey_events": "One row per phase a dossier reached, with when the partner data says it happened.",
-    "campaigns": "Campaigns per tenant.",
-    "consents": "Residents per tenant, purpose and partner whose standing consent is granted or withdrawn (counts).",
-    "follow_ups": "The hub's own follow-up list for coordinators: one task per row (kind, reason, due date, status).",
-    "premium_applications": "One row per premium application and category of works (regeling MVP_VL or ISDE_NL): "
-    "status, amounts requested, granted and paid, the portal's reason codes (comma separated), the share of "
-    "fields the hub prefilled, and the dates. refused_by_hub: a refusal the hub foresaw, never sent.",
-}
+class MartCheckFailed(RuntimeError):
+    """The new file failed a check; the published mart was left as it was."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +52,7 @@ class MartResult:
     path: Path
     rows: dict[str, int]
     parquet_dir: Path
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _pseudonym(secret: bytes, tenant: str, value: str | None) -> str | None:
@@ -154,162 +61,352 @@ def _pseudonym(secret: bytes, tenant: str, value: str | None) -> str | None:
     return hmac.new(secret, f"{tenant}|{value}".encode(), hashlib.sha256).hexdigest()[:20]
 
 
-def _ts(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return as_utc(dt)
+def _q(value: str) -> str:
+    return value.replace("'", "''")
 
 
-def _day(value: Any) -> Any:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value)[:10]).date()
-
-
-def _entities(store: Store, entity: str, tenants: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
-    with store.engine.connect() as conn:
-        return [(r["canonical_id"], r["tenant"], r["data"]) for r in store.live_entities(conn, entity, tenants)]
-
-
-def collect(store: Store, config: HubConfig) -> dict[str, pa.Table]:
-    """Read the canonical store into Arrow tables (columnar: built per column, never row-by-row inserts)."""
-    tenants = [tc.id for tc in config.tenants]
-    # no built-in key outside the sandbox: a real tenant's mart refuses to publish without HUB_MART_PSEUDONYM_KEY
-    secret = require_key(config, "the mart")
-    opt_in = {tc.id for tc in config.tenants if tc.mart_personal_data}
-
-    campaigns = _entities(store, "campaign", tenants)
-    campaign_names = {cid: data.get("name") for cid, _, data in campaigns}
-    camp_cols: dict[str, list[Any]] = defaultdict(list)
-    for cid, tenant, data in campaigns:
-        camp_cols["campaign_id"].append(cid)
-        camp_cols["tenant"].append(tenant)
-        for k in ("name", "number", "kind"):
-            camp_cols[k].append(data.get(k))
-        for k in ("start_date", "end_date"):
-            camp_cols[k].append(datetime.fromisoformat(data[k]).date() if data.get(k) else None)
-
-    dwellings = {cid: data for cid, _, data in _entities(store, "dwelling", tenants)}
-    labels = {
-        data.get("dwelling_id"): data.get("energy_label") for _, _, data in _entities(store, "dwelling_file", tenants)
+def _rules_tables(config: HubConfig, reg: Registry, now: datetime) -> dict[str, pa.Table]:
+    tenants = config.tenants
+    rules = reg.journey_rules()
+    visit_done = rules.visit_advice - rules.visit_made
+    return {
+        "tenant_rules": pa.table(
+            {
+                "tenant": [tc.id for tc in tenants],
+                "name": [tc.name for tc in tenants],
+                "country": [tc.country for tc in tenants],
+                "personal_data": [tc.mart_personal_data for tc in tenants],
+                "after_days": pa.array([tc.follow_up.after_days for tc in tenants], pa.int32()),
+                "now": pa.array([now.replace(tzinfo=None)] * len(tenants), pa.timestamp("us")),
+            }
+        ),
+        "journey_rules": pa.table(
+            {
+                k: pa.array([sorted(v)], pa.list_(pa.string()))
+                for k, v in {
+                    "visit_done": visit_done,
+                    "visit_made": rules.visit_made,
+                    "quotation_executed": rules.quotation_executed,
+                    "quotation_active": rules.quotation_active,
+                    "subsidy_rejected": rules.subsidy_rejected,
+                    "opportunity_executed": rules.opportunity_executed,
+                }.items()
+            }
+        ),
+        "phases": pa.table(
+            {
+                "phase": [p.value for p in FUNNEL],
+                "phase_order": pa.array([p.order for p in FUNNEL], pa.int16()),
+                "label": [p.label for p in FUNNEL],
+            }
+        ),
+        "label_ranks": pa.table(
+            {"label": list(LABEL_ORDER), "rank": pa.array(range(1, len(LABEL_ORDER) + 1), pa.int16())}
+        ),
     }
-    cols: dict[str, list[Any]] = defaultdict(list)
-    for did, tenant, data in _entities(store, "dossier", tenants):
-        phase = Phase(data["phase"])
-        dwelling = dwellings.get(data.get("dwelling_id") or "", {})
-        postcode = (dwelling.get("postcode") or "")[:4] or None
-        cols["dossier_id"].append(did)
-        cols["tenant"].append(tenant)
-        cols["campaign_id"].append(data.get("campaign_id"))
-        cols["campaign_name"].append(campaign_names.get(data.get("campaign_id") or "", "(geen campagne)"))
-        rid = data.get("resident_id")
-        cols["resident_ref"].append(rid if tenant in opt_in else _pseudonym(secret, tenant, rid))
-        cols["postcode_area"].append(postcode)
-        cols["phase"].append(phase.value)
-        cols["phase_order"].append(phase.order)
-        cols["phase_since"].append(_ts(data.get("phase_since")))
-        cols["opened_at"].append(_ts(data.get("opened_at")))
-        cols["energy_label"].append(labels.get(data.get("dwelling_id")))
-        obligation = data.get("renovation_obligation") or {}
-        cols["obligation_deadline"].append(_day(obligation.get("deadline")))
-        cols["obligation_met"].append(obligation.get("met") if obligation else None)
 
-    fu_cols: dict[str, list[Any]] = defaultdict(list)
-    for fid, tenant, data in _entities(store, "follow_up", tenants):
-        fu_cols["follow_up_id"].append(fid)
-        fu_cols["tenant"].append(tenant)
-        for k in ("dossier_id", "kind", "reason", "status"):
-            fu_cols[k].append(data.get(k))
-        fu_cols["due_on"].append(_day(data.get("due_on")))
-        fu_cols["raised_at"].append(_ts(data.get("raised_at")))
 
-    campaign_of = {did: data.get("campaign_id") for did, _, data in _entities(store, "dossier", tenants)}
-    pa_cols: dict[str, list[Any]] = defaultdict(list)
-    for aid, tenant, data in _entities(store, "premium_application", tenants):
-        if "scheme" not in data:
-            continue
-        pa_cols["application_id"].append(aid)
-        pa_cols["tenant"].append(tenant)
-        pa_cols["campaign_id"].append(campaign_of.get(str(data.get("dossier_id"))))
-        for k in ("dossier_id", "scheme", "category", "status"):  # the portal's dossier number names a person's file
-            pa_cols[k].append(data.get(k))
-        for k in ("amount_requested", "amount_granted", "amount_paid", "prefilled_share"):
-            pa_cols[k].append(None if data.get(k) is None else float(data[k]))
-        pa_cols["reason_codes"].append(",".join(data.get("reason_codes") or []) or None)
-        for k in ("submitted_on", "decided_on", "paid_on", "appeal_until"):
-            pa_cols[k].append(_day(data.get(k)))
-
-    ev_cols: dict[str, list[Any]] = defaultdict(list)
+def _store_facts(store: Store, config: HubConfig, built_at: datetime, reg: Registry) -> dict[str, pa.Table]:
+    """What the mart takes from the store besides the staged relations: consent counts, and the meta input."""
+    tenants = [tc.id for tc in config.tenants]
+    consent: dict[str, list[Any]] = {k: [] for k in ("tenant", "purpose", "partner", "granted", "residents")}
     with store.engine.connect() as conn:
-        for r in store.journey_events(conn, tenants):
-            ev_cols["dossier_id"].append(r["dossier_id"])
-            ev_cols["tenant"].append(r["tenant"])
-            ev_cols["phase"].append(r["phase"])
-            ev_cols["phase_order"].append(Phase(r["phase"]).order)
-            ev_cols["occurred_at"].append(as_utc(r["occurred_at"]))
-            ev_cols["source"].append(r["source"])
-        consent_cols: dict[str, list[Any]] = defaultdict(list)
         for tenant in tenants:
             for (purpose, partner, granted), n in sorted(store.consent_counts(conn, tenant).items()):
                 for k, v in (("tenant", tenant), ("purpose", purpose), ("partner", partner), ("granted", granted)):
-                    consent_cols[k].append(v)
-                consent_cols["residents"].append(n)
-
-    def table(schema: pa.Schema, data: dict[str, list[Any]]) -> pa.Table:
-        return pa.table({f.name: pa.array(data.get(f.name, []), type=f.type) for f in schema}, schema=schema)
-
+                    consent[k].append(v)
+                consent["residents"].append(n)
+        try:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # a store made without migrations (tests): no revision to name
+            version = None
+    fresh = tenant_freshness(store, config, built_at, reg)
+    meta: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "tenant",
+            "built_at",
+            "store_version",
+            "store_dialect",
+            "oldest_sync",
+            "age_hours",
+            "fresh_within_hours",
+            "fresh",
+            "freshness",
+        )
+    }
+    for tc in config.tenants:
+        rows = [r for r in fresh if r["tenant"] == tc.id]
+        syncs = [datetime.fromisoformat(r["last_sync"]) for r in rows if r["last_sync"]]
+        oldest = min(syncs) if syncs and len(syncs) == len(rows) else None
+        meta["tenant"].append(tc.id)
+        meta["built_at"].append(built_at.replace(tzinfo=None))
+        meta["store_version"].append(version)
+        meta["store_dialect"].append(store.engine.dialect.name)
+        meta["oldest_sync"].append(oldest.astimezone(built_at.tzinfo).replace(tzinfo=None) if oldest else None)
+        meta["age_hours"].append(round((built_at - oldest).total_seconds() / 3600, 2) if oldest else None)
+        meta["fresh_within_hours"].append(float(tc.fresh_within_hours))
+        meta["fresh"].append(bool(rows) and all(r["fresh"] for r in rows))
+        meta["freshness"].append(", ".join(f"{r['partner']}={r['last_sync'] or 'never'}" for r in rows) or None)
     return {
-        "campaigns": table(CAMPAIGN_SCHEMA, camp_cols),
-        "dossiers": table(DOSSIER_SCHEMA, cols),
-        "journey_events": table(EVENT_SCHEMA, ev_cols),
-        "consents": table(CONSENT_SCHEMA, consent_cols),
-        "follow_ups": table(FOLLOW_UP_SCHEMA, fu_cols),
-        "premium_applications": table(PREMIUM_SCHEMA, pa_cols),
+        "consent_counts": pa.table(
+            {
+                "tenant": pa.array(consent["tenant"], pa.string()),
+                "purpose": pa.array(consent["purpose"], pa.string()),
+                "partner": pa.array(consent["partner"], pa.string()),
+                "granted": pa.array(consent["granted"], pa.bool_()),
+                "residents": pa.array(consent["residents"], pa.int64()),
+            }
+        ),
+        "meta_input": pa.table(
+            {
+                "tenant": pa.array(meta["tenant"], pa.string()),
+                "built_at": pa.array(meta["built_at"], pa.timestamp("us")),
+                "store_version": pa.array(meta["store_version"], pa.string()),
+                "store_dialect": pa.array(meta["store_dialect"], pa.string()),
+                "oldest_sync": pa.array(meta["oldest_sync"], pa.timestamp("us")),
+                "age_hours": pa.array(meta["age_hours"], pa.float64()),
+                "fresh_within_hours": pa.array(meta["fresh_within_hours"], pa.float64()),
+                "fresh": pa.array(meta["fresh"], pa.bool_()),
+                "freshness": pa.array(meta["freshness"], pa.string()),
+            }
+        ),
     }
 
 
-def build_mart(store: Store, config: HubConfig, mart_dir: Path) -> MartResult:
-    """Build, check and publish the mart; returns its path and row counts."""
+def _pseudonyms(stage: duckdb.DuckDBPyConnection, config: HubConfig) -> None:
+    """Table `pseudonyms` (tenant, id, ref) for every resident and coach the facts name: the first 20 hex digits of
+    HMAC-SHA256(key, "tenant|id") (computed in DuckDB from the key's inner and outer pads: the same value as
+    Python's hmac), or the id itself for a tenant that opted in to personal data."""
+    key = require_key(config, "the mart")
+    if len(key) > 64:  # HMAC's rule for long keys
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\0")
+    ipad, opad = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+    opt_in = [tc.id for tc in config.tenants if tc.mart_personal_data] or ["\x00none"]
+    stage.execute(
+        """
+        CREATE TEMP TABLE pseudonyms AS
+        WITH ids AS (
+            SELECT DISTINCT tenant, resident_id AS id FROM s_dossier_all WHERE resident_id IS NOT NULL
+            UNION SELECT DISTINCT tenant, coach_id FROM s_action WHERE coach_id IS NOT NULL
+            UNION SELECT DISTINCT tenant, coach_id FROM s_appointment WHERE coach_id IS NOT NULL
+        )
+        SELECT tenant, id,
+               CASE WHEN list_contains($opt_in, tenant) THEN id
+                    ELSE left(sha256($opad || unhex(sha256($ipad || encode(tenant || '|' || id)))), 20) END AS ref
+        FROM ids
+        """,
+        {"opt_in": opt_in, "ipad": ipad, "opad": opad},
+    )
+
+
+ALL_DAYS = """
+CREATE TEMP VIEW all_days AS
+    SELECT opened_at::DATE AS x FROM mart.dossiers UNION ALL SELECT entered_at::DATE FROM mart.journey_transitions
+    UNION ALL SELECT month FROM mart.actions UNION ALL SELECT executed_on FROM mart.executed_measures
+    UNION ALL SELECT submitted_on FROM mart.premium_applications UNION ALL SELECT paid_on FROM mart.premium_applications
+    UNION ALL SELECT issued_on FROM mart.energy_certificates UNION ALL SELECT raised_at::DATE FROM mart.follow_ups
+"""
+
+
+def _stage_and_write(inputs: dict[str, pa.Table], config: HubConfig, target: Path) -> dict[str, int]:
+    stage = duckdb.connect(":memory:")
+    try:
+        stage.execute("SET TimeZone = 'UTC'")
+        for name, arrow in inputs.items():
+            stage.register(f"_{name}" if name == "entities" else name, arrow)
+        stage.execute("CREATE TEMP VIEW raw_entities AS SELECT * FROM _entities")
+        stage.execute(parse_sql())
+        stage.execute(STAGING)
+        _pseudonyms(stage, config)
+        stage.execute(f"ATTACH '{_q(str(target))}' AS mart")
+        rows = {}
+        for tbl in TABLES:
+            if tbl.name == "dates":
+                stage.execute(ALL_DAYS)
+            stage.execute(f'CREATE TABLE mart."{tbl.name}" ({tbl.ddl})')
+            stage.execute(f'INSERT INTO mart."{tbl.name}" {tbl.sql}')
+            rows[tbl.name] = stage.execute(f'SELECT count(*) FROM mart."{tbl.name}"').fetchall()[0][0]
+        stage.execute("DETACH mart")
+        return rows
+    finally:
+        stage.close()
+
+
+def _describe(con: duckdb.DuckDBPyConnection, tbl: Table) -> None:
+    kind = "VIEW" if tbl.kind == "view" else "TABLE"
+    con.execute(f"COMMENT ON {kind} \"{tbl.name}\" IS '{_q(f'[{tbl.kind}] {tbl.description}')}'")
+    for col in tbl.columns:
+        con.execute(f'COMMENT ON COLUMN "{tbl.name}"."{col.name}" IS \'{_q(col.description)}\'')
+
+
+# text that must never be in a mart of a tenant without the opt-in
+_PII_PATTERNS = {
+    "e-mail address": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    "phone number": r"(\+31|\+32|\b0)[1-9][0-9 -]{7,}[0-9]\b",
+    "IBAN": r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{4}[0-9]{7,}\b",
+    "full Dutch postcode": r"\b[1-9][0-9]{3} ?[A-Z]{2}\b",
+}
+
+
+_IDLIKE = re.compile(r"(^tenant$|_id$|_ref$)")
+
+
+def _check(con: duckdb.DuckDBPyConnection, store: Store, config: HubConfig, rows: dict[str, int]) -> dict[str, Any]:
+    """The checks before publishing (MartCheckFailed names the first that fails)."""
+    problems: list[str] = []
+    for tbl in TABLES:
+        keys = ", ".join(f'"{k}"' for k in tbl.key)
+        dup = con.execute(
+            f'SELECT count(*) FROM (SELECT {keys} FROM "{tbl.name}" GROUP BY ALL HAVING count(*) > 1)'
+        ).fetchall()[0][0]
+        if dup:
+            problems.append(f"{tbl.name}: {dup} duplicated keys ({keys})")
+    tenants = [tc.id for tc in config.tenants]
+    e = t.entities
+    with store.engine.connect() as conn:
+
+        def live(entity: str) -> int:
+            q = select(func.count()).where(e.c.entity == entity, e.c.deleted_at.is_(None), e.c.tenant.in_(tenants))
+            return int(conn.execute(q).scalar() or 0)
+
+        def retired() -> int:
+            q = select(func.count()).where(
+                e.c.entity == "dossier",
+                e.c.deleted_at.is_(None),
+                e.c.tenant.in_(tenants),
+                e.c.data["stop_reason"].as_string() == "deleted_in_source",
+            )
+            return int(conn.execute(q).scalar() or 0)
+
+        expected = {"dossiers": live("dossier") - retired(), "campaigns": live("campaign")}
+    for name, n in expected.items():
+        if rows[name] != n:
+            problems.append(f"{name}: {rows[name]} rows, the store has {n}")
+    private = [tc.id for tc in config.tenants if not tc.mart_personal_data]
+    pii: dict[str, int] = {}
+    if private:
+        in_list = ", ".join(f"'{_q(x)}'" for x in private)
+        for tbl in TABLES:
+            # free text only: ids and pseudonyms are hex and digits, which a phone pattern could match
+            cols = [c.name for c in tbl.columns if c.type == "VARCHAR" and not _IDLIKE.search(c.name)]
+            if not cols or not any(c.name == "tenant" for c in tbl.columns):
+                continue
+            for col in cols:
+                for what, pattern in _PII_PATTERNS.items():
+                    n = con.execute(
+                        f'SELECT count(*) FROM (SELECT DISTINCT "{col}" AS v FROM "{tbl.name}" '
+                        f"WHERE tenant IN ({in_list})) WHERE regexp_matches(v, '{_q(pattern)}')"
+                    ).fetchall()[0][0]
+                    if n:
+                        problems.append(f"{tbl.name}.{col}: {n} values look like a {what}")
+                        pii[f"{tbl.name}.{col}:{what}"] = n
+    if problems:
+        raise MartCheckFailed("mart check failed: " + "; ".join(problems))
+    return {"keys_unique": True, "counts_match_store": expected, "personal_data_found": pii}
+
+
+def _resident_ids_absent(con: duckdb.DuckDBPyConnection, stage_ids: pa.Table, private: list[str]) -> list[str]:
+    """Tables in which a raw resident id of a tenant without the opt-in appears (should be none)."""
+    con.register("_resident_ids", stage_ids)
+    found = []
+    try:
+        for tbl in TABLES:
+            cols = [c.name for c in tbl.columns if c.type == "VARCHAR" and c.name != "tenant"]
+            if not cols or not any(c.name == "tenant" for c in tbl.columns):
+                continue
+            in_list = ", ".join(f"'{_q(p)}'" for p in private) or "''"
+            for col in cols:  # one hash semi-join per column
+                n = con.execute(
+                    f'SELECT count(*) FROM "{tbl.name}" x WHERE x.tenant IN ({in_list}) AND EXISTS '
+                    f'(SELECT 1 FROM _resident_ids r WHERE r.tenant = x.tenant AND r.id = x."{col}")'
+                ).fetchall()[0][0]
+                if n:
+                    found.append(f"{tbl.name}.{col}: {n} rows hold a resident's own id")
+    finally:
+        con.unregister("_resident_ids")
+    return found
+
+
+def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = REGISTRY) -> MartResult:
+    """Build, describe, check and publish the mart; returns its path, row counts and the stages' seconds.
+    A failed check raises MartCheckFailed and leaves the published file (and its Parquet copies) as they were."""
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now_ = time.perf_counter()
+        seconds[name] = round(now_ - clock, 3)
+        clock = now_
+
     mart_dir.mkdir(parents=True, exist_ok=True)
-    tables = collect(store, config)
+    require_key(config, "the mart")  # a real tenant's mart refuses to build without HUB_MART_PSEUDONYM_KEY
+    built_at = utcnow()
+    tenants = [tc.id for tc in config.tenants]
+    inputs = extract(store, tenants)
+    inputs |= _rules_tables(config, reg, built_at)
+    inputs |= _store_facts(store, config, built_at, reg)
+    lap("extract")
     final = mart_dir / MART_FILE
     tmp = mart_dir / f".{MART_FILE}.{os.getpid()}.building"
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    for suffix in ("", ".wal"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
     try:
-        for name, arrow in tables.items():
-            con.register(f"_{name}", arrow)
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
-            con.unregister(f"_{name}")
-            comment = COMMENTS[name].replace("'", "''")
-            con.execute(f"COMMENT ON TABLE {name} IS '{comment}'")
-        phases = ", ".join(f"('{p.value}', {p.order})" for p in FUNNEL)
-        con.execute(FUNNEL_VIEW.format(phases=phases))
-        # Check before publishing: every table holds exactly what was collected.
-        rows = {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in tables}  # type: ignore[index]
-        for name, arrow in tables.items():
-            if rows[name] != arrow.num_rows:
-                raise RuntimeError(f"mart check failed: {name} has {rows[name]} rows, expected {arrow.num_rows}")
-        con.execute("CHECKPOINT")
+        rows = _stage_and_write(inputs, config, tmp)
+        lap("build")
+        con = duckdb.connect(str(tmp))
+        try:
+            for view in VIEWS:
+                con.execute(f'CREATE VIEW "{view.name}" AS {view.sql}')
+            for tbl in TABLES + VIEWS:
+                _describe(con, tbl)
+            _check(con, store, config, rows)
+            private = [tc.id for tc in config.tenants if not tc.mart_personal_data]
+            resident_ids = _resident_id_table(inputs["entities"])
+            leaks = _resident_ids_absent(con, resident_ids, private)
+            if leaks:
+                raise MartCheckFailed("mart check failed: " + "; ".join(leaks))
+            lap("check")
+            parquet_tmp = mart_dir / f".{PARQUET_DIR}.{os.getpid()}.building"
+            parquet_tmp.mkdir(exist_ok=True)
+            for tbl in TABLES:
+                con.execute(f"COPY \"{tbl.name}\" TO '{_q(str(parquet_tmp / tbl.name))}.parquet' (FORMAT parquet)")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, final)
+        parquet_dir = mart_dir / PARQUET_DIR
+        parquet_dir.mkdir(exist_ok=True)
+        for part in sorted(parquet_tmp.glob("*.parquet")):
+            os.replace(part, parquet_dir / part.name)
+        parquet_tmp.rmdir()
+        lap("publish")
     finally:
-        con.close()
-    os.replace(tmp, final)
-    parquet_dir = mart_dir / "parquet"
-    parquet_dir.mkdir(exist_ok=True)
-    for name, arrow in tables.items():
-        part = parquet_dir / f".{name}.parquet.tmp"
-        pq.write_table(arrow, part)
-        os.replace(part, parquet_dir / f"{name}.parquet")
-    return MartResult(final, rows, parquet_dir)
+        for suffix in ("", ".wal"):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+        for leftover in mart_dir.glob(f".{PARQUET_DIR}.{os.getpid()}.building"):
+            for f in leftover.iterdir():
+                f.unlink()
+            leftover.rmdir()
+    return MartResult(final, rows, mart_dir / PARQUET_DIR, seconds)
+
+
+def _resident_id_table(entities: pa.Table) -> pa.Table:
+    import pyarrow.compute as pc
+
+    mask = pc.equal(entities.column("entity"), "resident")
+    residents = entities.filter(mask)
+    return pa.table({"tenant": residents.column("tenant"), "id": residents.column("canonical_id")})
 
 
 def read_funnel(path: Path) -> list[tuple[Any, ...]]:
-    """The funnel view as rows (tenant, campaign_name, phase, dossiers_now, dossiers_reached)."""
+    """The funnel view as rows (tenant, campaign_name, phase, dossiers_now, dossiers_through)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(
-            "SELECT tenant, campaign_name, phase, dossiers_now, dossiers_reached FROM funnel "
+            "SELECT tenant, campaign_name, phase, dossiers_now, dossiers_through FROM funnel "
             "ORDER BY tenant, campaign_name, phase_order"
         ).fetchall()
     finally:

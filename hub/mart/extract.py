@@ -1,0 +1,176 @@
+"""The canonical store read into Arrow for the mart: one query per relation, fetched as Arrow record batches
+through ADBC (SQLite and PostgreSQL; SQLAlchemy's cursor for any other dialect), never row by row into Python
+objects. What is read stays in memory: the build stages it in an in-memory DuckDB and writes only the mart's
+pseudonymised tables to disk.
+
+Times come out as UTC timestamps without a zone (`timestamp[us]`): SQLite holds them as text, PostgreSQL as
+`timestamptz`; both end up the same."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from hub.store import Store
+
+# the entity kinds the mart reads (live rows only: deleted and erased records leave the facts)
+ENTITIES = (
+    "campaign",
+    "resident",
+    "dwelling",
+    "dwelling_file",
+    "intake",
+    "opportunity",
+    "action",
+    "appointment",
+    "advice",
+    "invoice",
+    "energy_certificate",
+    "premium_application",
+    "dossier",
+    "follow_up",
+)
+
+TIMES = {"deleted_at", "occurred_at", "recorded_at", "created_at", "sent_at", "updated_at"}
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    sql: str  # `{tenants}` and `{entities}` are filled with bound-parameter placeholders
+
+
+_ENTITY_SQL = (
+    "SELECT canonical_id, tenant, entity, parent_id, CAST(data AS TEXT) AS data FROM entities "
+    "WHERE deleted_at IS NULL AND tenant IN ({tenants}) AND entity IN ({entities})"
+)
+# the entities in two halves of about the same size (a dossier comes with its intake and resident), read in
+# parallel with the journey events: SQLite and PostgreSQL both serve several readers at once
+
+RELATIONS = (
+    Relation("entities", _ENTITY_SQL.replace("entity IN", "entity IN ('dossier', 'intake', 'resident') AND entity IN")),
+    Relation(
+        "entities", _ENTITY_SQL.replace("entity IN", "entity NOT IN ('dossier', 'intake', 'resident') AND entity IN")
+    ),
+    Relation(
+        "journey_events",
+        "SELECT tenant, dossier_id, phase, source, occurred_at, recorded_at FROM journey_events "
+        "WHERE tenant IN ({tenants})",
+    ),
+    # follow-ups the hub planned for stalled dossiers go through a partner's outbox (their key names the stall)
+    Relation(
+        "stall_outbox",
+        "SELECT tenant, partner, operation, idempotency_key, status, created_at, sent_at FROM outbox "
+        "WHERE tenant IN ({tenants}) AND idempotency_key LIKE '%stalled:%'",
+    ),
+)
+
+
+def _adbc_uri(url: str) -> tuple[str, str] | None:
+    """(driver, uri) for an ADBC driver, or None when the dialect has none here."""
+    u = make_url(url)
+    backend = u.get_backend_name()
+    if backend == "sqlite" and u.database and u.database != ":memory:":
+        return "sqlite", u.database
+    if backend == "postgresql":
+        return "postgresql", u.set(drivername="postgresql").render_as_string(hide_password=False)
+    return None
+
+
+def _placeholders(style: str, values: list[str], start: int) -> str:
+    if style == "dollar":
+        return ", ".join(f"${i}" for i in range(start, start + len(values)))
+    return ", ".join("?" for _ in values)
+
+
+def _normalise(table: pa.Table) -> pa.Table:
+    """Timestamps to UTC `timestamp[us]`, the rest to strings (SQLite cannot type an empty or all-null column)."""
+    cols = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        if name in TIMES:
+            if pa.types.is_timestamp(col.type):
+                col = pc.cast(col, pa.timestamp("us", tz="UTC")) if col.type.tz else col
+                col = pc.cast(col, pa.timestamp("us"))
+            else:
+                col = pc.cast(pc.cast(col, pa.string()), pa.timestamp("us"))
+        elif not pa.types.is_string(col.type):
+            col = pc.cast(col, pa.string())  # every other column the mart reads is text
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def _fetch_adbc(driver: str, uri: str, relations: Iterable[Relation], tenants: list[str]) -> dict[str, pa.Table]:
+    style = "qmark" if driver == "sqlite" else "dollar"
+
+    def one(rel: Relation) -> tuple[str, pa.Table]:
+        if driver == "sqlite":
+            import adbc_driver_sqlite.dbapi as db
+
+            conn = db.connect(uri)
+        else:
+            import adbc_driver_postgresql.dbapi as db  # type: ignore[no-redef]
+
+            conn = db.connect(uri)
+        try:
+            cur = conn.cursor()
+            if driver == "sqlite":  # parallel readers may meet at SQLite's file lock while they open: wait
+                cur.execute("PRAGMA busy_timeout = 30000")
+                cur.fetchall()
+            params = list(tenants) + (list(ENTITIES) if "{entities}" in rel.sql else [])
+            sql = rel.sql.format(
+                tenants=_placeholders(style, tenants, 1),
+                entities=_placeholders(style, list(ENTITIES), len(tenants) + 1),
+            )
+            cur.execute(sql, params)
+            table = cur.fetch_arrow_table()
+            cur.close()
+        finally:
+            conn.close()
+        return rel.name, _normalise(table)
+
+    # the drivers release the GIL while they read: one connection per relation, in parallel
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        parts = list(pool.map(one, relations))
+    return _combine(parts)
+
+
+def _combine(parts: list[tuple[str, pa.Table]]) -> dict[str, pa.Table]:
+    out: dict[str, list[pa.Table]] = {}
+    for name, table in parts:
+        out.setdefault(name, []).append(table)
+    return {name: pa.concat_tables(tables) if len(tables) > 1 else tables[0] for name, tables in out.items()}
+
+
+def _fetch_sqlalchemy(store: Store, relations: Iterable[Relation], tenants: list[str]) -> dict[str, pa.Table]:
+    out = []
+    with store.engine.connect() as conn:
+        for rel in relations:
+            names = {f"t{i}": t for i, t in enumerate(tenants)} | {f"e{i}": e for i, e in enumerate(ENTITIES)}
+            sql = rel.sql.format(
+                tenants=", ".join(f":t{i}" for i in range(len(tenants))),
+                entities=", ".join(f":e{i}" for i in range(len(ENTITIES))),
+            )
+            result = conn.execute(text(sql), names)
+            keys = list(result.keys())
+            rows = result.fetchall()
+            out.append(
+                (rel.name, _normalise(pa.table({k: pa.array([r[i] for r in rows]) for i, k in enumerate(keys)})))
+            )
+    return _combine(out)
+
+
+def extract(store: Store, tenants: list[str]) -> dict[str, pa.Table]:
+    """The mart's inputs for these tenants: `entities` (live, data as JSON text), `journey_events`,
+    `stall_outbox`."""
+    if not tenants:
+        tenants = ["\x00none"]
+    target = _adbc_uri(store.engine.url.render_as_string(hide_password=False))
+    if target is not None:
+        return _fetch_adbc(*target, RELATIONS, tenants)
+    return _fetch_sqlalchemy(store, RELATIONS, tenants)
