@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +75,15 @@ def _dagster_home(paths: HubPaths) -> Path:
     return home
 
 
-def _start_default_stack(residents: int, throttle: int, store: Store | None, id_shift: int = 0) -> SandboxStack:
-    """Every registered sandbox and (with a store) the receiver, on the embedded config's ports."""
+def _start_default_stack(
+    residents: int,
+    throttle: int,
+    store: Store | None,
+    id_shift: int = 0,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> SandboxStack:
+    """Every registered sandbox and (with a store) the receiver, on the embedded config's ports; `options`:
+    partner → keywords for its sandbox (e.g. the demo's clocks)."""
     base = sandbox_port_base()
     try:
         return start_stack(
@@ -85,6 +92,7 @@ def _start_default_stack(residents: int, throttle: int, store: Store | None, id_
             throttle=throttle,
             ports=sandbox_ports(),
             receiver_port=receiver_port(),
+            options=options,
             id_shift=id_shift,
         )
     except RuntimeError as exc:

@@ -9,7 +9,7 @@ import os
 import string
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         + f" ({args.residents} residents each in Econobis), and the hub's receiver…"
     )
     store = _open_store()
-    stack = _start_default_stack(args.residents, throttle=60, store=store)
+    stack = _start_default_stack(args.residents, throttle=60, store=store, options=demo_clocks())
     defs = definitions.defs
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     failed = 0
@@ -82,6 +82,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         desk = desk_records_mandates(store, stack.running[WONINGPAS], tenant.id)
                         known_ids[tenant.id] = desk.insz
                         print("  " + desk.line())
+                    if n == 1 and HOOMDOSSIER in tenant.partners:
+                        print("  " + residents_use_hoomdossier(stack, tenant.id).line())
+                    if n == 1 and ECONOBIS in tenant.partners:
+                        print("  " + coordinator_handles_follow_ups(stack, tenant.id).line())
                     if n == 1 and PREMIUMS in tenant.partners:
                         works = residents_supply_works(store, stack, tenant.id, national_ids=known_ids.get(tenant.id))
                         print("  " + works.line())
@@ -123,9 +127,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if mart.exists():
         _print_funnel(read_funnel(mart))
         print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
+    for tenant in config.tenants:
+        print(f"Report: {report_path(paths, tenant.id)} (hub report)")
     print(f"Dagster runs recorded in {paths.dagster_home}: run `make ui` to browse them.")
     print(f"Done in {time.monotonic() - started:.1f}s{'' if not failed else f' — {failed} run(s) FAILED'}.")
     return 1 if failed else 0
+
+
+def demo_clocks(now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """The sandboxes' clocks set to the hub's: each seeds its history in the years before `now` (default: this
+    moment, Amsterdam wall-clock) instead of its fixed seed date, so the dates the hub compares with its own
+    clock (stalled dossiers, the Hoomdossier registration window, label dates) are recent as in production. The
+    premium portal and BAG run on the real clock already."""
+    from hub.sandbox.runtime import AMS
+
+    at = (now or datetime.now(AMS)).astimezone(AMS).replace(tzinfo=None, microsecond=0)
+    return {"econobis": {"start": at}, "hoomdossier": {"start": at}, "ep_online": {"today": at.date()}}
+
+
+def report_path(paths: HubPaths, tenant_id: str) -> Path:
+    """Where `hub report` writes a tenant's HTML report."""
+    return paths.mart_dir / "reports" / f"{tenant_id}.html"
 
 
 # What the demo prints of each stage's materialization: the core stages here, each partner's own from its
@@ -271,6 +293,100 @@ def _queue_demo_signups(config: HubConfig, per_tenant: int, campaigns: dict[str,
                 )
     finally:
         store.dispose()
+
+
+# --- the Dutch cooperations between the first and the second sync: residents in Hoomdossier, the coordinator -----
+
+ECONOBIS = "econobis"
+HOOMDOSSIER = "hoomdossier"
+
+
+@dataclass
+class HoomActivity:
+    """What the residents the first sync registered in Hoomdossier did before the second sync."""
+
+    registered: int = 0
+    scans_started: int = 0  # residents who completed sub-steps of a scan (Hoomdossier tells Econobis)
+    answered: int = 0  # of those, residents who also answered questions about their home
+    idle: int = 0
+
+    def line(self) -> str:
+        return (
+            f"Hoomdossier: {self.registered} residents registered; {self.scans_started} filled in part of a scan "
+            f"({self.answered} also answered questions about their home), {self.idle} did nothing yet"
+        )
+
+
+def residents_use_hoomdossier(stack: Any, tenant: str) -> HoomActivity:
+    """What registered residents do in Hoomdossier (the sandbox's scenarios, as a resident in the tool): of every
+    three, one completes two sub-steps of the quick scan and answers questions, one a sub-step of the lite scan,
+    one does nothing. Their events go out as Hoomdossier's jobs (to the hub's receiver) before the next sync.
+    App-level coordination: the Hoomdossier sandbox's residents are the demo's."""
+    out = HoomActivity()
+    running = stack.running.get(HOOMDOSSIER)
+    if running is None:
+        return out
+    sb = running.sandbox
+    coop = next((c for c in sb.state.cooperations.values() if c.slug == tenant), None)
+    if coop is None:
+        return out
+    users = sorted(
+        (
+            u
+            for u in sb.state.users.values()
+            if u.cooperation_id == coop.id and not u.deleted and "coach" not in u.roles and u.related_with_econobis()
+        ),
+        key=lambda u: u.id,
+    )
+    out.registered = len(users)
+    for i, u in enumerate(users):
+        if i % 3 == 0:
+            sb.complete_sub_step(tenant, u.contact_id, "quick-scan")
+            sb.complete_sub_step(tenant, u.contact_id, "quick-scan")
+            sb.set_answers(tenant, u.contact_id, {"resident-count": 2 + i % 3})
+            out.scans_started += 1
+            out.answered += 1
+        elif i % 3 == 1:
+            sb.complete_sub_step(tenant, u.contact_id, "lite-scan")
+            out.scans_started += 1
+        else:
+            out.idle += 1
+    sb.run_due_jobs()
+    return out
+
+
+@dataclass
+class FollowUpsHandled:
+    """The hub's follow-up kansacties in a cooperation's Econobis and those its coordinator handled."""
+
+    follow_ups: int = 0
+    handled: int = 0
+
+    def line(self) -> str:
+        return (
+            f"coordinator: {self.handled} of {self.follow_ups} follow-up kansacties handled in Econobis "
+            "(called the resident: Afgehandeld)"
+        )
+
+
+def coordinator_handles_follow_ups(stack: Any, tenant: str, marker: str = "Opvolgen:") -> FollowUpsHandled:
+    """The coordinator calls every other resident the hub's follow-ups name and marks that kansactie handled in
+    Econobis (the sandbox's `edit`, as in the UI); the next sync reads it back. App-level coordination."""
+    out = FollowUpsHandled()
+    running = next((r for r in stack.running.get(ECONOBIS, []) if r.tenant == tenant), None)
+    if running is None:
+        return out
+    sb = running.sandbox
+    ours = sorted(
+        qid
+        for qid, q in sb.db.tables["quotation_requests"].items()
+        if q.get("deleted_at") is None and str(q.get("quotation_text") or "").startswith(marker)
+    )
+    out.follow_ups = len(ours)
+    for qid in ours[::2]:
+        sb.edit("quotation_requests", qid, {"status": "handled"})
+        out.handled += 1
+    return out
 
 
 # --- the Flemish desk: mandates between the first and the second sync --------------------------------------------

@@ -8,13 +8,24 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from connectors.bag.settings import PARTNER
 from connectors.bag.wire import AdresUitgebreid
+from hub.canonical.areas import area
 from hub.canonical.keys import bag_dwelling_key
 from hub.identity.types import RegisterObject
 
 
 def _same(a: str | None, b: str | None) -> bool:
     return (a or "").strip().upper() == (b or "").strip().upper()
+
+
+def municipality_area(vbo_id: str, woonplaats: str) -> dict[str, Any] | None:
+    """The gemeente a verblijfsobject lies in: its id's first 4 digits are the gemeentecode (GM + 4 digits); the
+    name is the woonplaats (the sandbox and BAG's address give no gemeente name). Only the municipality level: a
+    buurt Econobis knows outranks it (hub/canonical/survivorship.py)."""
+    if len(vbo_id) != 16 or not vbo_id[:4].isdigit():
+        return None
+    return area("NL", "municipality", PARTNER, municipality_code=f"GM{vbo_id[:4]}", municipality_name=woonplaats)
 
 
 def to_object(query: Mapping[str, Any], a: AdresUitgebreid) -> RegisterObject:
@@ -48,6 +59,7 @@ def to_object(query: Mapping[str, Any], a: AdresUitgebreid) -> RegisterObject:
         side_address=a.indicatieNevenadres,
         exact=exact,
         facts=facts,
+        area=municipality_area(a.adresseerbaarObjectIdentificatie, a.woonplaatsNaam),
     )
 
 

@@ -203,6 +203,12 @@ class EconobisClient:
             if not page.rows or len(page.rows) < page_size or offset >= page.total:
                 return
 
+    def search_shared_areas(self, term: str) -> list[dict[str, Any]]:
+        """GET /api/shared-area/search: the shared areas (buurten) whose names contain every word of `term`."""
+        body = self.http.get_json("/api/shared-area/search", params={"searchTerm": term})
+        rows = body.get("data", body) if isinstance(body, dict) else body
+        return list(rows or [])
+
     def detail(self, entity: str, record_id: int | str) -> dict[str, Any]:
         body = self.http.get_json(f"/api/{entity}/{record_id}")
         data: dict[str, Any] = body.get("data", body)

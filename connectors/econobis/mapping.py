@@ -29,6 +29,7 @@ from hub.canonical import (
     Resident,
     dwelling_key,
 )
+from hub.canonical.areas import area
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SOURCE = "econobis"
@@ -121,9 +122,39 @@ def dwelling_key_for(postal_code: str | None, street_and_number: str | None) -> 
     return dwelling_key(country="NL", postcode=postal_code, number=number, addition=addition)
 
 
+def map_area(
+    code: int | None, name: str | None, district: str | None = None, municipality: str | None = None
+) -> dict[str, Any] | None:
+    """An address's shared area → `Dwelling.area` at buurt level. [MOD] The shared area code is the CBS
+    buurtcode's digits (gemeente 4 + wijk 2 + buurt 2; 3630001 → BU03630001, WK036300, GM0363). A name without a
+    code (not found by the search) is a buurt without codes; no name ('' when Econobis' table has none) is no
+    area."""
+    if code is not None and 0 < code < 10**8:
+        digits = f"{code:08d}"
+        return area(
+            "NL",
+            "buurt",
+            SOURCE,
+            neighbourhood_code=f"BU{digits}",
+            neighbourhood_name=name,
+            district_code=f"WK{digits[:6]}",
+            district_name=district,
+            municipality_code=f"GM{digits[:4]}",
+            municipality_name=municipality,
+        )
+    if name:
+        return area("NL", "buurt", SOURCE, neighbourhood_name=name)
+    return None
+
+
 def map_contact(
-    row: GridContact, tenant: str, resident_id: str, dwelling_id: str | None
+    row: GridContact,
+    tenant: str,
+    resident_id: str,
+    dwelling_id: str | None,
+    area: dict[str, Any] | None = None,
 ) -> tuple[Resident, Dwelling | None]:
+    """`area`: the dwelling's area, the row's `areaName` with its code looked up (sync/areas.py)."""
     first, prefix, last = split_full_name(row.full_name) if row.type_id == "person" else (None, None, None)
     resident = Resident(
         id=resident_id,
@@ -152,6 +183,7 @@ def map_contact(
             postcode=row.postal_code,
             city=row.city,
             resident_id=resident_id,
+            area=area if area is not None else map_area(None, row.area_name),
         )
     return resident, dwelling
 

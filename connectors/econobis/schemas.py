@@ -41,6 +41,8 @@ class GridContact(Wire):
     street_and_number: str | None = Field(default=None, alias="streetAndNumber")
     postal_code: str | None = Field(default=None, alias="postalCode")
     city: str | None = None
+    # the primary address's shared_area_name (the buurt Econobis derived; '' when its table has none)
+    area_name: str | None = Field(default=None, alias="areaName")
     email_address: str | None = Field(default=None, alias="emailAddress")
     phone_number: str | None = Field(default=None, alias="phoneNumber")
     status_name: str | None = Field(default=None, alias="statusName")
@@ -138,6 +140,9 @@ class FullAddress(Wire):
     postal_code: str | None = Field(default=None, alias="postalCode")
     city: str | None = None
     primary: bool = False
+    # the address's shared_area_name (the buurt; '' when Econobis' table has none) and its wijk's name
+    area_name: str | None = Field(default=None, alias="areaName")
+    district_name: str | None = Field(default=None, alias="districtName")
 
 
 class Channel(Wire):
@@ -167,9 +172,12 @@ class FullContact(Wire):
     # the resident's privacy agreement (contacts.did_agree_avg): the grid does not carry it, the detail does
     did_agree_avg: bool | None = Field(default=None, alias="didAgreeAvg")
 
+    def primary_address(self) -> FullAddress | None:
+        return next((a for a in self.addresses if a.primary), self.addresses[0] if self.addresses else None)
+
     def to_grid(self) -> GridContact:
         """The same facts as a contact grid row carries (primary address, e-mail and phone)."""
-        address = next((a for a in self.addresses if a.primary), self.addresses[0] if self.addresses else None)
+        address = self.primary_address()
         email = next((e for e in self.email_addresses if e.primary), None)
         phone = next((p for p in self.phone_numbers if p.primary), None)
         street = None
@@ -184,6 +192,7 @@ class FullContact(Wire):
                 "streetAndNumber": street,
                 "postalCode": address.postal_code if address else None,
                 "city": address.city if address else None,
+                "areaName": address.area_name if address else None,
                 "emailAddress": email.email if email else None,
                 "phoneNumber": phone.number if phone else None,
                 "statusName": self.status.name if self.status else None,
@@ -305,3 +314,19 @@ class AuditRow(Wire):
     old_value: str | None = Field(default=None, alias="oldValue")
     new_value: str | None = Field(default=None, alias="newValue")
     changed_at: datetime = Field(alias="changedAt")
+
+
+class SharedAreaSearch(Wire):
+    """A row of GET /api/shared-area/search (SharedAreaSearch): `areaName` is "buurt (gemeente: G, wijk: W)"."""
+
+    id: int
+    area_code: int = Field(alias="areaCode")
+    area_name: str = Field(alias="areaName")
+
+    def parts(self) -> tuple[str, str | None, str | None]:
+        """(buurt, gemeente, wijk) from the display name."""
+        name, sep, rest = self.area_name.rpartition(" (gemeente: ")
+        if not sep or not rest.endswith(")"):
+            return self.area_name, None, None
+        gemeente, _, wijk = rest[:-1].partition(", wijk: ")
+        return name, gemeente or None, wijk or None

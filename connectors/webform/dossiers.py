@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from connectors.webform.settings import INBOX_SOURCE, PARTNER
 from hub.canonical import Campaign, Dwelling, Intake, Resident, dwelling_key
+from hub.canonical.areas import flemish_area
 from hub.canonical.models import Country
 from hub.consent import Purpose, record_for
 from hub.journey import recompute_dossiers
@@ -163,6 +164,8 @@ def open_dossier(
                     postcode=signup.get("postcode"),
                     city=signup.get("city"),
                     resident_id=ids["resident"],
+                    # a Flemish resident writes the deelgemeente; its NIS code only from the reference table
+                    area=flemish_area(SOURCE, signup.get("postcode")) if country == "BE" else None,
                 ),
                 SOURCE,
                 f"{ref}:address",

@@ -27,6 +27,8 @@ from connectors.woningpas.schemas import (
     Wire,
     Woningkwaliteit,
 )
+from connectors.woningpas.settings import PARTNER
+from hub.canonical.areas import flemish_area
 from hub.canonical.keys import flemish_dwelling_key
 
 # section → the dwelling-file fields it feeds
@@ -193,6 +195,8 @@ def map_pass(raw: Any) -> Mapped:
             "postcode": a.postcode,
             "city": a.gemeente,
             "identifiers": identifiers,
+            # the municipality's NIS code and official name; the deelgemeente from the postcode
+            "area": flemish_area(PARTNER, a.postcode, a.nisCode, a.gemeente),
         },
         file=file,
         certificates=certificates,

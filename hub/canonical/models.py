@@ -88,6 +88,10 @@ class Dwelling(CanonicalModel):
     city: str | None = None
     resident_id: str | None = None
     identifiers: dict[str, Any] = Field(default_factory=dict)  # scheme → id (or a list: a dwelling's panden)
+    # The neighbourhood the home lies in, for funnels per area (a 4-digit postcode is not one): {country,
+    # level ("buurt" | "deelgemeente" | "municipality": the finest level known), neighbourhood_code,
+    # neighbourhood_name, district_code, district_name, municipality_code, municipality_name, source}
+    area: dict[str, Any] | None = None
 
 
 class DwellingFile(CanonicalModel):

@@ -45,6 +45,10 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
         "identifiers": (BAG, WONINGPAS),
         "postcode": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
         "city": (BAG, WONINGPAS, ECONOBIS, HOOMDOSSIER),
+        # The register's deelgemeente and NIS code beat a CRM's; the CRM's buurt (derived from postcode and
+        # number) beats the municipality alone that a building register's id gives, so that one only fills
+        # an area nobody else knows.
+        "area": (WONINGPAS, ECONOBIS, BAG, HOOMDOSSIER),
     },
     "resident": {
         # The CRM is where coordinators correct contact details.

@@ -295,8 +295,10 @@ def promote(
         postcode=a.get("postcode") or None,
         city=a.get("city") or None,
         identifiers=identifiers,
+        area=obj.area,
     )
-    items = [Incoming(dwelling, source, source_ref, observed_at, natural_key=obj.key, fields=ADDRESS_FIELDS)]
+    fields = ADDRESS_FIELDS | {"area"} if obj.area else ADDRESS_FIELDS
+    items = [Incoming(dwelling, source, source_ref, observed_at, natural_key=obj.key, fields=fields)]
     facts = {k: obj.facts[k] for k in FACT_FIELDS if obj.facts.get(k) is not None}
     if facts:
         files = store.child_ids(conn, "dwelling_file", [dwelling_id], tenant=tenant).get(dwelling_id, [])

@@ -22,7 +22,9 @@ class RegisterObject:
     - `side_address`: the query matched one of its side addresses, not its main one;
     - `exact`: letter and addition equal what was asked (after normalising case and separators);
     - `facts`: building facts for the dwelling file under the register's source rank (build_year, surface_m2; a
-      missing build year is left out, never defaulted)."""
+      missing build year is left out, never defaulted);
+    - `area`: the dwelling's area as far as the register's answer tells it (hub/canonical/areas.py), or None; it
+      goes to the dwelling under the register's rank for `area` (a finer area from elsewhere may outrank it)."""
 
     key: str
     address: dict[str, str]
@@ -31,6 +33,7 @@ class RegisterObject:
     side_address: bool = False
     exact: bool = True
     facts: dict[str, Any] = field(default_factory=dict)
+    area: dict[str, Any] | None = None
 
     def evidence(self) -> dict[str, Any]:
         return {

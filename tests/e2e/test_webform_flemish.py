@@ -129,6 +129,14 @@ def test_the_sandbox_form_page_posts_a_flemish_signup(stack, store):
     assert (runs["dossiers_opened"], runs["dossiers_already_open"]) == (1, 1)
     [dwelling] = live(store, "dwelling")
     assert dwelling["natural_key"] == "be:addr:3000|diestsestraat|104|2"
+    # the deelgemeente the resident's postcode names, with the municipality's NIS code
+    area = dwelling["data"]["area"]
+    assert (area["level"], area["neighbourhood_code"], area["municipality_code"]) == (
+        "deelgemeente",
+        "24062-3000",
+        "24062",
+    )
+    assert (area["neighbourhood_name"], area["municipality_name"], area["source"]) == ("Leuven", "Leuven", "webform")
 
 
 def test_an_erased_desk_resident_leaves_nothing_in_the_hub(stack, store):

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from connectors.econobis.sandbox import serializers, spa
 from connectors.econobis.sandbox.admin_api import ADMIN, add_admin_routes
+from connectors.econobis.sandbox.areas import area_details, search_areas
 from connectors.econobis.sandbox.grid import GRIDS, GridError, run_grid
 from connectors.econobis.sandbox.hoom_inbound import ENDPOINTS, run_hoom_endpoint
 from connectors.econobis.sandbox.instance import EconobisSandbox
@@ -138,6 +139,17 @@ def create_app(sb: EconobisSandbox) -> ASGIApp:
     @app.get("/api/system-data")
     async def system_data() -> Response:
         return json_response(serializers.system_data(sb.lookups))
+
+    @app.get("/api/shared-area/search")
+    async def shared_area_search(request: Request) -> Response:
+        # SharedAreaController@searchArea over the econobis_shared database: every word of searchTerm in the
+        # buurt's, wijk's or gemeente's name; a JsonResource collection (SharedAreaSearch)
+        return json_response({"data": search_areas(request.query_params.get("searchTerm", ""))})
+
+    @app.post("/api/shared-area/shared-area-details")
+    async def shared_area_details(request: Request) -> Response:
+        body = await _body_fields(request)
+        return json_response(area_details(sb.tenant, body.get("postalCode"), body.get("number")))
 
     @app.post("/api/webform/external/{api_key}")
     async def webform(api_key: str, request: Request) -> Response:

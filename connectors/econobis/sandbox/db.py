@@ -121,6 +121,8 @@ class SandboxDB:
         self._children: dict[tuple[str, int], list[int]] = defaultdict(list)
         self._primary: dict[tuple[str, int], int] = {}
         self.now: Callable[[], datetime] = now or (lambda: datetime.now().replace(microsecond=0))
+        # AddressObserver: an address's shared area (buurt) from its postcode and number, set by the instance
+        self.address_area: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         # The user revisions are attributed to (Auth::id()); None = no user (seed, console).
         self.acting_user: int | None = None
         # Revisions are off while seeding: the seed is history the hub reads as state, not as changes.
@@ -164,6 +166,8 @@ class SandboxDB:
             row_id = self._next[table]
             self._next[table] += 1  # never given back, even on rollback (InnoDB)
             row["id"] = row_id
+            if table == "addresses" and self.address_area is not None:
+                row.update(self.address_area(row))
             self.tables[table][row_id] = row
             self.ids[table].append(row_id)
             undo_index: list[Callable[[], None]] = []
@@ -208,6 +212,9 @@ class SandboxDB:
             dirty = {k: v for k, v in change.items() if row.get(k) != v or k not in row}
             if not dirty:
                 return row
+            if table == "addresses" and self.address_area is not None and {"postal_code", "number"} & set(dirty):
+                derived = self.address_area({**row, **dirty})
+                dirty.update({k: v for k, v in derived.items() if row.get(k) != v})
             previous = {k: row.get(k) for k in dirty}
             # an explicit updated_at is the writer's clock (the seed replays history at past times): keep it
             self._set(table, row_id, dirty, touch="updated_at" not in change)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from connectors.econobis.sandbox.areas import area_columns
 from connectors.econobis.sandbox.db import REVISIONABLE, SandboxDB
 from connectors.econobis.sandbox.hoom_links import seed_hoom_links
 from connectors.econobis.sandbox.lookups import Lookups
@@ -58,11 +59,14 @@ class EconobisSandbox:
     def __post_init__(self) -> None:
         self.lookups = Lookups(id_shift=self.id_shift)
         self.db = SandboxDB(now=self.clock.now)
+        self.db.address_area = lambda row: area_columns(self.tenant, row.get("postal_code"), row.get("number"))
         self.counts = SeedBuilder(
             SeedSpec(self.tenant, self.residents, self.seed, self.clock.now()), self.lookups, self.db
         ).build()
         # a share written as people write addresses; the true forms stay here for the BAG sandbox's seed
         self.true_addresses = write_as_residents(self.db, self.seed)
+        for row in self.db.tables["addresses"].values():  # the observer on the residents' own writing
+            row.update(area_columns(self.tenant, row.get("postal_code"), row.get("number")))
         self.rng = random.Random(self.seed)
         self.write_lock = threading.RLock()
         first_campaign = self.db.ids["campaigns"][0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from connectors.econobis.sandbox.areas import AREAS_BY_CODE, SharedArea
 from connectors.econobis.sandbox.db import SandboxDB
 from connectors.econobis.sandbox.lookups import CONTACT_STATUS, Lookups
 from hub.sandbox.runtime import AMS
@@ -60,6 +61,17 @@ def _contact_status_name(status: str) -> str:
 # --- nested resources --------------------------------------------------------------------------------------
 
 
+def _district(a: Row) -> str | None:
+    area = shared_area_of(a)
+    return area.district_name if area else None
+
+
+def shared_area_of(a: Row) -> SharedArea | None:
+    """The shared area row an address's code points at (the sandbox's table is keyed by tenant-free codes)."""
+    code = a.get("shared_area_code")
+    return AREAS_BY_CODE.get(code) if code is not None else None
+
+
 def full_address(a: Row | None) -> Row | None:
     if a is None:
         return None
@@ -75,8 +87,9 @@ def full_address(a: Row | None) -> Row | None:
         "addition": a["addition"],
         "city": a["city"],
         "postalCode": a["postal_code"],
-        "areaName": None,
-        "districtName": None,
+        # FullAddress: the address's shared_area_name and its shared area's district_name (no code)
+        "areaName": a.get("shared_area_name", ""),
+        "districtName": _district(a),
         "primary": a["primary"],
         "eanElectricity": None,
         "eanGas": None,
@@ -239,7 +252,7 @@ def grid_contact(c: Row, db: SandboxDB, lk: Lookups) -> Row:
         "streetAndNumber": street_and_number(a),
         "postalCode": a["postal_code"] if a else None,
         "city": a["city"] if a else None,
-        "areaName": None,
+        "areaName": a.get("shared_area_name", "") if a else None,
         "emailAddress": e["email"] if e else None,
         "phoneNumber": p["number"] if p else None,
         "statusName": _contact_status_name(c["status_id"]),
@@ -257,7 +270,7 @@ def grid_intake(i: Row, db: SandboxDB, lk: Lookups) -> Row:
         "createdAt": iso(i["created_at"]),
         "fullName": contact["full_name"] if contact else "",
         "fullAddress": street_and_number(address) or "",
-        "areaName": None,
+        "areaName": address.get("shared_area_name", "") if address else None,
         "campaign": campaign_by_intake(db, i.get("campaign_id")),
         "measuresRequestedNames": [_name(lk, "measureCategories", c) for c in i.get("measure_category_ids", [])],
         "sourcesNames": [_name(lk, "intakeSources", s) for s in i.get("source_ids", [])],
@@ -285,7 +298,7 @@ def grid_opportunity(o: Row, db: SandboxDB, lk: Lookups) -> Row:
         "statusName": _name(lk, "opportunityStatus", o["status_id"]),
         "amountQuotations": len(db.kansacties_of(o["id"])),
         "contactId": contact["id"] if contact else None,
-        "areaName": None,
+        "areaName": address.get("shared_area_name", "") if address else None,
     }
 
 

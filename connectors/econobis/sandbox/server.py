@@ -5,6 +5,7 @@ Used by `hub sandbox`, `hub demo`, the flow tests and the benchmarks. Port 0 pic
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from connectors.econobis.sandbox.app import create_app
@@ -12,6 +13,7 @@ from connectors.econobis.sandbox.credentials import sandbox_credentials
 from connectors.econobis.sandbox.instance import EconobisSandbox
 from connectors.econobis.settings import SANDBOX_REGIONS
 from hub.config import sandbox_tenant_ids
+from hub.sandbox.runtime import SimClock
 from hub.sandbox.server import ThreadedServer
 
 DEFAULT_TENANTS: tuple[str, ...] = sandbox_tenant_ids(SANDBOX_REGIONS)
@@ -55,12 +57,16 @@ def start_sandboxes(
     seed: int = 42,
     id_shift: int = 0,
     throttle_per_minute: int = 60,
+    start: datetime | None = None,
 ) -> list[RunningSandbox]:
-    """Seed and start one sandbox Econobis per tenant. Stop them with `stop_sandboxes`."""
+    """Seed and start one sandbox Econobis per tenant. Stop them with `stop_sandboxes`. `start`: the sandbox
+    clock's "now" (the seed's records lie in the two years before it); None: the fixed seed date (tests)."""
     running: list[RunningSandbox] = []
     try:
         for tenant in tenants:
             creds = sandbox_credentials(tenant)
+            # the demo's clock: seeded in the two years before `start`; else the instance's fixed seed date
+            clock: dict[str, Any] = {"clock": SimClock(start)} if start is not None else {}
             sb = EconobisSandbox(
                 tenant=tenant,
                 residents=residents,
@@ -72,6 +78,7 @@ def start_sandboxes(
                 seed=seed,
                 id_shift=id_shift,
                 throttle_per_minute=throttle_per_minute,
+                **clock,
             )
             server = ThreadedServer(create_app(sb), host, (ports or {}).get(tenant, 0)).start()
             running.append(RunningSandbox(tenant, sb, server))

@@ -38,6 +38,7 @@ class PullReport:
     rows_read: dict[str, int] = field(default_factory=dict)
     pages: int = 0
     detail_calls: int = 0
+    area_searches: int = 0  # GET /api/shared-area/search, one per buurt name not known yet
     repaged: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     changes: dict[str, Any] = field(default_factory=dict)
@@ -53,6 +54,7 @@ class PullReport:
             "rows_read": dict(self.rows_read),
             "pages": self.pages,
             "detail_calls": self.detail_calls,
+            "area_searches": self.area_searches,
             "repaged": dict(self.repaged),
             "quarantined": self.quarantined,
             "changes": dict(self.changes),

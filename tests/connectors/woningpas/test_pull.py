@@ -238,3 +238,16 @@ def test_the_change_sensor_only_detects_and_asks_once_per_newest_change(wp, stor
     assert wp.sandbox.requests_served - served <= 4  # a token and one feed page per tick, no pass read
     pull(store, tenant, list(residents.values()))
     assert not tick(first.cursor).run_requests
+
+
+def test_a_read_pass_gives_the_dwelling_its_municipality_nis_code_and_deelgemeente(wp, store, key_file):
+    holders = _holders(wp, 4)
+    residents = seed_residents(store, wp, holders)
+    pull(store, hub_tenant(wp, key_file), list(residents.values()), full=True)
+    areas = [d["area"] for d in entities(store, "dwelling") if d.get("area")]
+    assert areas
+    for a in areas:
+        nis, _, postcode = a["neighbourhood_code"].partition("-")
+        assert (a["country"], a["level"], a["source"]) == ("BE", "deelgemeente", "woningpas")
+        assert nis == a["municipality_code"] and len(nis) == 5 and len(postcode) == 4
+        assert a["municipality_name"] and a["neighbourhood_name"]

@@ -8,7 +8,9 @@ from sqlalchemy import Connection
 from connectors.econobis.consent import record_privacy_agreement
 from connectors.econobis.mapping import SOURCE, dwelling_key_for, map_contact
 from connectors.econobis.schemas import FullContact, GridContact
-from connectors.econobis.sync.context import Rejected, parse_rows
+from connectors.econobis.sync.areas import AreaDirectory
+from connectors.econobis.sync.context import PullContext, Rejected, parse_rows
+from connectors.econobis.sync.paging import GridPager
 from connectors.econobis.sync.streams.base import Details, Stream
 from hub.merge import Incoming
 from hub.store import utcnow
@@ -18,6 +20,10 @@ class ContactStream(Stream):
     """Contacts → residents and their dwelling; new ones by `id > cursor`, sorted by id."""
 
     name = "contact"
+
+    def __init__(self, ctx: PullContext, pager: GridPager) -> None:
+        super().__init__(ctx, pager)
+        self.areas = AreaDirectory(ctx)  # the buurt codes behind the grid's area names, per pull
 
     def scan(self, cursor: str | None) -> None:
         last_id = int(cursor) if cursor else 0
@@ -45,6 +51,7 @@ class ContactStream(Stream):
         whose privacy agreement is recorded as consent (the grid does not carry it)."""
         ctx = self.ctx
         observed = utcnow()
+        self.areas.prepare((r.area_name, r.city) for r in rows)  # before the transaction: these are partner calls
         with ctx.store.begin() as conn:
             ctx.quarantine_rejected(conn, "contact", bad)
             ids = ctx.ids(conn, "contact", [r.id for r in rows])
@@ -53,7 +60,9 @@ class ContactStream(Stream):
             items: list[Incoming] = []
             for r in rows:
                 key = keys[r.id]
-                resident, dwelling = map_contact(r, ctx.tenant, ids[str(r.id)], dwelling_ids.get(key) if key else None)
+                did = dwelling_ids.get(key) if key else None
+                area = self.areas.area(r.area_name, r.city)
+                resident, dwelling = map_contact(r, ctx.tenant, ids[str(r.id)], did, area)
                 items.append(Incoming(resident, SOURCE, f"contact:{r.id}", observed))
                 if dwelling is not None:
                     items.append(Incoming(dwelling, SOURCE, f"contact:{r.id}:address", observed, natural_key=key))
