@@ -9,11 +9,12 @@ import os
 import string
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from connectors import registry
+from connectors.hoomdossier.sandbox.credentials import REGISTER_FROM_ENV
 from couplings import COUPLINGS
 from hub.config import HubConfig, HubPaths, ensure_valid, sandbox_config
 from hub.store import Store
@@ -42,6 +43,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # outbox of an earlier demo would point at records the new sandboxes do not have).
         for suffix in ("", "-wal", "-shm"):
             Path(f"{paths.sqlite_path}{suffix}").unlink(missing_ok=True)
+    clocks = demo_clocks()
+    # Hoomdossier registers the intakes of the month before the demo's clock (not of every day since the seed's)
+    os.environ[REGISTER_FROM_ENV] = (clocks["econobis"]["start"].date() - timedelta(days=30)).isoformat()
     config = ensure_valid(sandbox_config(), registry(), couplings=COUPLINGS)  # the check every entry point runs
     print(
         f"Starting the sandboxes for {len(config.tenants)} tenants ({', '.join(t.id for t in config.tenants)}): "
@@ -53,7 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         + f" ({args.residents} residents each in Econobis), and the hub's receiver…"
     )
     store = _open_store()
-    stack = _start_default_stack(args.residents, throttle=60, store=store, options=demo_clocks())
+    stack = _start_default_stack(args.residents, throttle=60, store=store, options=clocks)
     defs = definitions.defs
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     failed = 0

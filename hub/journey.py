@@ -219,7 +219,9 @@ def recompute_dossiers(
     events = 0
     journey = REGISTRY.journey_rules()
     for chunk in chunks(ids):
-        intakes = [x for x in _load(store, conn, "intake", tenant=tenant, ids=chunk) if not x["_deleted"]]
+        loaded = _load(store, conn, "intake", tenant=tenant, ids=chunk)
+        intakes = [x for x in loaded if not x["_deleted"]]
+        events += _retire(store, conn, tenant, [x for x in loaded if x["_deleted"]], source, observed_at, stats)
         opps = _load(store, conn, "opportunity", tenant=tenant, parents=[x["_id"] for x in intakes])
         actions = _load(store, conn, "action", tenant=tenant, parents=[o["_id"] for o in opps])
         resident_ids = [x["resident_id"] for x in intakes if x.get("resident_id")]
@@ -243,6 +245,7 @@ def recompute_dossiers(
             if not a["_deleted"]:
                 actions_by_opp.setdefault(a["_parent"], []).append({**a, "opportunity_id": a["_parent"]})
         dossier_ids = store.resolve_ids(conn, "hub", tenant, "dossier", [x["_id"] for x in intakes])
+        recorded = store.journey_recorded(conn, tenant, dossier_ids.values())
         items: list[Incoming] = []
         event_rows: list[dict[str, Any]] = []
         for intake in intakes:
@@ -262,11 +265,11 @@ def recompute_dossiers(
                 premiums.get(intake["_id"]),
             )
             phase = current_phase(ev)
+            did = dossier_ids[intake["_id"]]
             obligation = next(
                 (f.get("renovation_obligation") for f in files or [] if dwelling and f.get("dwelling_id") == dwelling),
                 None,
             )
-            did = dossier_ids[intake["_id"]]
             items.append(
                 Incoming(
                     Dossier(
@@ -277,7 +280,8 @@ def recompute_dossiers(
                         dwelling_id=intake.get("dwelling_id"),
                         campaign_id=intake.get("campaign_id"),
                         phase=phase,
-                        phase_since=ev.get(phase),
+                        # a phase the evidence gives no date for: since the hub first recorded it (else now)
+                        phase_since=ev.get(phase) or recorded.get((did, phase.value)) or observed_at,
                         opened_at=_dt(intake.get("created_at")),
                         renovation_obligation=obligation,
                     ),
@@ -300,3 +304,47 @@ def recompute_dossiers(
         merge(store, conn, items, stats)
         events += store.add_journey_events(conn, event_rows)
     return events
+
+
+DELETED_IN_SOURCE = "deleted_in_source"
+
+
+def _retire(
+    store: Store,
+    conn: Connection,
+    tenant: str,
+    deleted: list[dict[str, Any]],
+    source: str,
+    observed_at: datetime,
+    stats: MergeStats,
+) -> int:
+    """The dossiers of intakes deleted at the source: stopped, `stop_reason = deleted_in_source` (kept for the
+    coordinator, left out of the mart's counts). Only dossiers that exist; one already retired stays as it is."""
+    if not deleted:
+        return 0
+    existing = store.lookup_ids(conn, "hub", tenant, "dossier", [x["_id"] for x in deleted])
+    rows = store.load_entities(conn, list(existing.values()), tenant=tenant)
+    items: list[Incoming] = []
+    event_rows: list[dict[str, Any]] = []
+    for intake in deleted:
+        did = existing.get(intake["_id"])
+        row = rows.get(did or "")
+        if did is None or row is None or row.get("deleted_at") is not None:
+            continue
+        data = dict(row["data"])
+        if data.get("phase") == Phase.STOPPED.value and data.get("stop_reason") == DELETED_IN_SOURCE:
+            continue
+        data.update(phase=Phase.STOPPED, phase_since=observed_at, stop_reason=DELETED_IN_SOURCE)
+        items.append(Incoming(Dossier(id=did, tenant=tenant, **data), source, intake["_id"], observed_at))
+        event_rows.append(
+            {
+                "tenant": tenant,
+                "dossier_id": did,
+                "phase": Phase.STOPPED.value,
+                "source": source,
+                "occurred_at": observed_at,
+                "recorded_at": observed_at,
+            }
+        )
+    merge(store, conn, items, stats)
+    return store.add_journey_events(conn, event_rows)

@@ -192,6 +192,30 @@ def map_campaign(tenant: str, campaign_id: str, name: str | None) -> Campaign:
     return Campaign(id=campaign_id, tenant=tenant, name=name or "(zonder naam)")
 
 
+# Econobis' intake sources (intake_sources, names as the cooperations keep them) → the sign-up channel [MOD]:
+# the first source with a channel decides; a source not listed is `other`.
+SOURCE_CHANNELS: dict[str, str] = {
+    "Website": "web_form",
+    "Online": "web_form",
+    "Woningdossier": "web_form",
+    "Evenement": "event",
+    "Bewonersavond": "event",
+    "Telefoon": "phone",
+    "Energieloket": "energy_desk",
+    "Digitaal energieloket": "energy_desk",
+    "Mobiel Energieloket": "energy_desk",
+    "Gemeente": "campaign_letter",
+    "Enquete": "campaign_letter",
+}
+
+
+def channel_of(sources: list[str]) -> str | None:
+    """The sign-up channel of an intake's sources (None without sources)."""
+    if not sources:
+        return None
+    return next((SOURCE_CHANNELS[s] for s in sources if s in SOURCE_CHANNELS), "other")
+
+
 def map_intake(
     row: GridIntake,
     tenant: str,
@@ -206,6 +230,7 @@ def map_intake(
         campaign_id=ids.get("campaign"),
         status=status,
         sources=list(row.sources_names),
+        channel=channel_of(list(row.sources_names)),  # type: ignore[arg-type]
         interests=list(row.measures_requested_names),
         created_at=row.created_at,
     )

@@ -139,6 +139,7 @@ def open_dossier(
                 campaign_id=campaign_id,
                 status=INTAKE_OPEN,
                 sources=list(signup.get("sources") or []),
+                channel="web_form",  # the desk's own web form
                 interests=list(signup.get("measures") or []),
                 external_code=key,
                 created_at=received_at,

@@ -134,6 +134,11 @@ class DwellingFile(CanonicalModel):
     created_at: datetime | None = None
 
 
+# sign-up channels (the mart's question 4): each connector that makes intakes maps its sources onto these
+Channel = Literal["web_form", "event", "phone", "energy_desk", "campaign_letter", "other"]
+CHANNELS: tuple[str, ...] = ("web_form", "event", "phone", "energy_desk", "campaign_letter", "other")
+
+
 class Intake(CanonicalModel):
     """A sign-up in a campaign: source, motivations, interests."""
 
@@ -144,6 +149,8 @@ class Intake(CanonicalModel):
     campaign_id: str | None = None
     status: str
     sources: list[str] = Field(default_factory=list)
+    # how the resident signed up (the connector maps its sources onto one of CHANNELS)
+    channel: Channel | None = None
     reasons: list[str] = Field(default_factory=list)
     interests: list[str] = Field(default_factory=list)
     external_code: str | None = None
@@ -344,6 +351,9 @@ class Dossier(CanonicalModel):
     phase: Phase
     phase_since: datetime | None = None
     opened_at: datetime | None = None
+    # why a stopped dossier stopped, where the hub knows: `deleted_in_source` (its intake was deleted at the
+    # partner; the mart leaves such a dossier out)
+    stop_reason: str | None = None
     # the renovation obligation of the dossier's dwelling (DwellingFile.renovation_obligation), when it has one
     renovation_obligation: dict[str, Any] | None = None
 

@@ -3,11 +3,19 @@ through ADBC (SQLite and PostgreSQL; SQLAlchemy's cursor for any other dialect),
 objects. What is read stays in memory: the build stages it in an in-memory DuckDB and writes only the mart's
 pseudonymised tables to disk.
 
+SQLite is read in a child process (`python -m hub.mart.extract`), which streams the tables back over a pipe in
+Arrow's IPC format: ADBC's driver carries its own SQLite library, and two SQLite libraries in one process break
+each other's POSIX locks (SQLite's "multiple copies" hazard: the second does not see the first's WAL frames, and
+a close in one drops the other's locks). Each process has its own locks, so the child reads as any other reader.
+
 Times come out as UTC timestamps without a zone (`timestamp[us]`): SQLite holds them as text, PostgreSQL as
 `timestamptz`; both end up the same."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,14 +58,42 @@ _ENTITY_SQL = (
     "SELECT canonical_id, tenant, entity, parent_id, CAST(data AS TEXT) AS data FROM entities "
     "WHERE deleted_at IS NULL AND tenant IN ({tenants}) AND entity IN ({entities})"
 )
-# the entities in two halves of about the same size (a dossier comes with its intake and resident), read in
-# parallel with the journey events: SQLite and PostgreSQL both serve several readers at once
+# Residents and dwellings leave the store with only the fields the mart needs: names, e-mail addresses, phone
+# numbers and street addresses are never read ({json}: the dialect's JSON object builder and field reader).
+PROJECTED = {
+    "resident": ("is_coach", "hoomdossier_account_id", "kind"),
+    "dwelling": ("country", "postcode", "resident_id", "area"),
+}
+
+
+def _projected_sql(entity: str, dialect: str) -> str:
+    fields = PROJECTED[entity]
+    if dialect == "postgresql":
+        body = ", ".join(f"'{f}', CAST(data AS JSON) -> '{f}'" for f in fields)
+        obj = f"CAST(json_build_object({body}) AS TEXT)"
+    else:
+        # `->` keeps a nested object as JSON (json_extract would give its text)
+        body = ", ".join(f"'{f}', data -> '$.{f}'" for f in fields)
+        obj = f"json_object({body})"
+    return (
+        f"SELECT canonical_id, tenant, entity, parent_id, {obj} AS data FROM entities "
+        f"WHERE deleted_at IS NULL AND tenant IN ({{tenants}}) AND entity = '{entity}'"
+    )
+
+
+def relations(dialect: str) -> tuple[Relation, ...]:
+    """The relations to read, for a dialect; the entities in parts of about the same size, read in parallel
+    (SQLite and PostgreSQL both serve several readers at once)."""
+    rest = ", ".join(f"'{e}'" for e in ("dossier", "intake", *PROJECTED))
+    return (
+        Relation("entities", _ENTITY_SQL.replace("entity IN", "entity IN ('dossier', 'intake') AND entity IN")),
+        Relation("entities", _ENTITY_SQL.replace("entity IN", f"entity NOT IN ({rest}) AND entity IN")),
+        *(Relation("entities", _projected_sql(e, dialect)) for e in PROJECTED),
+        *RELATIONS,
+    )
+
 
 RELATIONS = (
-    Relation("entities", _ENTITY_SQL.replace("entity IN", "entity IN ('dossier', 'intake', 'resident') AND entity IN")),
-    Relation(
-        "entities", _ENTITY_SQL.replace("entity IN", "entity NOT IN ('dossier', 'intake', 'resident') AND entity IN")
-    ),
     Relation(
         "journey_events",
         "SELECT tenant, dossier_id, phase, source, occurred_at, recorded_at FROM journey_events "
@@ -135,7 +171,7 @@ def _fetch_adbc(driver: str, uri: str, relations: Iterable[Relation], tenants: l
         return rel.name, _normalise(table)
 
     # the drivers release the GIL while they read: one connection per relation, in parallel
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         parts = list(pool.map(one, relations))
     return _combine(parts)
 
@@ -165,12 +201,49 @@ def _fetch_sqlalchemy(store: Store, relations: Iterable[Relation], tenants: list
     return _combine(out)
 
 
+def _fetch_in_child(uri: str, tenants: list[str]) -> dict[str, pa.Table]:
+    """SQLite through ADBC in a child process; the tables come back over its stdout as Arrow IPC streams."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.mart.extract", uri, json.dumps(tenants)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    out: dict[str, pa.Table] = {}
+    try:
+        names = json.loads(proc.stdout.readline())
+        for name in names:
+            out[name] = pa.ipc.open_stream(proc.stdout).read_all()
+    finally:
+        _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"reading the store for the mart failed: {err.decode(errors='replace').strip()[-2000:]}")
+    return out
+
+
+def _child(uri: str, tenants: list[str]) -> None:
+    tables = _fetch_adbc("sqlite", uri, relations("sqlite"), tenants)
+    sink = sys.stdout.buffer
+    sink.write((json.dumps(list(tables)) + "\n").encode())
+    for table in tables.values():
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+    sink.flush()
+
+
 def extract(store: Store, tenants: list[str]) -> dict[str, pa.Table]:
     """The mart's inputs for these tenants: `entities` (live, data as JSON text), `journey_events`,
     `stall_outbox`."""
     if not tenants:
         tenants = ["\x00none"]
     target = _adbc_uri(store.engine.url.render_as_string(hide_password=False))
-    if target is not None:
-        return _fetch_adbc(*target, RELATIONS, tenants)
-    return _fetch_sqlalchemy(store, RELATIONS, tenants)
+    if target is None:
+        return _fetch_sqlalchemy(store, relations(store.engine.dialect.name), tenants)
+    driver, uri = target
+    if driver == "sqlite":
+        return _fetch_in_child(uri, tenants)
+    return _fetch_adbc(driver, uri, relations(driver), tenants)
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1], json.loads(sys.argv[2]))

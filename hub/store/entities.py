@@ -245,6 +245,19 @@ class EntityRepo(XrefRepo):
                 conn.execute(stmt, list(batch))
         return len(new)
 
+    def journey_recorded(
+        self, conn: Connection, tenant: str, dossier_ids: Iterable[str]
+    ) -> dict[tuple[str, str], datetime]:
+        """(dossier id, phase) → when it happened, for the phases already recorded for these dossiers."""
+        je = t.journey_events
+        out: dict[tuple[str, str], datetime] = {}
+        for chunk in chunks(sorted(set(dossier_ids))):
+            q = select(je.c.dossier_id, je.c.phase, je.c.occurred_at).where(
+                je.c.tenant == tenant, je.c.dossier_id.in_(list(chunk))
+            )
+            out.update(((r.dossier_id, r.phase), as_utc(r.occurred_at)) for r in conn.execute(q))
+        return out
+
     def journey_events(self, conn: Connection, tenants: str | Iterable[str]) -> list[JourneyEventRow]:
         """Every journey event of one tenant or several (unordered)."""
         wanted = [tenants] if isinstance(tenants, str) else list(tenants)

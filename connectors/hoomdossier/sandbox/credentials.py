@@ -3,6 +3,7 @@ it (not secrets: deterministic per tenant, printed by `hub sandbox`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,14 @@ from hub.config import SANDBOX_TENANTS, PartnerConfig, env_prefix
 # the sandbox Econobis' Hoom campaign; only intakes from the seed's "now" on are registered
 SANDBOX_CAMPAIGN_IDS = [11]
 SANDBOX_REGISTER_FROM = "2026-11-01"
+# a sandbox run on another clock (the demo's: the hub's own) names its own first day
+REGISTER_FROM_ENV = "HUB_SANDBOX_HOOM_REGISTER_FROM"
+
+
+def sandbox_register_from() -> str:
+    """The first day whose intakes the sandbox tenants register in Hoomdossier: the seed's "now", or the day the
+    demo sets (a month before its clock, so the window does not grow as real time passes)."""
+    return os.environ.get(REGISTER_FROM_ENV) or SANDBOX_REGISTER_FROM
 
 
 def sandbox_hoomdossier_credentials(tenant_id: str) -> dict[str, str]:
@@ -40,7 +49,7 @@ def sandbox_partner_config(
         settings={
             "slug": tenant_id,
             "campaign_ids": list(SANDBOX_CAMPAIGN_IDS),
-            "register_from": SANDBOX_REGISTER_FROM,
+            "register_from": sandbox_register_from(),
             **(extra_settings or {}),
         },
         secrets={name: prefix + name.upper() for name in creds},
