@@ -1,4 +1,4 @@
-"""The `hub` command: run the sandboxes, the demo, a pull, the mart build or the Dagster UI.
+"""The `hub` command: run the sandboxes, the demo, a pull, the mart build and its report or the Dagster UI.
 
 A composition root in the top layer (app/), like definitions.py: it may import every layer below, and loops
 over the connector registry instead of naming partners, except for the Econobis-only operator commands
@@ -317,6 +317,25 @@ def cmd_mart(args: argparse.Namespace) -> int:
     paths.ensure()
     result = build_mart(Store.open(paths.database_url()), config, paths.mart_dir)
     _print_funnel(read_funnel(result.path))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report per tenant from the published mart (hub/mart/report.py); prints each file's path."""
+    from hub.mart import MART_FILE
+    from hub.mart.report import ReportError, write_report
+
+    config = _load(args)
+    tenants = [config.tenant(args.tenant).id] if args.tenant else [tc.id for tc in config.tenants]
+    paths = HubPaths.from_env()
+    out = Path(args.out) if args.out else paths.mart_dir / "reports"
+    try:
+        written = write_report(paths.mart_dir / MART_FILE, out, tenants)
+    except ReportError as exc:
+        print(f"hub report: {exc}", file=sys.stderr)
+        return 1
+    for path in written.values():
+        print(path)
     return 0
 
 
@@ -727,6 +746,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("mart", help="rebuild the DuckDB mart from the state store")
     m.set_defaults(fn=cmd_mart)
+
+    rp = sub.add_parser("report", help="write an HTML report per tenant from the mart (charts, works offline)")
+    rp.add_argument("--tenant", help="only this tenant (default: every configured tenant)")
+    rp.add_argument("--out", help="the directory to write into (default: the mart's reports/ beside hub.duckdb)")
+    rp.set_defaults(fn=cmd_report)
 
     er = sub.add_parser("erase", help="erase one resident of one tenant (or continue open erasures)")
     er.add_argument("--tenant")

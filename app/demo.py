@@ -164,6 +164,7 @@ CORE_LINES = {
     "match_candidates": "identity: {open_candidates} open match candidates {by_reason}",
     "hub_freshness": "freshness: {stale} of {tenants} tenants stale",
     "reporting_mart": "mart rebuilt: {rows_dossiers} dossiers",
+    "mart_report": "report: {reports} HTML file(s) in {out_dir} (open offline in a browser)",
 }
 
 

@@ -2,7 +2,7 @@
 couplings (connectors/__init__.py, couplings/__init__.py): a partner's assets come from its declaration.
 
 Stages (groups in the UI): each partner's group (pull, date-range re-read, inbox, push) → canonical (the model
-and its checks, stalled-dossier follow-ups) → mart (freshness gate, DuckDB); and operations (the replay).
+and its checks, stalled-dossier follow-ups) → mart (freshness gate, DuckDB, HTML report); and operations (the replay).
 `build()` makes the whole set for any registry (the tests register a throw-away connector and call it)."""
 
 import os
@@ -15,7 +15,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 import connectors
 from assets.canonical import canonical_assets
 from assets.identity import identity_assets, match_decision
-from assets.mart import hub_freshness, reporting_mart, tenants_fresh
+from assets.mart import hub_freshness, mart_report, reporting_mart, tenants_fresh
 from assets.operations import consent_statement, erasure, replay_asset, retention_purge
 from assets.partners import (
     inbox_asset,
@@ -126,6 +126,7 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
     b.sync = [*pulls, *inboxes, model, *identity, *plans, *pushes, *([stalled] if stalled is not None else [])]
     b.assets["hub_freshness"] = hub_freshness
     b.assets["reporting_mart"] = reporting_mart
+    b.assets["mart_report"] = mart_report
     b.checks.append(tenants_fresh)
     replay = replay_asset(reg, couplings)
     b.assets["quarantine_replay"] = replay
@@ -196,8 +197,9 @@ def _jobs(
         )
     b.jobs["mart_job"] = define_asset_job(
         "mart_job",
-        selection=AssetSelection.assets(hub_freshness, reporting_mart),
-        description="Rebuild the DuckDB mart, unless a tenant is stale (blocking freshness check).",
+        selection=AssetSelection.assets(hub_freshness, reporting_mart, mart_report),
+        description="Rebuild the DuckDB mart, unless a tenant is stale (blocking freshness check), and its HTML "
+        "report per tenant.",
     )
     b.jobs["erasure_job"] = define_asset_job(
         "erasure_job",

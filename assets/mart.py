@@ -1,6 +1,8 @@
 """The reporting mart (DuckDB + Parquet) that PowerBI reads, behind a freshness gate: the mart does not
-publish while any tenant's last successful sync is older than that tenant's `fresh_within_hours`."""
+publish while any tenant's last successful sync is older than that tenant's `fresh_within_hours`; then the HTML
+report per tenant drawn from it."""
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,9 @@ from dagster import (
 
 from assets.resources import HubConfigResource, MartResource, StateStoreResource
 from hub.connector import table
-from hub.mart import build_mart, read_funnel
+from hub.mart import MART_FILE, build_mart, read_funnel
 from hub.mart.meta import tenant_freshness
+from hub.mart.report import funnel_png, write_report
 
 
 @asset(
@@ -96,5 +99,29 @@ def reporting_mart(
             "parquet": MetadataValue.path(str(result.parquet_dir)),
             **{f"rows_{k}": v for k, v in result.rows.items()},
             "funnel": MetadataValue.md(preview),
+        }
+    )
+
+
+@asset(
+    deps=[reporting_mart],
+    group_name="mart",
+    kinds={"html"},
+    description="The HTML report per tenant (`reports/<tenant>.html` beside the mart): the analyst questions' "
+    "answers as charts and small tables, self-contained (opens offline). Its metadata shows each tenant's funnel.",
+)
+def mart_report(hub_config: HubConfigResource, mart: MartResource) -> MaterializeResult:
+    mart_dir = Path(mart.path())
+    tenants = [tc.id for tc in hub_config.load().tenants]
+    written = write_report(mart_dir / MART_FILE, mart_dir / "reports", tenants)
+    # the UI renders Markdown images from data: URIs, so the funnel shows on the materialization itself
+    pngs = {t: base64.b64encode(funnel_png(mart_dir / MART_FILE, t)).decode() for t in written}
+    funnels = "\n\n".join(f"**{t}**\n\n![funnel of {t}](data:image/png;base64,{png})" for t, png in pngs.items())
+    return MaterializeResult(
+        metadata={
+            "reports": len(written),
+            "out_dir": MetadataValue.path(str(mart_dir / "reports")),
+            **{f"report_{t}": MetadataValue.path(str(p)) for t, p in written.items()},
+            "funnel": MetadataValue.md(funnels),
         }
     )

@@ -30,6 +30,7 @@ def test_definitions_load_with_tenant_partitions():
         "fluvius_push",
         "hub_freshness",
         "reporting_mart",
+        "mart_report",
         "quarantine_replay",
         "erasure",
         "retention_purge",

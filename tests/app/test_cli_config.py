@@ -24,6 +24,7 @@ COMMANDS = [
     ["signup", "-", "--tenant", "coop-a"],
     ["hoomdossier"],
     ["mart"],
+    ["report"],
 ]
 
 
