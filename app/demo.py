@@ -15,6 +15,7 @@ from typing import Any
 
 from connectors import registry
 from connectors.hoomdossier.sandbox.credentials import REGISTER_FROM_ENV
+from connectors.hoomdossier.sandbox.lookups import MEASURE_ID_BY_SHORT
 from couplings import COUPLINGS
 from hub.config import HubConfig, HubPaths, ensure_valid, sandbox_config
 from hub.store import Store
@@ -313,13 +314,24 @@ class HoomActivity:
     registered: int = 0
     scans_started: int = 0  # residents who completed sub-steps of a scan (Hoomdossier tells Econobis)
     answered: int = 0  # of those, residents who also answered questions about their home
+    woonplans: int = 0  # of those, residents whose action plan (woonplan) the coach made with them
     idle: int = 0
 
     def line(self) -> str:
         return (
             f"Hoomdossier: {self.registered} residents registered; {self.scans_started} filled in part of a scan "
-            f"({self.answered} also answered questions about their home), {self.idle} did nothing yet"
+            f"({self.answered} also answered questions about their home, {self.woonplans} with a woonplan of "
+            f"advised measures), {self.idle} did nothing yet"
         )
+
+
+# the woonplans the demo's coaches make (Hoomdossier's measure applications, yearly savings as its
+# calculations give them: m³ gas, kWh): one plan per resident in turn
+WOONPLANS: tuple[tuple[tuple[str, int, int], ...], ...] = (
+    (("roof-insulation-pitched-inside", 310, 0), ("hrpp-glass-only", 180, 0)),
+    (("cavity-wall-insulation", 420, 0), ("solar-panels-place-replace", 0, 2900)),
+    (("floor-insulation", 240, 0), ("hybrid-heat-pump-outside-air", 650, -1100), ("crack-sealing", 60, 0)),
+)
 
 
 def residents_use_hoomdossier(stack: Any, tenant: str) -> HoomActivity:
@@ -349,14 +361,25 @@ def residents_use_hoomdossier(stack: Any, tenant: str) -> HoomActivity:
             sb.complete_sub_step(tenant, u.contact_id, "quick-scan")
             sb.complete_sub_step(tenant, u.contact_id, "quick-scan")
             sb.set_answers(tenant, u.contact_id, {"resident-count": 2 + i % 3})
+            plan = WOONPLANS[(i // 3) % len(WOONPLANS)]
+            sb.allow_access(tenant, u.contact_id)  # the resident lets the cooperation see the plan
+            sb.set_woonplan(
+                tenant,
+                u.contact_id,
+                [
+                    {"measure_id": MEASURE_ID_BY_SHORT[m], "savings_gas": gas, "savings_electricity": kwh}
+                    for m, gas, kwh in plan
+                ],
+            )
             out.scans_started += 1
             out.answered += 1
+            out.woonplans += 1
         elif i % 3 == 1:
             sb.complete_sub_step(tenant, u.contact_id, "lite-scan")
             out.scans_started += 1
         else:
             out.idle += 1
-    sb.run_due_jobs()
+    sb.advance(300)  # five minutes on: the scheduler's woonplan command sends the changed plans, jobs run
     return out
 
 

@@ -15,6 +15,12 @@ from hub.canonical.phases import Phase
 Country = Literal["NL", "BE"]
 
 
+# the canonical fields that say a resident / a dwelling file is known to the online dwelling dossier (the mart's
+# "registered" and "active"), named once here with the model
+ONLINE_ACCOUNT_FIELD = "hoomdossier_account_id"
+ONLINE_BUILDING_FIELD = "hoomdossier_building_id"
+
+
 class CanonicalModel(BaseModel):
     """Base for canonical entities: strict fields, JSON-ready, one `entity` name per class."""
 

@@ -77,6 +77,9 @@ def _rules_tables(config: HubConfig, reg: Registry, now: datetime) -> dict[str, 
                 "country": [tc.country for tc in tenants],
                 "personal_data": [tc.mart_personal_data for tc in tenants],
                 "after_days": pa.array([tc.follow_up.after_days for tc in tenants], pa.int32()),
+                # the follow-up a stalled dossier gets in the partner: its kind and the status it starts in
+                "follow_up_action": [tc.follow_up.action for tc in tenants],
+                "follow_up_status": [tc.follow_up.status for tc in tenants],
                 "now": pa.array([now.replace(tzinfo=None)] * len(tenants), pa.timestamp("us")),
             }
         ),
@@ -275,19 +278,13 @@ def _check(con: duckdb.DuckDBPyConnection, store: Store, config: HubConfig, rows
             q = select(func.count()).where(e.c.entity == entity, e.c.deleted_at.is_(None), e.c.tenant.in_(tenants))
             return int(conn.execute(q).scalar() or 0)
 
-        def retired() -> int:
-            q = select(func.count()).where(
-                e.c.entity == "dossier",
-                e.c.deleted_at.is_(None),
-                e.c.tenant.in_(tenants),
-                e.c.data["stop_reason"].as_string() == "deleted_in_source",
-            )
-            return int(conn.execute(q).scalar() or 0)
-
-        expected = {"dossiers": live("dossier") - retired(), "campaigns": live("campaign")}
+        expected = {"dossiers": live("dossier"), "campaigns": live("campaign")}
+    # every live dossier of the store is in the file or was retired (its intake deleted at the source)
+    retired = con.execute("SELECT coalesce(sum(retired_dossiers), 0) FROM mart_meta").fetchall()[0][0]
+    got = {"dossiers": rows["dossiers"] + int(retired), "campaigns": rows["campaigns"]}
     for name, n in expected.items():
-        if rows[name] != n:
-            problems.append(f"{name}: {rows[name]} rows, the store has {n}")
+        if got[name] != n:
+            problems.append(f"{name}: {got[name]} rows (retired ones included), the store has {n}")
     private = [tc.id for tc in config.tenants if not tc.mart_personal_data]
     pii: dict[str, int] = {}
     if private:
@@ -324,8 +321,8 @@ def _resident_ids_absent(con: duckdb.DuckDBPyConnection, resident_ids: pa.Table,
         for c in tbl.columns:
             if c.type == "VARCHAR" and c.name != "tenant":
                 parts.append(
-                    f"SELECT DISTINCT '{tbl.name}.{c.name}' AS col, tenant, \"{c.name}\" AS v FROM \"{tbl.name}\" "
-                    f"WHERE tenant IN ({in_list}) AND length(\"{c.name}\") = 36"
+                    f'SELECT DISTINCT \'{tbl.name}.{c.name}\' AS col, tenant, "{c.name}" AS v FROM "{tbl.name}" '
+                    f'WHERE tenant IN ({in_list}) AND length("{c.name}") = 36'
                 )
     if not parts:
         return []

@@ -17,7 +17,6 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -25,6 +24,8 @@ import pyarrow.compute as pc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from hub.canonical.models import ONLINE_ACCOUNT_FIELD
+from hub.mart import adbc_read
 from hub.store import Store
 
 # the entity kinds the mart reads (live rows only: deleted and erased records leave the facts)
@@ -61,7 +62,7 @@ _ENTITY_SQL = (
 # Residents and dwellings leave the store with only the fields the mart needs: names, e-mail addresses, phone
 # numbers and street addresses are never read ({json}: the dialect's JSON object builder and field reader).
 PROJECTED = {
-    "resident": ("is_coach", "hoomdossier_account_id", "kind"),
+    "resident": ("is_coach", ONLINE_ACCOUNT_FIELD, "kind"),
     "dwelling": ("country", "postcode", "resident_id", "area"),
 }
 
@@ -141,39 +142,22 @@ def _normalise(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _fetch_adbc(driver: str, uri: str, relations: Iterable[Relation], tenants: list[str]) -> dict[str, pa.Table]:
+def _queries(driver: str, relations: Iterable[Relation], tenants: list[str]) -> list[tuple[str, str, list[str]]]:
     style = "qmark" if driver == "sqlite" else "dollar"
+    out = []
+    for rel in relations:
+        params = list(tenants) + (list(ENTITIES) if "{entities}" in rel.sql else [])
+        sql = rel.sql.format(
+            tenants=_placeholders(style, tenants, 1),
+            entities=_placeholders(style, list(ENTITIES), len(tenants) + 1),
+        )
+        out.append((rel.name, sql, params))
+    return out
 
-    def one(rel: Relation) -> tuple[str, pa.Table]:
-        if driver == "sqlite":
-            import adbc_driver_sqlite.dbapi as db
 
-            conn = db.connect(uri)
-        else:
-            import adbc_driver_postgresql.dbapi as db  # type: ignore[no-redef]
-
-            conn = db.connect(uri)
-        try:
-            cur = conn.cursor()
-            if driver == "sqlite":  # parallel readers may meet at SQLite's file lock while they open: wait
-                cur.execute("PRAGMA busy_timeout = 30000")
-                cur.fetchall()
-            params = list(tenants) + (list(ENTITIES) if "{entities}" in rel.sql else [])
-            sql = rel.sql.format(
-                tenants=_placeholders(style, tenants, 1),
-                entities=_placeholders(style, list(ENTITIES), len(tenants) + 1),
-            )
-            cur.execute(sql, params)
-            table = cur.fetch_arrow_table()
-            cur.close()
-        finally:
-            conn.close()
-        return rel.name, _normalise(table)
-
-    # the drivers release the GIL while they read: one connection per relation, in parallel
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        parts = list(pool.map(one, relations))
-    return _combine(parts)
+def _fetch_adbc(driver: str, uri: str, relations: Iterable[Relation], tenants: list[str]) -> dict[str, pa.Table]:
+    parts = adbc_read.read(driver, uri, _queries(driver, relations, tenants))
+    return _combine([(name, _normalise(table)) for name, table in parts])
 
 
 def _combine(parts: list[tuple[str, pa.Table]]) -> dict[str, pa.Table]:
@@ -201,34 +185,28 @@ def _fetch_sqlalchemy(store: Store, relations: Iterable[Relation], tenants: list
     return _combine(out)
 
 
-def _fetch_in_child(uri: str, tenants: list[str]) -> dict[str, pa.Table]:
-    """SQLite through ADBC in a child process; the tables come back over its stdout as Arrow IPC streams."""
+def _fetch_in_child(uri: str, relations: Iterable[Relation], tenants: list[str]) -> dict[str, pa.Table]:
+    """SQLite through ADBC in a child process (hub/mart/adbc_read.py run as a script, so it loads no more than
+    pyarrow and the driver); the tables come back over its stdout as Arrow IPC streams."""
+    spec = {"driver": "sqlite", "uri": uri, "queries": _queries("sqlite", relations, tenants)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.mart.extract", uri, json.dumps(tenants)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        [sys.executable, adbc_read.__file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    assert proc.stdout is not None
-    out: dict[str, pa.Table] = {}
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(spec).encode())
+    proc.stdin.close()
+    parts: list[tuple[str, pa.Table]] = []
     try:
-        names = json.loads(proc.stdout.readline())
-        for name in names:
-            out[name] = pa.ipc.open_stream(proc.stdout).read_all()
+        header = proc.stdout.readline()
+        for name in json.loads(header) if header.strip() else []:
+            parts.append((name, _normalise(pa.ipc.open_stream(proc.stdout).read_all())))
     finally:
-        _, err = proc.communicate()
-    if proc.returncode != 0:
-        raise RuntimeError(f"reading the store for the mart failed: {err.decode(errors='replace').strip()[-2000:]}")
-    return out
-
-
-def _child(uri: str, tenants: list[str]) -> None:
-    tables = _fetch_adbc("sqlite", uri, relations("sqlite"), tenants)
-    sink = sys.stdout.buffer
-    sink.write((json.dumps(list(tables)) + "\n").encode())
-    for table in tables.values():
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-    sink.flush()
+        err = proc.stderr.read() if proc.stderr else b""
+        proc.wait()
+    if proc.returncode != 0 or not header.strip():
+        reason = err.decode(errors="replace").strip()[-2000:] or f"exit status {proc.returncode}, no tables"
+        raise RuntimeError(f"reading the store for the mart failed: {reason}")
+    return _combine(parts)
 
 
 def extract(store: Store, tenants: list[str]) -> dict[str, pa.Table]:
@@ -241,9 +219,5 @@ def extract(store: Store, tenants: list[str]) -> dict[str, pa.Table]:
         return _fetch_sqlalchemy(store, relations(store.engine.dialect.name), tenants)
     driver, uri = target
     if driver == "sqlite":
-        return _fetch_in_child(uri, tenants)
+        return _fetch_in_child(uri, relations(driver), tenants)
     return _fetch_adbc(driver, uri, relations(driver), tenants)
-
-
-if __name__ == "__main__":
-    _child(sys.argv[1], json.loads(sys.argv[2]))

@@ -98,7 +98,8 @@ ORDER BY tenant, phase_order, what
 """,
     Chart("bar", x="phase", y="dossiers", color="what"),
     "Stalled: no progress for longer than the tenant's follow-up rule (`after_days`). A follow-up's outcome: "
-    "moved_on (the dossier reached a later phase after it), stopped, or waiting.",
+    "moved_on (the dossier reached a later phase after it), stopped, handled (the coordinator dealt with the "
+    "task, the dossier has not moved yet) or waiting.",
 )
 
 CHANNELS = Question(
@@ -119,7 +120,7 @@ ORDER BY tenant, campaign, dossiers DESC
 ONLINE = Question(
     5,
     "online-dossier",
-    "Registered vs active in Hoomdossier",
+    "Registered vs active in the online dwelling dossier",
     """
 SELECT tenant, campaign_name AS campaign, online_dossier, count(*) AS dossiers
 FROM dossiers
@@ -227,7 +228,7 @@ ORDER BY tenant, campaign, label_before, label_after
 """,
     Chart("stacked_bar", x="label_before", y="dossiers", color="label_after", title_x="label before the works"),
     "Renovated dossiers (execution or done) whose dwelling has a certificate from before the sign-up and one "
-    "from after: the EPC in Woningpas (Flanders), EP-Online (the Netherlands).",
+    "from after: the EPC of the housing passport (Flanders), EP-Online (the Netherlands).",
 )
 
 QUESTIONS: tuple[Question, ...] = (

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub.canonical.models import ONLINE_ACCOUNT_FIELD, ONLINE_BUILDING_FIELD
+
 
 @dataclass(frozen=True)
 class Column:
@@ -52,12 +54,12 @@ FIELDS: dict[str, dict[str, str]] = {
         "start_date": "VARCHAR",
         "end_date": "VARCHAR",
     },
-    "resident": {"is_coach": "BOOLEAN", "hoomdossier_account_id": "VARCHAR", "kind": "VARCHAR"},
+    "resident": {"is_coach": "BOOLEAN", ONLINE_ACCOUNT_FIELD: "VARCHAR", "kind": "VARCHAR"},
     "dwelling": {"country": "VARCHAR", "postcode": "VARCHAR", "resident_id": "VARCHAR", "area": "JSON"},
     "dwelling_file": {
         "dwelling_id": "VARCHAR",
         "energy_label": "VARCHAR",
-        "hoomdossier_building_id": "VARCHAR",
+        ONLINE_BUILDING_FIELD: "VARCHAR",
         "scans": "JSON",
     },
     "intake": {"resident_id": "VARCHAR", "status": "VARCHAR", "channel": "VARCHAR", "sources": '["VARCHAR"]'},
@@ -172,10 +174,10 @@ CREATE MACRO dt(x) AS TRY_CAST(left(x, 10) AS DATE);
 CREATE TEMP VIEW s_campaign AS SELECT id, tenant, name, number, kind, status, dt(start_date) AS start_date,
     dt(end_date) AS end_date FROM r_campaign;
 CREATE TEMP VIEW s_resident AS SELECT id, tenant, coalesce(is_coach, false) AS is_coach,
-    hoomdossier_account_id IS NOT NULL AS online_account, kind FROM r_resident;
+    {account} IS NOT NULL AS online_account, kind FROM r_resident;
 CREATE TEMP VIEW s_dwelling AS SELECT id, tenant, country, postcode, resident_id, area FROM r_dwelling;
 CREATE TEMP VIEW s_file AS SELECT id, tenant, coalesce(dwelling_id, parent_id) AS dwelling_id, energy_label,
-    hoomdossier_building_id IS NOT NULL AS online_building,
+    {building} IS NOT NULL AS online_building,
     coalesce(list_contains(json_extract(scans, '$.*')::BOOLEAN[], true), false) AS scans_filled
     FROM r_dwelling_file;
 CREATE TEMP VIEW s_intake AS SELECT id, tenant, resident_id, status, channel,
@@ -235,7 +237,7 @@ CREATE TEMP TABLE transitions AS
     FROM exact WINDOW w AS (PARTITION BY dossier_id ORDER BY phase_order);
 CREATE TEMP TABLE last_progress AS SELECT dossier_id, max(occurred_at) AS last_at FROM ev
     WHERE phase NOT IN ('done', 'stopped') GROUP BY dossier_id;
-"""
+""".replace("{account}", ONLINE_ACCOUNT_FIELD).replace("{building}", ONLINE_BUILDING_FIELD)
 
 # --- dimensions -------------------------------------------------------------------------------------------------
 
@@ -276,8 +278,8 @@ AREAS = Table(
     "dimension",
     "Neighbourhoods the dwellings lie in: the CBS buurt (with wijk and gemeente) for Dutch homes, the "
     "deelgemeente (with the municipality's NIS code) for Flemish ones; a municipality only where no finer area "
-    "is known. Derived from the address the partners give (Econobis' shared area) or the registers (BAG, "
-    "Woningpas). The 4-digit postcode is not an area.",
+    "is known. Derived from the address the partners give (the CRM's shared area) or the registers (BAG, "
+    "the Flemish housing passport). The 4-digit postcode is not an area.",
     (
         C("area_id", "VARCHAR", "The area's code: the neighbourhood code, else the municipality code."),
         C("country", "VARCHAR", "NL or BE."),
@@ -321,7 +323,7 @@ COACHES = Table(
 MEASURE_CATEGORIES = Table(
     "measure_categories",
     "dimension",
-    "Measure categories as the partners name them (Econobis' maatregelcategorieën, Hoomdossier's advice "
+    "Measure categories as the partners name them (the CRM's maatregelcategorieën, the woonplan's advice "
     "categories, the premium portals' categories), one row per name.",
     (
         C("category", "VARCHAR", "The category's name."),
@@ -396,7 +398,7 @@ DOSSIERS = Table(
         C("stop_reason", "VARCHAR", "Why a stopped dossier stopped, where the hub knows."),
         C("channel", "VARCHAR", "The sign-up channel: web_form, event, phone, energy_desk, campaign_letter, other."),
         C("sources", "VARCHAR", "The sign-up sources as the CRM names them (comma separated)."),
-        C("online_dossier", "VARCHAR", "The online dwelling dossier (Hoomdossier): none, registered, active."),
+        C("online_dossier", "VARCHAR", "The online dwelling dossier: none, registered, active (filled in a scan)."),
         C(
             "stalled",
             "BOOLEAN",
@@ -483,11 +485,18 @@ TRANSITIONS = Table(
             "without a date, nor moved by the monotone rule): use these for durations.",
         ),
         C("source", "VARCHAR", "The partner whose evidence first showed the phase."),
+        C(
+            "evidence_at",
+            "TIMESTAMP",
+            "The date the evidence gives for the phase, as recorded (before the monotone rule; the hub's first "
+            "sight when the partner gives none).",
+        ),
     ),
     ("dossier_id", "phase"),
     """
     SELECT t.dossier_id, t.tenant, d.campaign_id, da.area_id, t.phase, t.phase_order, t.entered_at, t.left_at,
-           t.next_phase, date_diff('second', t.entered_at, t.left_at) / 86400.0, t.exact_duration, t.source
+           t.next_phase, date_diff('second', t.entered_at, t.left_at) / 86400.0, t.exact_duration, t.source,
+           t.occurred_at
     FROM transitions t JOIN s_dossier d ON d.id = t.dossier_id
     LEFT JOIN dwelling_area da ON da.dwelling_id = d.dwelling_id
     """,
@@ -495,9 +504,10 @@ TRANSITIONS = Table(
 
 EVENTS = Table(
     "journey_events",
-    "fact",
+    "view",
     "The raw evidence behind the transitions: one row per phase a dossier reached, with the date the partner "
-    "data gives for it (the hub's first sight when the partner gives none), as recorded.",
+    "data gives for it (the hub's first sight when the partner gives none), as recorded (a view on "
+    "journey_transitions).",
     (
         DOSSIER,
         TENANT,
@@ -507,7 +517,7 @@ EVENTS = Table(
         C("source", "VARCHAR", "The partner whose evidence showed it."),
     ),
     ("dossier_id", "phase"),
-    "SELECT dossier_id, tenant, phase, phase_order, occurred_at, source FROM ev",
+    "SELECT dossier_id, tenant, phase, phase_order, evidence_at AS occurred_at, source FROM journey_transitions",
 )
 
 ACTIONS = Table(
@@ -663,7 +673,7 @@ PREMIUMS = Table(
 CERTIFICATES = Table(
     "energy_certificates",
     "fact",
-    "One row per energy certificate of a dwelling (EPC from Woningpas in Flanders, EP-Online registrations in "
+    "One row per energy certificate of a dwelling (the EPC of the Flemish housing passport, EP-Online registrations in "
     "the Netherlands), current and historic, tied to the dwelling's newest dossier.",
     (
         C("certificate_id", "VARCHAR", "The hub's id of the certificate."),
@@ -701,7 +711,13 @@ FOLLOW_UPS = Table(
         C("phase", "VARCHAR", "For stalled: the phase the dossier stalled in."),
         C("channel", "VARCHAR", "Where the follow-up lives: hub (the hub's list) or the partner it was pushed to."),
         C("status", "VARCHAR", "open | done (hub tasks); queued | sent | failed … (the partner push)."),
-        C("outcome", "VARCHAR", "moved_on (the dossier reached a later phase after it), stopped, waiting, done, open."),
+        C(
+            "outcome",
+            "VARCHAR",
+            "Stalled follow-ups: moved_on (the dossier reached a later phase after it), stopped, handled (the "
+            "coordinator dealt with the task in the partner, the dossier has not moved yet), waiting. Hub tasks: "
+            "open or done.",
+        ),
         C("due_on", "DATE", "When the task is due."),
         C("raised_at", "TIMESTAMP", "When the hub raised it."),
         C("sent_at", "TIMESTAMP", "When the partner accepted it (stalled follow-ups)."),
@@ -713,6 +729,15 @@ FOLLOW_UPS = Table(
                regexp_extract(o.idempotency_key, 'stalled:([0-9a-f-]+):([a-z]+)', 1) AS dossier_id,
                regexp_extract(o.idempotency_key, 'stalled:([0-9a-f-]+):([a-z]+)', 2) AS phase
         FROM stall_outbox o
+    ), handled AS (
+        -- the coordinator acted on it: the follow-up action on the dossier's kansen left the status it was made in
+        SELECT s.idempotency_key, bool_or(a.status <> tr.follow_up_status) AS handled
+        FROM stall s JOIN tenant_rules tr ON tr.tenant = s.tenant
+        JOIN s_dossier d ON d.id = s.dossier_id
+        JOIN s_opportunity o ON o.intake_id = d.intake_id
+        JOIN s_action a ON a.opportunity_id = o.id AND a.kind = tr.follow_up_action
+             AND coalesce(a.created_at, s.created_at) >= s.created_at - INTERVAL 1 DAY
+        GROUP BY 1
     )
     SELECT f.id, f.tenant, f.dossier_id, f.kind, f.reason, NULL, 'hub', f.status, f.status, f.due_on, f.raised_at,
            NULL
@@ -725,9 +750,11 @@ FOLLOW_UPS = Table(
                              WHERE t.dossier_id = s.dossier_id AND t.phase_order > p.phase_order
                                AND t.phase <> 'stopped' AND t.entered_at >= s.created_at) THEN 'moved_on'
                 WHEN d.phase = 'stopped' THEN 'stopped'
+                WHEN coalesce(h.handled, false) THEN 'handled'
                 ELSE 'waiting' END,
            NULL, s.created_at, s.sent_at
     FROM stall s JOIN s_dossier d ON d.id = s.dossier_id
+    LEFT JOIN handled h ON h.idempotency_key = s.idempotency_key
     """,
 )
 
@@ -783,7 +810,6 @@ TABLES: tuple[Table, ...] = (
     PHASES,
     DOSSIERS,
     TRANSITIONS,
-    EVENTS,
     ACTIONS,
     ADVISED,
     EXECUTED,
@@ -825,4 +851,4 @@ FUNNEL = Table(
     """,
 )
 
-VIEWS: tuple[Table, ...] = (FUNNEL,)
+VIEWS: tuple[Table, ...] = (FUNNEL, EVENTS)

@@ -50,11 +50,16 @@ def test_residents_who_fill_in_a_scan_reach_their_dwelling_file_and_the_idle_one
         hub.plan_and_push_hoomdossier()
         assert len(contact_ids(econobis)) == 3
         activity = residents_use_hoomdossier(stack, TENANT)
-        assert (activity.registered, activity.scans_started, activity.idle) == (3, 2, 1)
-        hub.process_inbox(expect_total=2)
+        assert (activity.registered, activity.scans_started, activity.woonplans, activity.idle) == (3, 2, 1, 1)
+        # two scan-status messages, and for the resident with a woonplan its gebruik and woonplan
+        hub.process_inbox(expect_total=4)
         with store.engine.connect() as conn:
             files = [r["data"] for r in store.live_entities(conn, "dwelling_file", TENANT)]
+            advices = [r["data"] for r in store.live_entities(conn, "advice", TENANT)]
         assert sum(1 for f in files if any((f.get("scans") or {}).values())) == 2
+        # the coach's woonplan reached the hub as advised measures with their savings (the mart's question 7)
+        assert len(advices) == 2 and {a["savings_gas_m3"] for a in advices} == {310.0, 180.0}
+        assert all(a["savings_co2_kg"] and a["savings_co2_kg"] > 0 for a in advices)
     finally:
         stack.stop()
         store.dispose()

@@ -95,7 +95,9 @@ def test_a_better_epc_after_the_dossier_opened_is_execution(wp, store, key_file)
     assert len(events) == 1 and events[0]["occurred_at"].date() == wp.sandbox.now().date()
 
 
-def test_a_near_renovation_deadline_on_an_early_dossier_goes_on_the_follow_up_list(wp, store, key_file, monkeypatch):
+def test_a_near_renovation_deadline_on_an_early_dossier_goes_on_the_follow_up_list(
+    wp, store, key_file, monkeypatch, tmp_path
+):
     insz, unit = _one(wp, lambda u: bool(u.purchase and u.purchase.obligation and not u.obligation_met()[0]))
     (rid,) = seed_residents(store, wp, [insz]).values()
     deadline = unit.purchase.deadline
@@ -110,14 +112,20 @@ def test_a_near_renovation_deadline_on_an_early_dossier_goes_on_the_follow_up_li
     assert again.follow_ups_raised == 0
     far = pull(store, tenant, [rid], full=True, warn_days=30, today=today).report
     assert far.follow_ups_closed == 1  # no longer near by this tenant's setting: closed
+    import duckdb
+
     from hub.config import HubConfig
-    from hub.mart.build import collect
+    from hub.mart import build_mart
 
     monkeypatch.setenv("HUB_MART_PSEUDONYM_KEY", "test-key-" + "x" * 32)
-    tables = collect(store, HubConfig(tenants=[tenant], source="test"))
-    row = tables["dossiers"].to_pylist()[0]
-    assert row["obligation_deadline"] == deadline and row["obligation_met"] is False
-    assert tables["follow_ups"].num_rows == 1
+    result = build_mart(store, HubConfig(tenants=[tenant], source="test"), tmp_path / "mart")
+    con = duckdb.connect(str(result.path), read_only=True)
+    try:
+        row = con.sql("SELECT obligation_deadline, obligation_met FROM dossiers").fetchall()[0]
+        assert row == (deadline, False)
+        assert con.sql("SELECT count(*) FROM follow_ups").fetchall()[0][0] == 1
+    finally:
+        con.close()
 
 
 def test_the_report_is_uploaded_once_with_consent_even_when_the_answer_is_lost(wp, store, key_file):
