@@ -34,7 +34,7 @@ from hub.connector import REGISTRY, Registry
 from hub.journey import LABEL_ORDER
 from hub.mart.extract import extract
 from hub.mart.meta import tenant_freshness
-from hub.mart.schema import STAGING, TABLES, VIEWS, Table, parse_sql
+from hub.mart.schema import FIELDS, STAGING, TABLES, VIEWS, Table, parse_sql
 from hub.pseudonym import require_key
 from hub.store import Store, utcnow
 from hub.store import tables as t
@@ -213,18 +213,20 @@ CREATE TEMP VIEW all_days AS
 """
 
 
+_EMPTY = pa.table({k: pa.array([], pa.string()) for k in ("canonical_id", "tenant", "entity", "parent_id", "data")})
+
+
 def _stage_and_write(inputs: dict[str, pa.Table], config: HubConfig, target: Path) -> dict[str, int]:
     stage = duckdb.connect(":memory:")
     try:
         stage.execute("SET TimeZone = 'UTC'")
         for name, arrow in inputs.items():
-            stage.register(f"_{name}" if name == "entities" else name, arrow)
-        stage.execute("CREATE TEMP VIEW raw_entities AS SELECT * FROM _entities")
-        stage.execute(parse_sql())
-        # the JSON text is parsed: let it go before the build needs the memory
-        stage.execute("DROP VIEW raw_entities")
-        stage.unregister("_entities")
-        inputs.pop("entities")
+            if not name.startswith("entities:"):
+                stage.register(name, arrow)
+        for entity in FIELDS:
+            stage.register(f"raw_{entity}", inputs.pop(f"entities:{entity}", _EMPTY))
+            stage.execute(parse_sql(entity))
+            stage.unregister(f"raw_{entity}")  # its JSON text is parsed: let it go before the build needs the memory
         stage.execute(STAGING)
         _pseudonyms(stage, config)
         stage.execute(f"ATTACH '{_q(str(target))}' AS mart")
@@ -295,11 +297,15 @@ def _check(con: duckdb.DuckDBPyConnection, store: Store, config: HubConfig, rows
             if not cols or not any(c.name == "tenant" for c in tbl.columns):
                 continue
             for col in cols:
-                for what, pattern in _PII_PATTERNS.items():
-                    n = con.execute(
-                        f'SELECT count(*) FROM (SELECT DISTINCT "{col}" AS v FROM "{tbl.name}" '
-                        f"WHERE tenant IN ({in_list})) WHERE regexp_matches(v, '{_q(pattern)}')"
-                    ).fetchall()[0][0]
+                # the column's distinct values once, every pattern counted over them in the same pass
+                counts = ", ".join(
+                    f"count(*) FILTER (WHERE regexp_matches(v, '{_q(p)}'))" for p in _PII_PATTERNS.values()
+                )
+                found = con.execute(
+                    f'SELECT {counts} FROM (SELECT DISTINCT "{col}" AS v FROM "{tbl.name}" '
+                    f'WHERE tenant IN ({in_list}) AND "{col}" IS NOT NULL)'
+                ).fetchall()[0]
+                for what, n in zip(_PII_PATTERNS, found, strict=True):
                     if n:
                         problems.append(f"{tbl.name}.{col}: {n} values look like a {what}")
                         pii[f"{tbl.name}.{col}:{what}"] = n
@@ -354,7 +360,9 @@ def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = 
     built_at = utcnow()
     tenants = [tc.id for tc in config.tenants]
     inputs = extract(store, tenants)
-    resident_ids = _resident_id_table(inputs["entities"])  # for the check: none of them may be in the file
+    resident_ids = _resident_id_table(
+        inputs.get("entities:resident", _EMPTY)
+    )  # for the check: none of them may be in the file
     inputs |= _rules_tables(config, reg, built_at)
     inputs |= _store_facts(store, config, built_at, reg)
     lap("extract")
@@ -371,6 +379,7 @@ def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = 
                 con.execute(f'CREATE VIEW "{view.name}" AS {view.sql}')
             for tbl in TABLES + VIEWS:
                 _describe(con, tbl)
+            lap("describe")
             _check(con, store, config, rows)
             private = [tc.id for tc in config.tenants if not tc.mart_personal_data]
             leaks = _resident_ids_absent(con, resident_ids, private)
@@ -401,11 +410,7 @@ def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = 
     return MartResult(final, rows, mart_dir / PARQUET_DIR, seconds)
 
 
-def _resident_id_table(entities: pa.Table) -> pa.Table:
-    import pyarrow.compute as pc
-
-    mask = pc.equal(entities.column("entity"), "resident")
-    residents = entities.filter(mask)
+def _resident_id_table(residents: pa.Table) -> pa.Table:
     return pa.table({"tenant": residents.column("tenant"), "id": residents.column("canonical_id")})
 
 

@@ -152,16 +152,15 @@ FIELDS: dict[str, dict[str, str]] = {
 }
 
 
-def parse_sql() -> str:
-    """One temp table per entity kind: its JSON parsed once into typed columns (`r_<entity>`)."""
-    out = []
-    for entity, fields in FIELDS.items():
-        struct = "{" + ", ".join(f'"{k}": {json_type(v)}' for k, v in fields.items()) + "}"
-        out.append(
-            f"CREATE TEMP TABLE r_{entity} AS SELECT canonical_id AS id, tenant, parent_id, "
-            f"unnest(from_json(data, '{struct}')) FROM raw_entities WHERE entity = '{entity}';"
-        )
-    return "\n".join(out)
+def parse_sql(entity: str) -> str:
+    """The temp table of one entity kind (`r_<entity>`) from its rows (`raw_<entity>`): its JSON parsed once
+    into typed columns."""
+    fields = FIELDS[entity]
+    struct = "{" + ", ".join(f'"{k}": {json_type(v)}' for k, v in fields.items()) + "}"
+    return (
+        f"CREATE TEMP TABLE r_{entity} AS SELECT canonical_id AS id, tenant, parent_id, "
+        f"unnest(from_json(data, '{struct}')) FROM raw_{entity}"
+    )
 
 
 def json_type(t: str) -> str:
