@@ -45,6 +45,19 @@ CAMPAIGN = C("campaign_id", "VARCHAR", "The campaign (`campaigns.campaign_id`); 
 # --- staging: typed views over the store's JSON, in the in-memory staging database -------------------------
 
 # the fields each entity's JSON is parsed into, once per row (DuckDB's from_json; a value of another type is NULL)
+AREA_FIELDS = (
+    "country",
+    "level",
+    "neighbourhood_code",
+    "neighbourhood_name",
+    "district_code",
+    "district_name",
+    "municipality_code",
+    "municipality_name",
+    "source",
+)
+AREA_STRUCT = "{" + ", ".join(f'"{f}": "VARCHAR"' for f in AREA_FIELDS) + "}"
+
 FIELDS: dict[str, dict[str, str]] = {
     "campaign": {
         "name": "VARCHAR",
@@ -55,7 +68,8 @@ FIELDS: dict[str, dict[str, str]] = {
         "end_date": "VARCHAR",
     },
     "resident": {"is_coach": "BOOLEAN", ONLINE_ACCOUNT_FIELD: "VARCHAR", "kind": "VARCHAR"},
-    "dwelling": {"country": "VARCHAR", "postcode": "VARCHAR", "resident_id": "VARCHAR", "area": "JSON"},
+    # the area parsed straight into its fields (a value that is not an object comes out empty)
+    "dwelling": {"country": "VARCHAR", "postcode": "VARCHAR", "resident_id": "VARCHAR", "area": AREA_STRUCT},
     "dwelling_file": {
         "dwelling_id": "VARCHAR",
         "energy_label": "VARCHAR",
@@ -164,7 +178,7 @@ def parse_sql(entity: str) -> str:
 
 
 def json_type(t: str) -> str:
-    return t if t.startswith("[") else f'"{t}"'
+    return t if t.startswith(("[", "{")) else f'"{t}"'
 
 
 STAGING = """
@@ -211,29 +225,36 @@ CREATE TEMP TABLE s_dossier AS SELECT * FROM s_dossier_all WHERE coalesce(stop_r
 -- one dossier per dwelling for what hangs on the dwelling (advice, certificates): its newest
 CREATE TEMP TABLE dwelling_dossier AS SELECT dwelling_id, arg_max(id, coalesce(opened_at, TIMESTAMP '1900-01-01'))
     AS dossier_id FROM s_dossier WHERE dwelling_id IS NOT NULL GROUP BY dwelling_id;
-CREATE TEMP TABLE dwelling_area AS SELECT id AS dwelling_id, tenant, area->>'country' AS country,
-    area->>'level' AS level, area->>'neighbourhood_code' AS neighbourhood_code,
-    area->>'neighbourhood_name' AS neighbourhood_name, area->>'district_code' AS district_code,
-    area->>'district_name' AS district_name, area->>'municipality_code' AS municipality_code,
-    area->>'municipality_name' AS municipality_name, area->>'source' AS source,
-    coalesce(nullif(area->>'neighbourhood_code', ''), nullif(area->>'municipality_code', '')) AS area_id
-    FROM s_dwelling WHERE json_type(area) = 'OBJECT';
-CREATE TEMP TABLE ev AS SELECT e.tenant, e.dossier_id, e.phase, p.phase_order, min(e.occurred_at) AS occurred_at,
-    arg_min(e.source, e.occurred_at) AS source,
-    -- dated by the partner's evidence; without a date the hub records the phase at its first sight of it
-    arg_min(e.occurred_at <> e.recorded_at, e.occurred_at) AS dated
-    FROM journey_events e JOIN phases p USING (phase) JOIN s_dossier d ON d.id = e.dossier_id
-    GROUP BY ALL;
+CREATE TEMP TABLE dwelling_area AS SELECT id AS dwelling_id, tenant, area.country AS country, area.level AS level,
+    area.neighbourhood_code AS neighbourhood_code, area.neighbourhood_name AS neighbourhood_name,
+    area.district_code AS district_code, area.district_name AS district_name,
+    area.municipality_code AS municipality_code, area.municipality_name AS municipality_name,
+    area.source AS source,
+    coalesce(nullif(area.neighbourhood_code, ''), nullif(area.municipality_code, '')) AS area_id
+    FROM s_dwelling WHERE area IS NOT NULL;
+CREATE TEMP TABLE ev AS SELECT e.*, p.phase_order FROM (
+    SELECT dossier_id, phase, any_value(tenant) AS tenant, min(occurred_at) AS occurred_at,
+        arg_min(source, occurred_at) AS source,
+        -- dated by the partner's evidence; without a date the hub records the phase at its first sight of it
+        arg_min(occurred_at <> recorded_at, occurred_at) AS dated
+    FROM journey_events GROUP BY dossier_id, phase
+    ) e JOIN phases p USING (phase) SEMI JOIN s_dossier d ON d.id = e.dossier_id;
+-- one window pass: a phase is entered at the latest evidence up to it (monotone along the phase order) and left
+-- when the next phase it reached was entered, i.e. at the latest evidence up to and including that next phase
 CREATE TEMP TABLE transitions AS
-    WITH clamped AS (
-        SELECT *, max(occurred_at) OVER (PARTITION BY dossier_id ORDER BY phase_order
-                                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS entered_at
-        FROM ev
+    WITH w AS (
+        SELECT *,
+            max(occurred_at) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS entered_at,
+            max(occurred_at) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 FOLLOWING) AS upto_next,
+            lead(phase) OVER w AS next_phase, lead(occurred_at) OVER w AS next_occurred,
+            lead(dated) OVER w AS next_dated
+        FROM ev WINDOW w AS (PARTITION BY dossier_id ORDER BY phase_order)
     )
-    , exact AS (SELECT *, dated AND entered_at = occurred_at AS entered_exact FROM clamped)
-    SELECT *, lead(entered_at) OVER w AS left_at, lead(phase) OVER w AS next_phase,
-           entered_exact AND coalesce(lead(entered_exact) OVER w, false) AS exact_duration
-    FROM exact WINDOW w AS (PARTITION BY dossier_id ORDER BY phase_order);
+    SELECT tenant, dossier_id, phase, phase_order, occurred_at, source, dated, entered_at,
+        CASE WHEN next_phase IS NOT NULL THEN upto_next END AS left_at, next_phase,
+        dated AND entered_at = occurred_at AND coalesce(next_dated AND upto_next = next_occurred, false)
+            AS exact_duration
+    FROM w;
 CREATE TEMP TABLE last_progress AS SELECT dossier_id, max(occurred_at) AS last_at FROM ev
     WHERE phase NOT IN ('done', 'stopped') GROUP BY dossier_id;
 """.replace("{account}", ONLINE_ACCOUNT_FIELD).replace("{building}", ONLINE_BUILDING_FIELD)
