@@ -367,7 +367,8 @@ def _retire(
     stats: MergeStats,
 ) -> int:
     """The dossiers of intakes deleted at the source: stopped, `stop_reason = deleted_in_source` (kept for the
-    coordinator, left out of the mart's counts). Only dossiers that exist; one already retired stays as it is."""
+    coordinator, left out of the mart's counts). Only dossiers that exist; one already retired stays as it is,
+    and one that was stopped already keeps the date it stopped (a replay changes nothing)."""
     if not deleted:
         return 0
     observed_at = _utc(observed_at)
@@ -383,7 +384,8 @@ def _retire(
         data = dict(row["data"])
         if data.get("phase") == Phase.STOPPED.value and data.get("stop_reason") == DELETED_IN_SOURCE:
             continue
-        data.update(phase=Phase.STOPPED, phase_since=observed_at, stop_reason=DELETED_IN_SOURCE)
+        stopped_since = _dt(data.get("phase_since")) if data.get("phase") == Phase.STOPPED.value else None
+        data.update(phase=Phase.STOPPED, phase_since=stopped_since or observed_at, stop_reason=DELETED_IN_SOURCE)
         items.append(Incoming(Dossier(id=did, tenant=tenant, **data), source, intake["_id"], observed_at))
         event_rows.append(
             {
