@@ -6,7 +6,7 @@ reaches once (journey_events), with the time the evidence says it happened."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -399,3 +399,49 @@ def _retire(
         )
     merge(store, conn, items, stats)
     return store.add_journey_events(conn, event_rows)
+
+
+def visits_ahead(
+    store: Store,
+    conn: Connection,
+    tenant: str,
+    dossiers: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    rules: JourneyRules | None = None,
+) -> set[str]:
+    """The dossiers (id → dossier data) with a coach visit planned after `now`: a live visit action whose status
+    is `visit_made` (an appointment made) with its planned time ahead, or — when dwelling files are evidence —
+    an appointment ahead (not cleared) on a dwelling file of the dossier's resident. Store reads only."""
+    r = rules or REGISTRY.journey_rules()
+    now = _utc(now)
+    ahead: set[str] = set()
+    by_intake: dict[str, list[str]] = {}
+    by_resident: dict[str, list[str]] = {}
+    for did, data in dossiers.items():
+        if data.get("intake_id"):
+            by_intake.setdefault(str(data["intake_id"]), []).append(did)
+        if data.get("resident_id"):
+            by_resident.setdefault(str(data["resident_id"]), []).append(did)
+    if by_intake and r.visit_made:
+        intake_of = {
+            o["_id"]: o["_parent"]
+            for o in _load(store, conn, "opportunity", tenant=tenant, parents=list(by_intake))
+            if not o["_deleted"]
+        }
+        for a in _load(store, conn, "action", tenant=tenant, parents=list(intake_of)) if intake_of else []:
+            when = _dt(a.get("date_planned"))
+            if (
+                not a["_deleted"]
+                and a.get("kind") == "visit"
+                and a.get("status") in r.visit_made
+                and when
+                and when > now
+            ):
+                ahead.update(by_intake[intake_of[a["_parent"]]])
+    if by_resident and r.dwelling_file_advice:
+        for rid, files in _dwelling_files(store, conn, tenant, list(by_resident)).items():
+            for a in (a for f in files for a in f["_appointments"]):
+                when = _dt(a.get("planned_at"))
+                if a.get("status") != CLEARED and when and when > now:
+                    ahead.update(by_resident[rid])
+    return ahead
