@@ -1,11 +1,12 @@
 """Stalled dossiers ("als na 1 week niets gebeurt → bellen of mailen", DOMAIN.md): their detection. Their
 follow-up is planned by a follow-up channel of a coupling (couplings/follow_up.py).
 
-A dossier is stalled when its latest journey event (the last phase it reached, at the time the partner's
-evidence says) lies more than `follow_up.after_days` ago but within `follow_up.look_back_days`, it is in one
-of `follow_up.phases`, and it reached neither done nor stopped. Each stall gets ONE follow-up for the
-coordinator: the outbox key is (dossier, phase), so a stall is followed up once however often it is
-detected, and the push finds a follow-up it already created by its marker.
+A dossier is stalled when its latest journey event (the last phase it reached, at the time the partner's evidence
+says) lies more than `follow_up.after_days` ago but within `follow_up.look_back_days`, it is in one of
+`follow_up.phases`, it reached neither done nor stopped, and no coach visit is planned ahead for it (a visit
+kansactie made for a later time, or an appointment on the resident's dwelling file: that is progress). Each stall
+gets ONE follow-up for the coordinator: the outbox key is (dossier, phase), so a stall is followed up once however
+often it is detected, and the push finds a follow-up it already created by its marker.
 A dossier that moves on and stalls again in a later phase gets a new follow-up.
 
 Detection reads only the state store (the stalled-dossier sensor calls it in its tick); planning writes only
@@ -27,6 +28,7 @@ from sqlalchemy import Connection
 from hub.canonical.models import FollowUp
 from hub.canonical.phases import Phase
 from hub.config import FollowUpConfig
+from hub.journey import visits_ahead
 from hub.merge import Incoming, MergeStats, merge
 from hub.store import Store, utcnow
 
@@ -71,10 +73,17 @@ def stalled_dossiers(
     if not last_by_dossier:
         return []
     dossiers = store.load_entities(conn, list(last_by_dossier), tenant=tenant)
-    candidates = [
-        Stalled(did, str(d["data"].get("phase")), when or now, d["data"].get("intake_id"))
-        for did, when in last_by_dossier.items()
+    live = {
+        did: d["data"]
+        for did in last_by_dossier
         if (d := dossiers.get(did)) is not None and d.get("deleted_at") is None and d["data"].get("phase") in cfg.phases
+    }
+    # a coach visit planned ahead is progress: the dossier waits for it, it is not stalled
+    ahead = visits_ahead(store, conn, tenant, live, now)
+    candidates = [
+        Stalled(did, str(data.get("phase")), last_by_dossier[did] or now, data.get("intake_id"))
+        for did, data in live.items()
+        if did not in ahead
     ]
     planned = _planned(store, conn, tenant, candidates, outbox_key)
     return [s for s in candidates if s.key not in planned][: cfg.max_per_run]

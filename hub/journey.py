@@ -6,9 +6,10 @@ reaches once (journey_events), with the time the evidence says it happened."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -17,21 +18,45 @@ from hub.connector import REGISTRY, JourneyRules
 from hub.merge import Incoming, MergeStats, merge
 from hub.store import Store, chunks
 
+# Partners send naive timestamps as local wall-clock time (a CRM's DATETIME columns, a dwelling file's appointments);
+# the hub's tenants (the Netherlands, Flanders) share one civil time, so one zone reads them all.
+LOCAL_TZ = ZoneInfo("Europe/Amsterdam")
+
 
 def _dt(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
+    """A partner's time as a UTC-aware datetime, so phases order by the instant: an offset is honoured, a naive
+    time is local wall-clock time (`LOCAL_TZ`), a date (`YYYY-MM-DD`) is the start of that day in UTC (as a
+    certificate's or premium's day). None for what is no time."""
+    if value is None:
         return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    else:
+        text = str(value).strip()
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                return datetime(day.year, day.month, day.day, tzinfo=UTC)
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=LOCAL_TZ)
+    return parsed.astimezone(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    """The hub's own clock values (a run's `observed_at`) in UTC; a naive one is taken as UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _day_start(value: Any) -> datetime | None:
     """A date (`YYYY-MM-DD`, as a premium's submit or payment day) as the start of that day in UTC, so it sits
     with the partners' timestamps."""
     if value is None or isinstance(value, datetime):
-        return value
+        return _dt(value)
     try:
         day = date.fromisoformat(str(value)[:10])
     except ValueError:
@@ -41,7 +66,23 @@ def _day_start(value: Any) -> datetime | None:
 
 def _earliest(*values: Any) -> datetime | None:
     found = [d for d in (_dt(v) for v in values) if d is not None]
-    return min(found, key=lambda d: d.replace(tzinfo=None)) if found else None
+    return min(found) if found else None
+
+
+def fill_undated(evidence: dict[Phase, datetime | None]) -> dict[Phase, datetime | None]:
+    """The evidence with each phase that has no date of its own dated by the earliest date of a later dated
+    phase (in journey order): the dossier cannot have reached it later than a phase that follows it, so no
+    phase lasts a negative time. A phase with no dated phase after it stays None (the hub's first sighting
+    dates it)."""
+    out = dict(evidence)
+    later: datetime | None = None
+    for phase in sorted(evidence, key=lambda p: p.order, reverse=True):
+        when = evidence[phase]
+        if when is None:
+            out[phase] = later
+        else:
+            later = when if later is None else min(later, when)
+    return out
 
 
 # energy labels best first, Dutch (NTA 8800) and Flemish scales together: only their order matters here
@@ -73,6 +114,9 @@ def certified_improvement(certificates: list[dict[str, Any]], opened: datetime |
             return datetime(issued.year, issued.month, issued.day, tzinfo=UTC)
         previous = rank
     return None
+
+
+CLEARED = "cleared"  # an appointment cleared in the partner (canonical Appointment.status)
 
 
 def dossier_evidence(
@@ -109,7 +153,8 @@ def dossier_evidence(
     if Phase.ADVICE not in ev and (
         planned or any(f.get("_advices") for f in files) or any(any((f.get("scans") or {}).values()) for f in files)
     ):
-        ev[Phase.ADVICE] = None
+        # dated by the coach's visit (the appointment), when there is one; a woonplan or scan alone has no date
+        ev[Phase.ADVICE] = _earliest(*(a.get("planned_at") for a in planned if a.get("status") != CLEARED))
     subsidies = [a for a in actions if a["kind"] == "subsidy-request" and a.get("status") not in r.subsidy_rejected]
     applied = [pa for pa in premiums or [] if not pa.get("_deleted") and pa.get("status") in r.premium_financing]
     if subsidies or applied or any(s in r.opportunity_financing for s in opp_status):
@@ -216,6 +261,7 @@ def recompute_dossiers(
 ) -> int:
     """Re-derive the dossier (and its phase) of each intake; returns journey events added."""
     ids = sorted(set(intake_ids))
+    observed_at = _utc(observed_at)
     events = 0
     journey = REGISTRY.journey_rules()
     for chunk in chunks(ids):
@@ -265,6 +311,7 @@ def recompute_dossiers(
                 premiums.get(intake["_id"]),
             )
             phase = current_phase(ev)
+            dated = fill_undated(ev)
             did = dossier_ids[intake["_id"]]
             obligation = next(
                 (f.get("renovation_obligation") for f in files or [] if dwelling and f.get("dwelling_id") == dwelling),
@@ -280,8 +327,9 @@ def recompute_dossiers(
                         dwelling_id=intake.get("dwelling_id"),
                         campaign_id=intake.get("campaign_id"),
                         phase=phase,
-                        # a phase the evidence gives no date for: since the hub first recorded it (else now)
-                        phase_since=ev.get(phase) or recorded.get((did, phase.value)) or observed_at,
+                        # a phase no evidence dates (neither its own nor a later phase's): since the hub first
+                        # recorded it (else now)
+                        phase_since=dated.get(phase) or recorded.get((did, phase.value)) or observed_at,
                         opened_at=_dt(intake.get("created_at")),
                         renovation_obligation=obligation,
                     ),
@@ -290,14 +338,14 @@ def recompute_dossiers(
                     observed_at=observed_at,
                 )
             )
-            for p, when in ev.items():
+            for p, when in dated.items():
                 event_rows.append(
                     {
                         "tenant": tenant,
                         "dossier_id": did,
                         "phase": p.value,
                         "source": source,
-                        "occurred_at": when or observed_at,
+                        "occurred_at": when or recorded.get((did, p.value)) or observed_at,
                         "recorded_at": observed_at,
                     }
                 )
@@ -319,9 +367,11 @@ def _retire(
     stats: MergeStats,
 ) -> int:
     """The dossiers of intakes deleted at the source: stopped, `stop_reason = deleted_in_source` (kept for the
-    coordinator, left out of the mart's counts). Only dossiers that exist; one already retired stays as it is."""
+    coordinator, left out of the mart's counts). Only dossiers that exist; one already retired stays as it is,
+    and one that was stopped already keeps the date it stopped (a replay changes nothing)."""
     if not deleted:
         return 0
+    observed_at = _utc(observed_at)
     existing = store.lookup_ids(conn, "hub", tenant, "dossier", [x["_id"] for x in deleted])
     rows = store.load_entities(conn, list(existing.values()), tenant=tenant)
     items: list[Incoming] = []
@@ -334,7 +384,8 @@ def _retire(
         data = dict(row["data"])
         if data.get("phase") == Phase.STOPPED.value and data.get("stop_reason") == DELETED_IN_SOURCE:
             continue
-        data.update(phase=Phase.STOPPED, phase_since=observed_at, stop_reason=DELETED_IN_SOURCE)
+        stopped_since = _dt(data.get("phase_since")) if data.get("phase") == Phase.STOPPED.value else None
+        data.update(phase=Phase.STOPPED, phase_since=stopped_since or observed_at, stop_reason=DELETED_IN_SOURCE)
         items.append(Incoming(Dossier(id=did, tenant=tenant, **data), source, intake["_id"], observed_at))
         event_rows.append(
             {
@@ -348,3 +399,49 @@ def _retire(
         )
     merge(store, conn, items, stats)
     return store.add_journey_events(conn, event_rows)
+
+
+def visits_ahead(
+    store: Store,
+    conn: Connection,
+    tenant: str,
+    dossiers: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    rules: JourneyRules | None = None,
+) -> set[str]:
+    """The dossiers (id → dossier data) with a coach visit planned after `now`: a live visit action whose status
+    is `visit_made` (an appointment made) with its planned time ahead, or — when dwelling files are evidence —
+    an appointment ahead (not cleared) on a dwelling file of the dossier's resident. Store reads only."""
+    r = rules or REGISTRY.journey_rules()
+    now = _utc(now)
+    ahead: set[str] = set()
+    by_intake: dict[str, list[str]] = {}
+    by_resident: dict[str, list[str]] = {}
+    for did, data in dossiers.items():
+        if data.get("intake_id"):
+            by_intake.setdefault(str(data["intake_id"]), []).append(did)
+        if data.get("resident_id"):
+            by_resident.setdefault(str(data["resident_id"]), []).append(did)
+    if by_intake and r.visit_made:
+        intake_of = {
+            o["_id"]: o["_parent"]
+            for o in _load(store, conn, "opportunity", tenant=tenant, parents=list(by_intake))
+            if not o["_deleted"]
+        }
+        for a in _load(store, conn, "action", tenant=tenant, parents=list(intake_of)) if intake_of else []:
+            when = _dt(a.get("date_planned"))
+            if (
+                not a["_deleted"]
+                and a.get("kind") == "visit"
+                and a.get("status") in r.visit_made
+                and when
+                and when > now
+            ):
+                ahead.update(by_intake[intake_of[a["_parent"]]])
+    if by_resident and r.dwelling_file_advice:
+        for rid, files in _dwelling_files(store, conn, tenant, list(by_resident)).items():
+            for a in (a for f in files for a in f["_appointments"]):
+                when = _dt(a.get("planned_at"))
+                if a.get("status") != CLEARED and when and when > now:
+                    ahead.update(by_resident[rid])
+    return ahead

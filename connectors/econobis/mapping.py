@@ -30,6 +30,7 @@ from hub.canonical import (
     dwelling_key,
 )
 from hub.canonical.areas import area
+from hub.canonical.models import Channel
 
 AMS = ZoneInfo("Europe/Amsterdam")
 SOURCE = "econobis"
@@ -193,8 +194,9 @@ def map_campaign(tenant: str, campaign_id: str, name: str | None) -> Campaign:
 
 
 # Econobis' intake sources (intake_sources, names as the cooperations keep them) → the sign-up channel [MOD]:
-# the first source with a channel decides; a source not listed is `other`.
-SOURCE_CHANNELS: dict[str, str] = {
+# matched without regard to case or spacing (admins type them by hand); the first source with a channel decides;
+# a source not listed is `other`.
+SOURCE_CHANNELS: dict[str, Channel] = {
     "Website": "web_form",
     "Online": "web_form",
     "Woningdossier": "web_form",
@@ -209,11 +211,21 @@ SOURCE_CHANNELS: dict[str, str] = {
 }
 
 
-def channel_of(sources: list[str]) -> str | None:
-    """The sign-up channel of an intake's sources (None without sources)."""
-    if not sources:
+def _source_key(name: object) -> str:
+    """A source name as it is matched: case folded, runs of whitespace one space, ends stripped."""
+    return " ".join(str(name).split()).casefold() if name is not None else ""
+
+
+_CHANNEL_BY_KEY: dict[str, Channel] = {_source_key(k): v for k, v in SOURCE_CHANNELS.items()}
+
+
+def channel_of(sources: list[str]) -> Channel | None:
+    """The sign-up channel of an intake's sources: None without (non-blank) sources, `other` for sources none
+    of which is listed."""
+    keys = [k for k in (_source_key(s) for s in sources or []) if k]
+    if not keys:
         return None
-    return next((SOURCE_CHANNELS[s] for s in sources if s in SOURCE_CHANNELS), "other")
+    return next((_CHANNEL_BY_KEY[k] for k in keys if k in _CHANNEL_BY_KEY), "other")
 
 
 def map_intake(
@@ -230,7 +242,7 @@ def map_intake(
         campaign_id=ids.get("campaign"),
         status=status,
         sources=list(row.sources_names),
-        channel=channel_of(list(row.sources_names)),  # type: ignore[arg-type]
+        channel=channel_of(list(row.sources_names)),
         interests=list(row.measures_requested_names),
         created_at=row.created_at,
     )
