@@ -81,12 +81,16 @@ def chart_spec(q: Question, data: pa.Table, width: int = 640) -> dict[str, Any]:
         "tooltip": [alt.Tooltip(n, type=_field_type(data, n)) for n in columns],
     }
     x_type: FieldType = _field_type(data, c.x)
+    # phases along the journey's order (the rows' first-seen order puts a phase first met late at the end)
+    x_sort: Any = alt.EncodingSortField(f"{c.x}_order", op="min") if f"{c.x}_order" in columns else None
     if c.kind == "line":
         mark = base.mark_line(point=True)
-        enc["x"] = alt.X(c.x, type=x_type if x_type != "nominal" else "ordinal", sort=None, title=c.title_x or c.x)
+        enc["x"] = alt.X(c.x, type=x_type if x_type != "nominal" else "ordinal", sort=x_sort, title=c.title_x or c.x)
     else:
         mark = base.mark_bar()
-        enc["x"] = alt.X(c.x, type="ordinal" if x_type == "temporal" else "nominal", sort=None, title=c.title_x or c.x)
+        enc["x"] = alt.X(
+            c.x, type="ordinal" if x_type == "temporal" else "nominal", sort=x_sort, title=c.title_x or c.x
+        )
     if c.y is not None:
         enc["y"] = alt.Y(c.y, type=_field_type(data, c.y), title=c.title_y or c.y)
     if c.color is not None:
