@@ -257,6 +257,17 @@ CREATE TEMP TABLE transitions AS
     FROM w;
 CREATE TEMP TABLE last_progress AS SELECT dossier_id, max(occurred_at) AS last_at FROM ev
     WHERE phase NOT IN ('done', 'stopped') GROUP BY dossier_id;
+-- a coach visit planned after now is progress, not a stall (as hub/journey.py's visits_ahead): a visit in an
+-- appointment-made status with its date ahead, or an appointment ahead (not cleared) on the resident's dwelling file
+CREATE TEMP TABLE visit_ahead AS
+    SELECT d.id AS dossier_id FROM s_action a CROSS JOIN journey_rules jr
+    JOIN s_opportunity o ON o.id = a.opportunity_id JOIN s_dossier d ON d.intake_id = o.intake_id
+    JOIN tenant_rules tr ON tr.tenant = d.tenant
+    WHERE a.kind = 'visit' AND list_contains(jr.visit_made, a.status) AND a.date_planned > tr.now
+    UNION
+    SELECT d.id FROM s_appointment p JOIN s_file f ON f.id = p.file_id JOIN s_dwelling w ON w.id = f.dwelling_id
+    JOIN s_dossier d ON d.resident_id = w.resident_id JOIN tenant_rules tr ON tr.tenant = d.tenant
+    WHERE coalesce(p.status, '') <> 'cleared' AND p.planned_at > tr.now;
 """.replace("{account}", ONLINE_ACCOUNT_FIELD).replace("{building}", ONLINE_BUILDING_FIELD)
 
 # --- dimensions -------------------------------------------------------------------------------------------------
@@ -422,7 +433,8 @@ DOSSIERS = Table(
         C(
             "stalled",
             "BOOLEAN",
-            "No progress for longer than the tenant's follow-up rule allows (not done or stopped).",
+            "No progress for longer than the tenant's follow-up rule allows (not done or stopped, and no coach visit "
+            "planned ahead: waiting for a booked visit is progress).",
         ),
         C("stalled_days", "INTEGER", "Days since the dossier's last progress, for stalled dossiers."),
         C("energy_label", "VARCHAR", "The dwelling's energy label now (its dwelling file's)."),
@@ -457,8 +469,10 @@ DOSSIERS = Table(
            CASE WHEN coalesce(f.scans_filled, false) THEN 'active'
                 WHEN coalesce(r.online_account, false) OR coalesce(f.online_building, false) THEN 'registered'
                 ELSE 'none' END,
-           coalesce(lp.last_at < tr.now - to_days(tr.after_days) AND d.phase NOT IN ('done', 'stopped'), false),
+           coalesce(lp.last_at < tr.now - to_days(tr.after_days) AND d.phase NOT IN ('done', 'stopped')
+                    AND va.dossier_id IS NULL, false),
            CASE WHEN lp.last_at < tr.now - to_days(tr.after_days) AND d.phase NOT IN ('done', 'stopped')
+                     AND va.dossier_id IS NULL
                 THEN date_diff('day', lp.last_at, tr.now) END,
            f.energy_label, ce.label_before, ce.label_before_on,
            CASE WHEN d.phase IN ('execution', 'done') THEN ce.label_after END,
@@ -476,6 +490,7 @@ DOSSIERS = Table(
     LEFT JOIN files f ON f.dwelling_id = d.dwelling_id
     LEFT JOIN certs ce ON ce.dossier_id = d.id
     LEFT JOIN last_progress lp ON lp.dossier_id = d.id
+    LEFT JOIN visit_ahead va ON va.dossier_id = d.id
     LEFT JOIN first_event fe ON fe.dossier_id = d.id AND fe.phase = d.phase
     """,
 )

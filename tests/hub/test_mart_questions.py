@@ -451,3 +451,35 @@ def test_every_question_runs_on_a_pulled_econobis_mart(store, start_sandbox, tmp
         assert con.sql("SELECT count(*) FROM journey_transitions WHERE days_in_phase < 0").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("status, stalled", [("planned", False), ("cleared", True)])
+def test_a_visit_booked_ahead_is_not_a_stall(store, tmp_path, status, stalled):
+    """As the hub's follow-ups (hub/journey.py visits_ahead): D2 waits for a coach visit booked for next month, so
+    the mart does not count it as stalled; a cleared appointment is no such wait."""
+    from datetime import timedelta
+
+    from hub.canonical.models import Appointment
+
+    ids = _seed(store)
+    ahead = datetime.now(UTC) + timedelta(days=30)
+    items = [
+        Incoming(DwellingFile(id="f-d2", tenant=T, dwelling_id=ids["w2"]), "hoomdossier", "f-d2", NOW),
+        Incoming(
+            Appointment(id="ap-d2", tenant=T, dwelling_file_id="f-d2", planned_at=ahead, status=status),
+            "hoomdossier",
+            "ap-d2",
+            NOW,
+        ),
+    ]
+    with store.begin() as conn:
+        merge(store, conn, items, MergeStats())
+    config = sandbox_config()
+    config = config.model_copy(update={"tenants": [tc for tc in config.tenants if tc.id == T]})
+    result = build_mart(store, config, tmp_path / "mart")
+    con = duckdb.connect(str(result.path), read_only=True)
+    try:
+        got = con.sql(f"SELECT stalled FROM dossiers WHERE dossier_id = '{ids['d2']}'").fetchall()
+    finally:
+        con.close()
+    assert got == [(stalled,)]
