@@ -24,6 +24,8 @@ Nothing here names a partner: the connector declares the source, the secret's na
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import re
@@ -103,6 +105,7 @@ class Endpoint:
         tolerance = min(self.policy.tolerance_seconds, LIBRARY_TOLERANCE_SECONDS)
         if abs((time.time() if now is None else now) - sent) > tolerance:
             raise Refused(401, "timestamp-outside-tolerance", f"webhook-timestamp is more than {tolerance}s from now")
+        _check_signature_header(headers["webhook-signature"])
         for hook in self.hooks:
             try:
                 hook.verify(body, headers, json_parse=False)
@@ -113,6 +116,20 @@ class Endpoint:
             except ValueError:  # a signature entry without "v1," or not base64
                 raise Refused(400, "bad-signature-header", "webhook-signature must be v1,<base64> entries") from None
         raise Refused(401, "bad-signature", "no active signing secret verifies webhook-signature")
+
+
+def _check_signature_header(value: str) -> None:
+    """Every space-separated entry is `<version>,<base64>` (the Standard Webhooks header). Checked here, not left
+    to the library: standardwebhooks 1.3 skips a malformed entry where earlier releases raised ValueError."""
+    entries = value.split(" ")
+    for entry in entries:
+        version, sep, signature = entry.partition(",")
+        if not sep or not version or not signature:
+            raise Refused(400, "bad-signature-header", "webhook-signature must be v1,<base64> entries")
+        try:
+            base64.b64decode(signature, validate=True)
+        except (binascii.Error, ValueError):
+            raise Refused(400, "bad-signature-header", "webhook-signature must be v1,<base64> entries") from None
 
 
 def endpoints(config: HubConfig, sources: Sequence[tuple[str, WebhookSource]]) -> dict[tuple[str, str], Endpoint]:
