@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from hub.canonical import Dossier, Phase
 from hub.connector import REGISTRY, JourneyRules
 from hub.merge import Incoming, MergeStats, merge
-from hub.store import Store, chunks
+from hub.store import Store, as_utc, chunks
 
 # Partners send naive timestamps as local wall-clock time (a CRM's DATETIME columns, a dwelling file's appointments);
 # the hub's tenants (the Netherlands, Flanders) share one civil time, so one zone reads them all.
@@ -49,7 +49,7 @@ def _dt(value: Any) -> datetime | None:
 
 def _utc(value: datetime) -> datetime:
     """The hub's own clock values (a run's `observed_at`) in UTC; a naive one is taken as UTC already."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return as_utc(value).astimezone(UTC)
 
 
 def _day_start(value: Any) -> datetime | None:

@@ -360,9 +360,8 @@ def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = 
     built_at = utcnow()
     tenants = [tc.id for tc in config.tenants]
     inputs = extract(store, tenants)
-    resident_ids = _resident_id_table(
-        inputs.get("entities:resident", _EMPTY)
-    )  # for the check: none of them may be in the file
+    # for the check: none of them may be in the file
+    resident_ids = _resident_id_table(inputs.get("entities:resident", _EMPTY))
     inputs |= _rules_tables(config, reg, built_at)
     inputs |= _store_facts(store, config, built_at, reg)
     lap("extract")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hub.canonical.areas import KEYS as AREA_KEYS
 from hub.canonical.models import ONLINE_ACCOUNT_FIELD, ONLINE_BUILDING_FIELD
 
 
@@ -44,19 +45,10 @@ CAMPAIGN = C("campaign_id", "VARCHAR", "The campaign (`campaigns.campaign_id`); 
 
 # --- staging: typed views over the store's JSON, in the in-memory staging database -------------------------
 
+# a dwelling's area (hub/canonical/areas.py's keys) as a struct of text fields
+AREA_STRUCT = "{" + ", ".join(f'"{f}": "VARCHAR"' for f in AREA_KEYS) + "}"
+
 # the fields each entity's JSON is parsed into, once per row (DuckDB's from_json; a value of another type is NULL)
-AREA_FIELDS = (
-    "country",
-    "level",
-    "neighbourhood_code",
-    "neighbourhood_name",
-    "district_code",
-    "district_name",
-    "municipality_code",
-    "municipality_name",
-    "source",
-)
-AREA_STRUCT = "{" + ", ".join(f'"{f}": "VARCHAR"' for f in AREA_FIELDS) + "}"
 
 FIELDS: dict[str, dict[str, str]] = {
     "campaign": {
