@@ -18,9 +18,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/hub demo
 
-## Install and run the tests (PostgreSQL tests run when HUB_TEST_POSTGRES_URL is set).
+## Install and run the tests (PostgreSQL tests run when HUB_TEST_POSTGRES_URL is set), in TEST_WORKERS processes
+## (pytest-xdist; most of the slow flows wait on sandboxes over loopback, so more workers than cores pay; a file's
+## tests stay on one worker, which keeps each module's fixtures built once). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 4
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 ## ruff, mypy and the layer contracts (import-linter: imports only point down; connectors independent).
 lint: $(STAMP)

@@ -243,11 +243,15 @@ def _stage_and_write(inputs: dict[str, pa.Table], config: HubConfig, target: Pat
         stage.close()
 
 
-def _describe(con: duckdb.DuckDBPyConnection, tbl: Table) -> None:
-    kind = "VIEW" if tbl.kind == "view" else "TABLE"
-    con.execute(f"COMMENT ON {kind} \"{tbl.name}\" IS '{_q(f'[{tbl.kind}] {tbl.description}')}'")
-    for col in tbl.columns:
-        con.execute(f'COMMENT ON COLUMN "{tbl.name}"."{col.name}" IS \'{_q(col.description)}\'')
+def _describe(tables: list[Table]) -> str:
+    """The COMMENT ON statements of these tables and views and every column, as one script (one call, not one per
+    column: a few hundred statements)."""
+    out = []
+    for tbl in tables:
+        kind = "VIEW" if tbl.kind == "view" else "TABLE"
+        out.append(f"COMMENT ON {kind} \"{tbl.name}\" IS '{_q(f'[{tbl.kind}] {tbl.description}')}';")
+        out.extend(f'COMMENT ON COLUMN "{tbl.name}"."{c.name}" IS \'{_q(c.description)}\';' for c in tbl.columns)
+    return "\n".join(out)
 
 
 # text that must never be in a mart of a tenant without the opt-in
@@ -376,8 +380,7 @@ def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = 
         try:
             for view in VIEWS:
                 con.execute(f'CREATE VIEW "{view.name}" AS {view.sql}')
-            for tbl in TABLES + VIEWS:
-                _describe(con, tbl)
+            con.execute(_describe([*TABLES, *VIEWS]))
             lap("describe")
             _check(con, store, config, rows)
             private = [tc.id for tc in config.tenants if not tc.mart_personal_data]

@@ -25,13 +25,14 @@ from tests.conftest import sandbox_hub_config
 # would serve the refreshing reads from the old file too.
 READER = textwrap.dedent(
     """
-    import json, sys, pathlib, duckdb
+    import json, sys, pathlib, time, duckdb
     path, stop, out, mode = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[5]
     tables_expected = int(sys.argv[4])
     held = duckdb.connect(path, read_only=True) if mode == "hold" else None
     held_count = held.execute("SELECT count(*) FROM dossiers").fetchall()[0][0] if held else None
     opens, errors, inconsistent, held_changed, built = 0, [], 0, 0, set()
     while not stop.exists():
+        time.sleep(0.01)  # as often as a dashboard could, without taking the builder's cores
         try:
             if held is not None:
                 if held.execute("SELECT count(*) FROM dossiers").fetchall()[0][0] != held_count:
