@@ -199,3 +199,35 @@ def test_an_instance_file_loads_as_a_dagster_instance_on_postgres(name, tmp_path
         assert queue is not None and queue.max_concurrent_runs == 8
         assert instance.global_op_concurrency_default_limit == 2
         assert instance.get_runs() == []
+
+
+def test_the_mart_publish_job_reads_the_mart_where_the_runs_build_it():
+    import importlib
+
+    objects = k8s_objects()
+    job = objects[("CronJob", "hub-mart-publish")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = job["containers"]
+    module, source = container["command"][2], container["command"][3]
+    assert importlib.import_module(module).publish_parquet
+    home = objects[("ConfigMap", "hub-settings")]["data"]["HUB_HOME"]
+    assert source == f"{home}/mart/parquet"
+    claims = {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in job["volumes"]}
+    assert ("PersistentVolumeClaim", claims["hub-home"]) in objects
+
+
+@pytest.mark.postgres
+def test_the_one_off_init_makes_the_tables_and_every_partner_pool_once(tmp_path, monkeypatch, pg_dagster_url, capsys):
+    import json
+
+    from app.instance import declared_pools, main
+
+    home = tmp_path / "dagster"
+    home.mkdir()
+    shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv(DAGSTER_PG_URL_ENV, pg_dagster_url)
+    assert main(["init"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first == {"storage": "PostgresRunStorage", "pools_created": sorted(declared_pools())}
+    assert main(["init"]) == 0
+    assert json.loads(capsys.readouterr().out)["pools_created"] == []
