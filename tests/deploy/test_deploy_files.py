@@ -231,3 +231,21 @@ def test_the_one_off_init_makes_the_tables_and_every_partner_pool_once(tmp_path,
     assert first == {"storage": "PostgresRunStorage", "pools_created": sorted(declared_pools())}
     assert main(["init"]) == 0
     assert json.loads(capsys.readouterr().out)["pools_created"] == []
+
+
+def test_the_init_job_runs_the_instance_init_with_the_hub_secrets():
+    objects = k8s_objects()
+    pod = objects[("Job", "hub-dagster-init")]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["python", "-m", "app.instance", "init"]
+    refs = {next(iter(r.values()))["name"] for r in container["envFrom"]}
+    assert {"hub-settings", "hub-secrets"} <= refs
+    assert all(("ConfigMap", n) in objects or ("Secret", n) in objects for n in refs)
+    # importing the definitions reads the tenants file: it must be mounted where HUB_CONFIG says
+    config = objects[("ConfigMap", "hub-settings")]["data"]["HUB_CONFIG"]
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert any(
+        config.startswith(path + "/") and volumes[name].get("configMap", {}).get("name") == "hub-tenants"
+        for name, path in mounts.items()
+    )
