@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from app import demo
+from app.instance import write_instance_yaml
 from app.sandbox_stack import SandboxStack, start_stack
 from connectors import registry
 from hub.config import (
@@ -61,11 +62,7 @@ concurrency:
 
 def write_dagster_home(home: Path) -> Path:
     """A Dagster home with the hub's instance settings (an existing dagster.yaml is left as the user made it)."""
-    home.mkdir(parents=True, exist_ok=True)
-    cfg = home / "dagster.yaml"
-    if not cfg.exists() or cfg.read_text(encoding="utf-8") == "telemetry:\n  enabled: false\n":
-        cfg.write_text(DAGSTER_YAML, encoding="utf-8")
-    return home
+    return write_instance_yaml(home, DAGSTER_YAML)  # on PostgreSQL with HUB_DAGSTER_PG_URL (app/instance.py)
 
 
 def _dagster_home(paths: HubPaths) -> Path:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 import connectors  # noqa: F401  (registers the partners' connectors: config validation, redaction, journey)
 from hub.store import Store
@@ -41,6 +41,22 @@ def pg_store() -> Iterator[Store]:
     s.dispose()
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_dagster_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for a Dagster instance's tables (dagster-postgres takes no schema), dropped
+    afterwards with whatever connections are left."""
+    if not PG_URL:
+        pytest.skip("set HUB_TEST_POSTGRES_URL to run PostgreSQL tests")
+    name = f"dagster_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
 
 

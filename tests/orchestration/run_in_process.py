@@ -1,6 +1,8 @@
 """Materialize assets in a process of its own, as Dagster's run launcher does: `python -m
-tests.orchestration.run_in_process '<json>'` with {"assets": [...], "partition": str | {dim: key}, "tags": {}}.
-The tenants file and the state store come from HUB_CONFIG and HUB_DATABASE_URL. Prints {"success": bool}."""
+tests.orchestration.run_in_process '<json>'` with {"assets": [...], "partition": str | {dim: key}, "tags": {},
+"instance": "ephemeral" | "home"}. The tenants file and the state store come from HUB_CONFIG and HUB_DATABASE_URL;
+"home" records the run in the Dagster instance of $DAGSTER_HOME (its dagster.yaml: pools, storage), as a
+deployment's run worker does. Prints {"success": bool}."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ def main(argv: list[str]) -> int:
     partition = spec.get("partition")
     if isinstance(partition, dict):
         partition = MultiPartitionKey(partition)
-    with DagsterInstance.ephemeral() as instance:
+    home = spec.get("instance") == "home"
+    with DagsterInstance.get() if home else DagsterInstance.ephemeral() as instance:
         res = materialize(
             [*ALL_ASSETS, *ALL_CHECKS],
             selection=[by_name[n] for n in spec["assets"]],

@@ -1,6 +1,8 @@
 """Overlapping runs on PostgreSQL: a scheduled sync, a backfill (full re-read), the stalled-dossier sensor's
 run and the outbox sensor's push, all at once and twice over, leave the store consistent with Econobis —
-nothing twice, nothing lost."""
+nothing twice, nothing lost. Once with each run on an ephemeral Dagster instance, once with all of them on
+the hub's Dagster instance with its run, event-log and schedule storage on PostgreSQL too (HUB_DAGSTER_PG_URL,
+app/instance.py), its pools' slots shared through that database as a deployment's run workers share them."""
 
 from __future__ import annotations
 
@@ -27,7 +29,10 @@ def pg_hub(tmp_path, monkeypatch, pg_store):
     yield from make_hub(tmp_path, monkeypatch, pg_store, residents=40)
 
 
-def test_overlapping_scheduled_sensor_and_backfill_runs_leave_the_store_consistent(pg_hub):
+@pytest.mark.parametrize("instance", ["ephemeral", "postgresql"])
+def test_overlapping_scheduled_sensor_and_backfill_runs_leave_the_store_consistent(
+    pg_hub, instance, request, tmp_path, monkeypatch
+):
     from assets import SYNC_ASSETS
     from assets.canonical import xref_duplicates
     from connectors.econobis.client import EconobisClient
@@ -61,6 +66,12 @@ def test_overlapping_scheduled_sensor_and_backfill_runs_leave_the_store_consiste
         "outbox sensor run": {"assets": ["econobis_push"], "partition": TENANT},
         "date-range backfill": {"assets": ["econobis_window"], "partition": {"tenant": TENANT, "day": day.isoformat()}},
     }
+    dagster_home = None
+    if instance == "postgresql":
+        monkeypatch.setenv("HUB_DAGSTER_PG_URL", request.getfixturevalue("pg_dagster_url"))
+        monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+        dagster_home = pg_dagster_home(tmp_path / "dagster")
+        runs = {name: {**spec, "instance": "home"} for name, spec in runs.items()}
     # each run in a process of its own, as Dagster's run launcher starts them
     env = {
         **os.environ,
@@ -129,3 +140,43 @@ def test_overlapping_scheduled_sensor_and_backfill_runs_leave_the_store_consiste
         parked = [(q["source"], q["reason"][:80]) for q in store.open_quarantine(conn, TENANT)]
     # only stalled dossiers that have no kans to hang a follow-up on wait for the coordinator (by design)
     assert all(source == "hub:follow-up" for source, _ in parked), parked
+    if dagster_home is not None:
+        assert_recorded_on_postgres(dagster_home, expected_runs=2 * len(runs))
+
+
+def pg_dagster_home(home: Path) -> Path:
+    """The hub's DAGSTER_HOME as `hub ui` writes it with HUB_DAGSTER_PG_URL set; its tables and pools made once
+    here, before the runs start, as a deployment's `python -m app.instance init` does (without the pools, two
+    runs that both meet a new pool race on PostgreSQL: dagster-io/dagster#33552)."""
+    from dagster import DagsterInstance
+
+    from app.cli import write_dagster_home
+    from app.instance import declared_pools, init_pools
+
+    write_dagster_home(home)
+    assert "postgres_url:\n      env: HUB_DAGSTER_PG_URL" in (home / "dagster.yaml").read_text(encoding="utf-8")
+    with DagsterInstance.from_config(str(home)) as inst:
+        assert type(inst.run_storage).__name__ == "PostgresRunStorage"
+        pools = declared_pools()
+        assert {"econobis", "hoomdossier"} <= pools
+        assert init_pools(inst, pools) == sorted(pools)
+        assert init_pools(inst, pools) == []  # once is enough
+    return home
+
+
+def assert_recorded_on_postgres(home: Path, expected_runs: int) -> None:
+    """Every run is in the PostgreSQL instance, succeeded, with its materializations; no pool slot is left held."""
+    from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+
+    with DagsterInstance.from_config(str(home)) as inst:
+        records = inst.get_runs()
+        assert len(records) == expected_runs, [r.status for r in records]
+        assert {r.status for r in records} == {DagsterRunStatus.SUCCESS}
+        mats = inst.fetch_materializations(AssetKey("econobis_pull"), limit=100).records
+        assert len(mats) == 4  # the scheduled sync and the backfill, twice over
+        pools = inst.event_log_storage.get_concurrency_keys()
+        assert pools, "no step claimed a pool slot"
+        for pool in pools:
+            info = inst.event_log_storage.get_concurrency_info(pool)
+            assert info.slot_count == 2, (pool, info.slot_count)
+            assert info.active_slot_count == 0 and info.pending_step_count == 0, pool
