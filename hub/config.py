@@ -774,7 +774,9 @@ class HubPaths:
 
     @cached_property
     def mart_dir(self) -> Path:
-        return self.root / "mart"
+        """$HUB_MART_DIR (e.g. a volume PowerBI's gateway reads), else `mart/` in the hub's home."""
+        moved = os.environ.get("HUB_MART_DIR")
+        return Path(moved).resolve() if moved else self.root / "mart"
 
     @property
     def sqlite_path(self) -> Path:

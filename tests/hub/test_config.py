@@ -629,3 +629,16 @@ def test_a_real_tenant_without_the_pseudonym_key_is_refused_and_a_short_key_too(
     assert problems(FULL) == []
     # the embedded sandbox default needs no key
     assert validate_config(sandbox_config(), REGISTRY, env={}) == []
+
+
+def test_the_mart_directory_moves_with_hub_mart_dir(tmp_path, monkeypatch):
+    from hub.config import HubPaths
+
+    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("HUB_MART_DIR", raising=False)
+    assert HubPaths.from_env().mart_dir == (tmp_path / "home" / "mart").resolve()
+    monkeypatch.setenv("HUB_MART_DIR", str(tmp_path / "volume" / "mart"))
+    paths = HubPaths.from_env()
+    assert paths.mart_dir == (tmp_path / "volume" / "mart").resolve()
+    paths.ensure()
+    assert paths.mart_dir.is_dir() and paths.sqlite_path.parent == (tmp_path / "home").resolve()
