@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from app import demo
 from app.errors import UserError, user_error, validation_summary
 from app.progress import print_table, progress_bars, summary_table
-from app.sandbox_stack import SandboxStack, start_stack
+from app.sandbox_stack import SandboxStack, ports_in_use, start_stack
 from connectors import registry
 from hub import progress
 from hub.config import (
@@ -90,6 +90,13 @@ def _start_default_stack(
     """Every registered sandbox and (with a store) the receiver, on the embedded config's ports; `options`:
     partner → keywords for its sandbox (e.g. the demo's clocks)."""
     base = sandbox_port_base()
+    hint = (
+        "another `hub sandbox`, `hub ui` or `hub demo` may be running: "
+        f"stop it or set HUB_SANDBOX_PORT_BASE (now {base})"
+    )
+    taken = ports_in_use(sandbox_ports(), receiver_port())
+    if taken:
+        raise UserError(f"ports in use: {', '.join(taken)}; {hint}")
     try:
         return start_stack(
             residents,
@@ -100,10 +107,8 @@ def _start_default_stack(
             options=options,
             id_shift=id_shift,
         )
-    except RuntimeError as exc:
-        raise SystemExit(
-            f"{exc}\nAnother `hub sandbox` may be running; stop it or set HUB_SANDBOX_PORT_BASE (now {base})."
-        ) from None
+    except RuntimeError as exc:  # a port taken between the look and the start
+        raise UserError(f"{exc}; {hint}") from None
 
 
 def _wait_for_signal() -> None:

@@ -58,6 +58,11 @@ def user_error(exc: BaseException) -> str | None:
         return f"cannot read {exc.filename}: {what}" if exc.filename else f"{what}"
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8 text: {exc.reason} at byte {exc.start}"
+    import requests
+
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):  # outside a partner client
+        url = getattr(exc.request, "url", None) if exc.request is not None else None
+        return f"cannot reach {url or 'a service'}: {type(exc).__name__}"
     try:  # the state store out of reach or its URL malformed
         from sqlalchemy.exc import ArgumentError, OperationalError
 

@@ -153,3 +153,28 @@ def test_hub_debug_shows_the_traceback_of_a_user_error_too(home, monkeypatch):
 def test_help_exits_0_and_describes_the_errors(home, capsys):
     assert main(["--help"]) == 0
     assert "HUB_DEBUG=1 shows the traceback" in capsys.readouterr().out
+
+
+def test_sandboxes_on_ports_taken_are_refused_in_one_line(home, capsys, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        monkeypatch.setenv("HUB_RECEIVER_PORT", str(port))
+        assert main(["sandbox", "--residents", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("hub sandbox: error: ports in use: ") and len(err.splitlines()) == 1
+    assert f"{port} (receiver)" in err and "set HUB_SANDBOX_PORT_BASE" in err
+
+
+def test_a_service_out_of_reach_outside_a_partner_client_is_one_line():
+    import requests
+
+    from app.errors import user_error
+
+    try:
+        requests.get("http://127.0.0.1:9/", timeout=2)
+    except requests.exceptions.ConnectionError as exc:
+        assert user_error(exc) == "cannot reach http://127.0.0.1:9/: ConnectionError"
