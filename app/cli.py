@@ -180,6 +180,15 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
     """One pass of the Hoomdossier coupling without Dagster: apply and forward received messages, plan and
     push registrations and coach links."""
     from connectors.econobis.connector import pusher
+
+    config = _load(args)
+    store = _open_store()
+    tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
+    with progress_bars(not args.no_progress):
+        return _hoomdossier_pass(store, config, tenants, pusher)
+
+
+def _hoomdossier_pass(store: Store, config: HubConfig, tenants: list[Any], pusher: Any) -> int:
     from couplings.econobis_hoomdossier import (
         apply_hoomdossier_inbox,
         forward_hoomdossier_inbox,
@@ -187,9 +196,6 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
         push_hoomdossier,
     )
 
-    config = _load(args)
-    store = _open_store()
-    tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
     failed = 0
     for t in tenants:
         try:
