@@ -13,13 +13,14 @@ from hub.work import ReplayReport, replay_tenant
 
 
 class ReplayConfig(Config):
-    """Leave both empty to replay everything open for the tenant."""
+    """Leave them all empty to replay everything open for the tenant."""
 
     sources: list[str] = Field(
         default_factory=list,
         description="only these quarantine sources, e.g. outbox:econobis, inbox:hoomdossier, econobis",
     )
     ids: list[int] = Field(default_factory=list, description="only these quarantine entry ids")
+    reason: str = Field(default="", description="only entries whose reason contains this text (any case)")
 
 
 def replay_rules(reg: Registry, couplings: tuple[Coupling, ...]) -> dict[str, ReplayRule]:
@@ -60,7 +61,9 @@ def replay_asset(reg: Registry, couplings: tuple[Coupling, ...]) -> Any:
                 resource: PartnerResource = getattr(context.resources, partner)
                 return c.pull.reread(resource.run(cfg, tenant, store), records).metadata()
 
-            done = replay_tenant(store, tenant, rules, reread, config.sources or None, config.ids or None)
+            done = replay_tenant(
+                store, tenant, rules, reread, config.sources or None, config.ids or None, config.reason or None
+            )
         context.log.info("replayed quarantine of %s: %s", tenant, done.report.requeued)
         metadata = _metadata(done.report, done.before, done.after, done.reread_still_quarantined)
         if done.unknown is not None:
