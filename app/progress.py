@@ -11,15 +11,26 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.progress import Task as ProgressTask
+from rich.text import Text
 
 from hub import progress as hub_progress
+
+
+class _Count(ProgressColumn):
+    """`done/total` for a step of known size; nothing for one whose size is unknown (no `0/?`)."""
+
+    def render(self, task: ProgressTask) -> Text:
+        if task.total is None:
+            return Text("")
+        return Text(f"{int(task.completed)}/{int(task.total)}", style="progress.download")
 
 
 @dataclass
@@ -49,7 +60,7 @@ class RichReporter:
             SpinnerColumn(finished_text="✓"),
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            _Count(),
             TimeElapsedColumn(),
             console=console,
         )
