@@ -15,12 +15,17 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
 
 from app import demo
+from app.errors import UserError, user_error, validation_summary
 from app.instance import write_instance_yaml
-from app.sandbox_stack import SandboxStack, start_stack
+from app.progress import print_table, progress_bars, summary_table
+from app.sandbox_stack import SandboxStack, ports_in_use, start_stack
 from connectors import registry
+from hub import progress
 from hub.config import (
     ConfigError,
     HubConfig,
@@ -82,6 +87,13 @@ def _start_default_stack(
     """Every registered sandbox and (with a store) the receiver, on the embedded config's ports; `options`:
     partner → keywords for its sandbox (e.g. the demo's clocks)."""
     base = sandbox_port_base()
+    hint = (
+        "another `hub sandbox`, `hub ui` or `hub demo` may be running: "
+        f"stop it or set HUB_SANDBOX_PORT_BASE (now {base})"
+    )
+    taken = ports_in_use(sandbox_ports(), receiver_port())
+    if taken:
+        raise UserError(f"ports in use: {', '.join(taken)}; {hint}")
     try:
         return start_stack(
             residents,
@@ -92,10 +104,8 @@ def _start_default_stack(
             options=options,
             id_shift=id_shift,
         )
-    except RuntimeError as exc:
-        raise SystemExit(
-            f"{exc}\nAnother `hub sandbox` may be running; stop it or set HUB_SANDBOX_PORT_BASE (now {base})."
-        ) from None
+    except RuntimeError as exc:  # a port taken between the look and the start
+        raise UserError(f"{exc}; {hint}") from None
 
 
 def _wait_for_signal() -> None:
@@ -167,6 +177,15 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
     """One pass of the Hoomdossier coupling without Dagster: apply and forward received messages, plan and
     push registrations and coach links."""
     from connectors.econobis.connector import pusher
+
+    config = _load(args)
+    store = _open_store()
+    tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
+    with progress_bars(not args.no_progress):
+        return _hoomdossier_pass(store, config, tenants, pusher)
+
+
+def _hoomdossier_pass(store: Store, config: HubConfig, tenants: list[Any], pusher: Any) -> int:
     from couplings.econobis_hoomdossier import (
         apply_hoomdossier_inbox,
         forward_hoomdossier_inbox,
@@ -174,9 +193,6 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
         push_hoomdossier,
     )
 
-    config = _load(args)
-    store = _open_store()
-    tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
     failed = 0
     for t in tenants:
         try:
@@ -252,22 +268,88 @@ def _partner_runs(args: argparse.Namespace, has: Callable[[Connector], bool]) ->
                 yield c.name, PartnerRun(store, config, t, {"share_login": False})
 
 
-def _print_outcome(partner: str, run: PartnerRun, outcome: Any) -> None:
-    values = {"partner": partner, "tenant": run.tenant_id, **outcome.metadata()}
-    print(json.dumps(values, indent=2, default=lambda v: getattr(v, "text", str(v))))
+# The summary table's figures: column → the metadata keys that may carry it (the first a partner reports).
+PULL_FIGURES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("seen", ("records_seen", "asked", "applications_read", "units_read")),
+    ("new", ("created",)),
+    ("updated", ("updated", "changed")),
+    ("unchanged", ("unchanged", "already_known")),
+    ("quarantined", ("quarantined", "registrations_quarantined")),
+    ("calls", ("partner_calls", "register_calls")),
+    ("seconds", ("seconds",)),
+)
+PUSH_FIGURES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("due", ("claimed",)),
+    ("sent", ("sent",)),
+    ("found", ("found_by_lookup",)),
+    ("later", ("retry_later",)),
+    ("quarantined", ("quarantined",)),
+    ("withheld", ("withheld_without_consent",)),
+    ("writes", ("partner_writes",)),
+    ("seconds", ("seconds",)),
+)
+
+
+def _json_value(v: Any) -> Any:
+    return getattr(v, "text", str(v))
+
+
+def _figure(values: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((values[k] for k in keys if k in values), None)
+
+
+def _run_partners(
+    args: argparse.Namespace,
+    what: str,
+    has: Callable[[Connector], bool],
+    step: Callable[[Connector, PartnerRun], Any],
+    figures: tuple[tuple[str, tuple[str, ...]], ...],
+) -> int:
+    """`step` for every partner × tenant (`_partner_runs`), a progress bar each; then one summary table on
+    stdout (one line per partner and tenant), or with --json every outcome's figures as one JSON array. A
+    partner that fails a tenant is one line on stderr; the others go on, and the exit is 1."""
+    results: list[dict[str, Any]] = []
+    failed = 0
+    with progress_bars(not args.no_progress):
+        for partner, run in _partner_runs(args, has):
+            row: dict[str, Any] = {"partner": partner, "tenant": run.tenant_id}
+            with progress.task(f"{what} {partner} {run.tenant_id}"):
+                try:
+                    row |= {"ok": True, **step(registry().get(partner), run).metadata()}
+                except PartnerError as exc:
+                    failed += _partner_failed(what, run.tenant_id, exc)
+                    row |= {"ok": False, "error": user_error(exc)}
+            results.append(row)
+    if args.json:
+        print(json.dumps(results, indent=2, default=_json_value))
+    elif results:
+        rows = [
+            [r["partner"], r["tenant"], "ok" if r["ok"] else "FAILED", *(_figure(r, keys) for _, keys in figures)]
+            for r in results
+        ]
+        print_table(summary_table(f"hub {what}", ["partner", "tenant", "result", *(c for c, _ in figures)], rows))
+    else:
+        print(f"hub {what}: no configured tenant has a partner with a {what}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
     """Each partner's pull for the configured tenants, without Dagster (`--full`: the nightly re-read)."""
-    failed = 0
-    for partner, run in _partner_runs(args, lambda c: c.pull is not None):
-        pull = registry().get(partner).pull
-        assert pull is not None
-        try:
-            _print_outcome(partner, run, pull.run(run, args.full))
-        except PartnerError as exc:
-            failed += _partner_failed("pull", run.tenant_id, exc)
-    return 1 if failed else 0
+
+    def step(c: Connector, run: PartnerRun) -> Any:
+        assert c.pull is not None
+        return c.pull.run(run, args.full)
+
+    return _run_partners(args, "pull", lambda c: c.pull is not None, step, PULL_FIGURES)
+
+
+def _read_signups(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    path = Path(name)
+    if not path.is_file():
+        raise UserError(f"no sign-up file {name}" + (" (it is a directory)" if path.is_dir() else ""))
+    return path.read_text(encoding="utf-8")
 
 
 def cmd_signup(args: argparse.Namespace) -> int:
@@ -275,35 +357,35 @@ def cmd_signup(args: argparse.Namespace) -> int:
     from connectors.econobis.commands import SignUp, enqueue_signup
 
     tenant = _load(args).tenant(args.tenant)
+    text = _read_signups(args.file)  # before the store: a missing file touches nothing
     store = _open_store()
     queued = bad = 0
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            signup = SignUp.model_validate_json(line)
-        except ValueError as exc:
-            bad += 1
-            print(f"line {n}: not a valid sign-up: {str(exc).splitlines()[0]}", file=sys.stderr)
-            continue
-        enqueue_signup(store, tenant.id, signup)
-        queued += 1
+    try:
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                signup = SignUp.model_validate_json(line)
+            except ValidationError as exc:
+                bad += 1
+                print(f"line {n}: not a valid sign-up: {validation_summary(exc)}", file=sys.stderr)
+                continue
+            enqueue_signup(store, tenant.id, signup)
+            queued += 1
+    finally:
+        store.dispose()
     print(f"queued {queued} sign-up(s) for {tenant.id}" + (f"; {bad} line(s) refused" if bad else ""))
     return 1 if bad else 0
 
 
 def cmd_push(args: argparse.Namespace) -> int:
     """Each partner's due outbox items, pushed without Dagster."""
-    failed = 0
-    for partner, run in _partner_runs(args, lambda c: c.push is not None):
-        push = registry().get(partner).push
-        assert push is not None
-        try:
-            _print_outcome(partner, run, push.run(run))
-        except PartnerError as exc:
-            failed += _partner_failed("push", run.tenant_id, exc)
-    return 1 if failed else 0
+
+    def step(c: Connector, run: PartnerRun) -> Any:
+        assert c.push is not None
+        return c.push.run(run)
+
+    return _run_partners(args, "push", lambda c: c.push is not None, step, PUSH_FIGURES)
 
 
 def cmd_mart(args: argparse.Namespace) -> int:
@@ -312,8 +394,17 @@ def cmd_mart(args: argparse.Namespace) -> int:
     config = _load(args)  # before the store: a bad file touches nothing
     paths = HubPaths.from_env()
     paths.ensure()
-    result = build_mart(Store.open(paths.database_url()), config, paths.mart_dir)
+    store = Store.open(paths.database_url())
+    try:
+        with progress_bars(not args.no_progress):
+            result = build_mart(store, config, paths.mart_dir)
+    finally:
+        store.dispose()
+    if args.json:
+        print(json.dumps({"mart": str(result.path), "rows": result.rows, "seconds": result.seconds}, indent=2))
+        return 0
     _print_funnel(read_funnel(result.path))
+    print(f"\nmart: {result.path} ({sum(result.seconds.values()):.1f} s)")
     return 0
 
 
@@ -327,10 +418,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     paths = HubPaths.from_env()
     out = Path(args.out) if args.out else paths.mart_dir / "reports"
     try:
-        written = write_report(paths.mart_dir / MART_FILE, out, tenants)
-    except ReportError as exc:
-        print(f"hub report: {exc}", file=sys.stderr)
-        return 1
+        with progress_bars(not args.no_progress):
+            written = write_report(paths.mart_dir / MART_FILE, out, tenants)
+    except ReportError as exc:  # no mart yet, or a tenant it does not have
+        raise UserError(str(exc)) from None
     for path in written.values():
         print(path)
     return 0
@@ -633,6 +724,187 @@ def cmd_matches(args: argparse.Namespace) -> int:
         store.dispose()
 
 
+def _quarantine_tenants(args: argparse.Namespace, config: HubConfig) -> list[Any]:
+    return [config.tenant(args.tenant)] if args.tenant else list(config.tenants)
+
+
+def _quarantine_view(q: Mapping[str, Any], payload: bool = False) -> dict[str, Any]:
+    """An entry as a person sees it: its reason and (with `payload`) its payload with personal data masked as
+    in logs (hub.redact); a byte-exact refused body only by its size."""
+    from hub.redact import redact_personal
+
+    out: dict[str, Any] = {
+        "id": q["id"],
+        "tenant": q["tenant"],
+        "source": q["source"],
+        "entity": q["entity"],
+        "external_id": q["external_id"],
+        "status": "open" if q["resolved_at"] is None else "resolved",
+        "occurrences": q["occurrences"],
+        "first_seen_at": q["first_seen_at"],
+        "last_seen_at": q["last_seen_at"],
+        "resolved_at": q["resolved_at"],
+        "reason": redact_personal(str(q["reason"])),
+    }
+    if payload:
+        out["payload"] = redact_personal(q["payload"])
+        body = q.get("payload_bytes")
+        out["payload_bytes"] = f"{len(body)} bytes (not shown)" if body else None
+    return out
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """What the hub could not process, per tenant: `list` (open entries, or all with --all), `show` one entry
+    with its reason and payload (personal data masked), `replay` them by each source's rule — the same
+    replay as Dagster's `quarantine_replay` (hub.work.replay_tenant), re-reads from the partner included."""
+    config = _load(args)
+    tenants = _quarantine_tenants(args, config)
+    store = _open_store()
+    try:
+        if args.action == "list":
+            return _quarantine_list(args, store, tenants)
+        if args.action == "show":
+            return _quarantine_show(args, store, tenants)
+        return _quarantine_replay(args, store, config, tenants)
+    finally:
+        store.dispose()
+
+
+def _quarantine_list(args: argparse.Namespace, store: Store, tenants: list[Any]) -> int:
+    entries: list[dict[str, Any]] = []
+    with store.begin() as conn:
+        for t in tenants:
+            found = store.quarantine_entries(
+                conn, t.id, sources=args.source or (), ids=args.id or (), reason=args.reason, include_resolved=args.all
+            )
+            entries += [_quarantine_view(q) for q in found]
+    shown = entries if args.limit <= 0 else entries[: args.limit]
+    if args.json:
+        print(json.dumps(shown, indent=2, default=str))
+        return 0
+    which = "" if args.all else "open "
+    if not entries:
+        print(f"no {which}quarantine entries" + (" match" if args.source or args.id or args.reason else ""))
+        return 0
+    rows = [
+        [
+            e["id"],
+            e["tenant"],
+            e["source"],
+            e["entity"],
+            e["external_id"],
+            e["status"],
+            e["occurrences"],
+            f"{e['last_seen_at']:%Y-%m-%d %H:%M}",
+            e["reason"][:90] + ("…" if len(e["reason"]) > 90 else ""),
+        ]
+        for e in shown
+    ]
+    columns = ["id", "tenant", "source", "entity", "external id", "status", "seen", "last seen", "reason"]
+    print_table(
+        summary_table(f"{len(entries)} {which}quarantine entr{'y' if len(entries) == 1 else 'ies'}", columns, rows)
+    )
+    if len(shown) < len(entries):
+        print(f"… and {len(entries) - len(shown)} more (--limit 0 lists all, --json for every field)")
+    return 0
+
+
+def _quarantine_show(args: argparse.Namespace, store: Store, tenants: list[Any]) -> int:
+    if not args.id or len(args.id) != 1:
+        raise UserError("show needs one entry: --id N (the number `hub quarantine list` shows)")
+    with store.begin() as conn:
+        found = [q for t in tenants if (q := store.quarantine_entry(conn, t.id, args.id[0])) is not None]
+    if not found:
+        where = f"tenant {args.tenant}" if args.tenant else "any configured tenant"
+        raise UserError(f"{where} has no quarantine entry {args.id[0]}")
+    view = _quarantine_view(found[0], payload=True)
+    if args.json:
+        print(json.dumps(view, indent=2, default=str))
+        return 0
+    print(
+        f"#{view['id']} {view['tenant']} · {view['source']} · {view['entity']} {view['external_id']} · {view['status']}"
+    )
+    seen = f"seen {view['occurrences']} time(s), first {view['first_seen_at']:%Y-%m-%d %H:%M}"
+    seen += f", last {view['last_seen_at']:%Y-%m-%d %H:%M}"
+    if view["resolved_at"]:
+        seen += f", resolved {view['resolved_at']:%Y-%m-%d %H:%M}"
+    print(seen)
+    print(f"reason: {view['reason']}")
+    print("payload (personal data masked):")
+    print(json.dumps(view["payload"], indent=2, default=str, ensure_ascii=False))
+    if view["payload_bytes"]:
+        print(f"refused body: {view['payload_bytes']}")
+    return 0
+
+
+def _quarantine_replay(args: argparse.Namespace, store: Store, config: HubConfig, tenants: list[Any]) -> int:
+    from assets.operations import replay_rules
+    from couplings import COUPLINGS
+    from hub.work import replay_tenant
+
+    rules = replay_rules(registry(), COUPLINGS)
+    results: list[dict[str, Any]] = []
+    failed = 0
+    with progress_bars(not args.no_progress):
+        for t in tenants:
+
+            def reread(partner: str, records: dict[str, list[str]], t: Any = t) -> dict[str, Any] | None:
+                c = registry().get(partner)
+                if c.pull is None or c.pull.reread is None or not t.has(partner):
+                    return None
+                return dict(c.pull.reread(PartnerRun(store, config, t, {"share_login": False}), records).metadata())
+
+            with progress.task(f"replay {t.id}"):
+                try:
+                    done = replay_tenant(
+                        store, t.id, rules, reread, args.source or None, args.id or None, reason=args.reason
+                    )
+                except PartnerError as exc:
+                    failed += _partner_failed("quarantine replay", t.id, exc)
+                    continue
+            if done.unknown is not None:
+                failed += 1
+                print(f"hub quarantine replay: {done.unknown}", file=sys.stderr)
+            r = done.report
+            results.append(
+                {
+                    "tenant": t.id,
+                    "open_before": sum(done.before.values()),
+                    "requeued": r.requeued,
+                    "reread_from_partner": r.reread,
+                    "reread_still_quarantined": done.reread_still_quarantined,
+                    "nothing_left_to_replay": r.gone,
+                    "not_replayable": {s: {"open": n, "why": r.why.get(s, "")} for s, n in r.not_replayable.items()},
+                    "no_replay_rule": r.unknown,
+                    "open_after": sum(done.after.values()),
+                    "open_after_by_source": done.after,
+                    "replayed": r.preview,
+                }
+            )
+    if args.json:
+        print(json.dumps(results, indent=2, default=str))
+    elif results:
+        rows = [
+            [
+                x["tenant"],
+                x["open_before"],
+                sum(x["requeued"].values()),
+                x["reread_from_partner"],
+                x["reread_still_quarantined"],
+                x["nothing_left_to_replay"],
+                sum(v["open"] for v in x["not_replayable"].values()),
+                sum(x["no_replay_rule"].values()),
+                x["open_after"],
+            ]
+            for x in results
+        ]
+        columns = ["tenant", "open before", "due again", "re-read", "still failing", "nothing left", "not replayable",
+                   "no rule", "open after"]  # fmt: skip
+        print_table(summary_table("hub quarantine replay", columns, rows))
+        print("due again: the outbox and inbox send them on their next run (`hub push`, or the Dagster sensors)")
+    return 1 if failed else 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     """The sandboxes (Econobis per tenant, Hoomdossier, the receiver) and `dagster dev` (webserver + daemon:
     schedules, sensors, backfills, run queue) on the hub's definitions and instance settings."""
@@ -692,14 +964,56 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class HubParser(argparse.ArgumentParser):
+    """argparse with the hub's refusal of a bad argument: one line, `hub pull: error: …`, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _tenant_option(p: argparse.ArgumentParser, required: bool = False, what: str = "") -> None:
+    p.add_argument(
+        "--tenant",
+        required=required,
+        help=f"the tenant's id, e.g. coop-noord{'' if required else ' (default: every configured tenant)'}{what}",
+    )
+
+
+def _json_option(p: argparse.ArgumentParser, what: str = "") -> None:
+    p.add_argument("--json", action="store_true", help=f"print JSON on stdout instead of a table{what}")
+
+
+def _partner_option(p: argparse.ArgumentParser, names: list[str], what: str) -> None:
+    p.add_argument("--partner", choices=names, help=f"only this partner (default: every partner with a {what})")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hub", description="Renovation-journey integration hub")
+    reg = registry()
+    p = HubParser(
+        prog="hub",
+        description="Renovation-journey integration hub",
+        epilog="A wrong value or file ends in one line `hub …: error: …` and exit 2; HUB_DEBUG=1 shows the traceback.",
+    )
     p.add_argument("--config", help="tenants file (default: $HUB_CONFIG, ./hub.yaml, else the sandbox tenants)")
-    p.add_argument("--log-level", default=os.environ.get("HUB_LOG_LEVEL", "WARNING"))
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=os.environ.get("HUB_LOG_LEVEL", "WARNING").upper(),
+        help="JSON log events on stderr from this level on (default: $HUB_LOG_LEVEL or WARNING)",
+    )
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress bars (they are drawn on stderr only when it is a terminal)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("sandbox", help="run the partner sandboxes on loopback until Ctrl-C")
-    s.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
+    s.add_argument("--residents", type=int, default=DEMO_RESIDENTS, help="residents per tenant in each sandbox CRM")
     s.add_argument("--throttle", type=int, default=60, help="requests per minute per client (Econobis: 60)")
     s.add_argument("--id-shift", type=int, default=0, help="shift lookup ids (prove the hub keys on code_ref)")
     s.add_argument("--json", action="store_true", help="print base URLs and credentials as one JSON object")
@@ -709,48 +1023,78 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_sandbox)
 
     sv = sub.add_parser("serve", help="run the receiver (Econobis- and Hoomdossier-compatible routes)")
-    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     sv.add_argument("--port", type=int, default=None, help="default: $HUB_RECEIVER_PORT or HUB_SANDBOX_PORT_BASE")
     sv.set_defaults(fn=cmd_serve)
 
     hd = sub.add_parser("hoomdossier", help="one pass of the Hoomdossier coupling (no Dagster)")
-    hd.add_argument("--tenant")
+    _tenant_option(hd, what=" with Hoomdossier")
     hd.set_defaults(fn=cmd_hoomdossier)
 
     d = sub.add_parser("demo", help="sandboxes → push sign-ups and pull through Dagster → mart → funnel")
-    d.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
+    d.add_argument(
+        "--residents", type=int, default=DEMO_RESIDENTS, help="residents per cooperation in the sandbox Econobis"
+    )
     d.add_argument("--signups", type=int, default=8, help="sign-ups queued for each cooperation's Econobis first")
     d.add_argument(
         "--form-signups", type=int, default=3, help="sign-ups per tenant posted as signed webhooks by the sandbox form"
     )
+    d.add_argument(
+        "--reset-store",
+        action="store_true",
+        help="delete a state store the demo did not make (the demo refuses to otherwise; its own it starts afresh)",
+    )
     d.set_defaults(fn=demo.cmd_demo)
 
     pl = sub.add_parser("pull", help="run each partner's pull for the configured tenants (no Dagster)")
-    pl.add_argument("--tenant")
-    pl.add_argument("--partner", help="only this partner (default: every partner with a pull)")
+    _tenant_option(pl)
+    _partner_option(pl, [c.name for c in reg.with_pull()], "pull")
     pl.add_argument("--full", action="store_true", help="ignore cursors and re-read everything")
+    _json_option(pl, " (every figure of every partner and tenant)")
     pl.set_defaults(fn=cmd_pull)
 
     sg = sub.add_parser("signup", help="queue sign-ups (JSON lines) for a tenant's Econobis")
-    sg.add_argument("file", help="a file of JSON lines, or - for stdin")
-    sg.add_argument("--tenant", required=True)
+    sg.add_argument("file", help="a file of JSON lines, one sign-up each, or - for stdin")
+    _tenant_option(sg, required=True)
     sg.set_defaults(fn=cmd_signup)
 
     ps = sub.add_parser("push", help="push each partner's due outbox items (no Dagster)")
-    ps.add_argument("--tenant")
-    ps.add_argument("--partner", help="only this partner (default: every partner with a push)")
+    _tenant_option(ps)
+    _partner_option(ps, [c.name for c in reg.with_push()], "push")
+    _json_option(ps, " (every figure of every partner and tenant)")
     ps.set_defaults(fn=cmd_push)
 
     m = sub.add_parser("mart", help="rebuild the DuckDB mart from the state store")
+    _json_option(m, " (the file, its rows per table and the stages' seconds)")
     m.set_defaults(fn=cmd_mart)
 
     rp = sub.add_parser("report", help="write an HTML report per tenant from the mart (charts, works offline)")
-    rp.add_argument("--tenant", help="only this tenant (default: every configured tenant)")
+    _tenant_option(rp)
     rp.add_argument("--out", help="the directory to write into (default: the mart's reports/ beside hub.duckdb)")
     rp.set_defaults(fn=cmd_report)
 
+    qu = sub.add_parser("quarantine", help="what the hub could not process: list, show, replay")
+    qu.add_argument(
+        "action",
+        choices=("list", "show", "replay"),
+        help="list entries; show one (--id) with its reason and payload; replay them by each source's rule",
+    )
+    _tenant_option(qu)
+    qu.add_argument(
+        "--source",
+        action="append",
+        metavar="SOURCE",
+        help="only this source, e.g. outbox:econobis, inbox:hoomdossier, econobis (repeatable)",
+    )
+    qu.add_argument("--reason", help="only entries whose reason contains this text (any case)")
+    qu.add_argument("--id", type=int, action="append", metavar="N", help="only entry N (repeatable; show: one)")
+    qu.add_argument("--all", action="store_true", help="list: resolved entries too")
+    qu.add_argument("--limit", type=int, default=100, help="list: at most N rows (default 100; 0: all)")
+    _json_option(qu)
+    qu.set_defaults(fn=cmd_quarantine)
+
     er = sub.add_parser("erase", help="erase one resident of one tenant (or continue open erasures)")
-    er.add_argument("--tenant")
+    er.add_argument("--tenant", help="the resident's tenant, e.g. coop-noord")
     who = er.add_mutually_exclusive_group()
     who.add_argument("--resident", help="the resident's canonical id")
     who.add_argument("--email", help="the resident's e-mail address (looked up, never stored)")
@@ -760,8 +1104,8 @@ def build_parser() -> argparse.ArgumentParser:
     er.set_defaults(fn=cmd_erase)
 
     co = sub.add_parser("consent", help="show a resident's consent, or record a grant or withdrawal by hand")
-    co.add_argument("action", choices=("show", "grant", "withdraw"))
-    co.add_argument("--tenant", required=True)
+    co.add_argument("action", choices=("show", "grant", "withdraw"), help="show it, or record a grant or withdrawal")
+    _tenant_option(co, required=True)
     subject = co.add_mutually_exclusive_group(required=True)
     subject.add_argument("--resident", help="the resident's canonical id")
     subject.add_argument("--email", help="the resident's e-mail address (looked up, never stored)")
@@ -771,8 +1115,8 @@ def build_parser() -> argparse.ArgumentParser:
     co.set_defaults(fn=cmd_consent)
 
     md = sub.add_parser("mandate", help="record, withdraw or list residents' Woningpas mandates (with their INSZ)")
-    md.add_argument("action", choices=("add", "withdraw", "list"))
-    md.add_argument("--tenant", required=True)
+    md.add_argument("action", choices=("add", "withdraw", "list"), help="record one, withdraw one, or list them")
+    _tenant_option(md, required=True)
     md.add_argument("--resident", help="the resident's canonical id")
     md.add_argument("--insz", help="the resident's INSZ (rijksregisternummer; add only; never printed in full)")
     md.add_argument("--reference", help="the mandate's reference in Woningpas, e.g. M-2026-001")
@@ -781,22 +1125,26 @@ def build_parser() -> argparse.ArgumentParser:
     md.set_defaults(fn=cmd_mandate)
 
     pr = sub.add_parser("premiums", help="a tenant's premium applications and what dossiers still need")
-    pr.add_argument("--tenant", required=True)
+    _tenant_option(pr, required=True)
     pr.add_argument("--json", action="store_true", help="as JSON")
     pr.set_defaults(fn=cmd_premiums)
 
     wp = sub.add_parser("woningpas", help="Woningpas: decide an address-match candidate (or list them)")
-    wps = wp.add_subparsers(dest="woningpas_command", required=True)
+    wps = wp.add_subparsers(dest="woningpas_command", required=True, metavar="COMMAND")
     wm = wps.add_parser("match", help="accept or reject the join a match task proposes; without --task: list")
-    wm.add_argument("--tenant", required=True)
+    _tenant_option(wm, required=True)
     wm.add_argument("--task", help="the follow-up task's id")
     wm.add_argument("--accept", action="store_true", help="the unit is the dwelling the task names")
     wm.add_argument("--reject", action="store_true", help="not the same home: the unit becomes its own dwelling")
     wm.set_defaults(fn=cmd_woningpas)
 
     mt = sub.add_parser("matches", help="match candidates: list, show, merge, keep-apart, undo")
-    mt.add_argument("action", choices=("list", "show", "merge", "keep-apart", "undo"))
-    mt.add_argument("--tenant", required=True)
+    mt.add_argument(
+        "action",
+        choices=("list", "show", "merge", "keep-apart", "undo"),
+        help="list them; show one; decide one (merge or keep-apart); undo a decision",
+    )
+    _tenant_option(mt, required=True)
     mt.add_argument("--candidate", type=int, help="the candidate's number (from `list`)")
     mt.add_argument(
         "--choice",
@@ -813,9 +1161,9 @@ def build_parser() -> argparse.ArgumentParser:
     pg.set_defaults(fn=cmd_purge)
 
     u = sub.add_parser("ui", help="sandboxes + the Dagster UI (dagster dev)")
-    u.add_argument("--residents", type=int, default=DEMO_RESIDENTS)
-    u.add_argument("--host", default="127.0.0.1")
-    u.add_argument("--port", type=int, default=3000)
+    u.add_argument("--residents", type=int, default=DEMO_RESIDENTS, help="residents per tenant in each sandbox CRM")
+    u.add_argument("--host", default="127.0.0.1", help="the address the UI listens on (default: 127.0.0.1)")
+    u.add_argument("--port", type=int, default=3000, help="the UI's port (default: 3000)")
     u.set_defaults(fn=cmd_ui)
 
     sub.add_parser("migrate", help="create or upgrade the state store").set_defaults(fn=cmd_migrate)
@@ -824,16 +1172,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _debug() -> bool:
+    return os.environ.get("HUB_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    configure_logging(args.log_level.upper())
+    """Run one command. What is the user's to fix (a bad argument, file, config or value, a partner out of
+    reach) ends in one line on stderr and exit 2 (app/errors.py); anything else is a bug and raises with its
+    traceback, as everything does with HUB_DEBUG=1."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a refused argument (2, its line printed already)
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.log_level not in LOG_LEVELS:  # a default from $HUB_LOG_LEVEL, which argparse does not check
+        levels = ", ".join(LOG_LEVELS)
+        print(
+            f"hub: error: HUB_LOG_LEVEL={args.log_level!r} is not a log level (choose from {levels})", file=sys.stderr
+        )
+        return 2
+    configure_logging(args.log_level)
     try:
         return int(args.fn(args))
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("hub: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        line = user_error(exc)
+        if line is None or _debug():
+            raise
+        print(line if isinstance(exc, ConfigError) else f"hub {args.command}: error: {line}", file=sys.stderr)
         return 2
-    except PartnerError as exc:  # a partner down outside a per-tenant loop: one line, no traceback
-        return _partner_failed(args.command, exc.tenant, exc)
 
 
 if __name__ == "__main__":

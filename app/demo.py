@@ -8,16 +8,29 @@ import argparse
 import os
 import string
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from app.errors import UserError
+from app.sandbox_stack import ports_in_use
 from connectors import registry
 from connectors.hoomdossier.sandbox.credentials import REGISTER_FROM_ENV
 from connectors.hoomdossier.sandbox.lookups import MEASURE_ID_BY_SHORT
 from couplings import COUPLINGS
-from hub.config import HubConfig, HubPaths, ensure_valid, sandbox_config
+from hub.config import (
+    SANDBOX_TENANTS,
+    HubConfig,
+    HubPaths,
+    ensure_valid,
+    receiver_port,
+    sandbox_config,
+    sandbox_port_base,
+    sandbox_ports,
+)
 from hub.store import Store
 
 WONINGPAS = "woningpas"
@@ -27,23 +40,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The whole graph through Dagster against the sandboxes: per tenant the sync job (pull, inbox, canonical
     model with its checks, follow-ups of stalled dossiers, Hoomdossier plans, pushes) twice — the second
     run pushes what the first one planned — then the mart job behind its freshness gate."""
+    os.environ.pop("HUB_CONFIG", None)  # the demo always runs against the embedded sandbox tenants
+    paths = HubPaths.from_env()
+    paths.root.mkdir(parents=True, exist_ok=True)
+    # Everything that can refuse the demo is asked before anything is removed or started: another demo on this
+    # HUB_HOME, the ports, a state store the demo did not make.
+    with demo_lock(paths):
+        taken = ports_in_use(sandbox_ports(), receiver_port())
+        if taken:
+            raise UserError(
+                f"ports in use: {', '.join(taken)}; another `hub sandbox`, `hub ui` or `hub demo` may be running: "
+                f"stop it or set HUB_SANDBOX_PORT_BASE (now {sandbox_port_base()}). Nothing was changed."
+            )
+        if not os.environ.get("HUB_DATABASE_URL"):
+            reset_demo_store(paths, args.reset_store)
+        return _run_demo(args, paths)
+
+
+def _run_demo(args: argparse.Namespace, paths: HubPaths) -> int:
     from dagster import DagsterInstance
 
     import definitions
     from app.cli import _dagster_home, _open_store, _print_funnel, _start_default_stack
     from hub.mart import read_funnel
 
-    os.environ.pop("HUB_CONFIG", None)  # the demo always runs against the embedded sandbox tenants
     if Path("hub.yaml").exists():
         print("note: ./hub.yaml is ignored by the demo; it uses the embedded sandbox tenants")
-    paths = HubPaths.from_env()
     _dagster_home(paths)
     started = time.monotonic()
-    if not os.environ.get("HUB_DATABASE_URL"):
-        # The sandboxes start fresh every time, so the demo's state store does too (cursors, xrefs and the
-        # outbox of an earlier demo would point at records the new sandboxes do not have).
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{paths.sqlite_path}{suffix}").unlink(missing_ok=True)
     clocks = demo_clocks()
     # Hoomdossier registers the intakes of the month before the demo's clock (not of every day since the seed's)
     os.environ[REGISTER_FROM_ENV] = (clocks["econobis"]["start"].date() - timedelta(days=30)).isoformat()
@@ -58,6 +82,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         + f" ({args.residents} residents each in Econobis), and the hub's receiver…"
     )
     store = _open_store()
+    if not os.environ.get("HUB_DATABASE_URL"):
+        mark_demo_store(paths)
     stack = _start_default_stack(args.residents, throttle=60, store=store, options=clocks)
     defs = definitions.defs
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -68,6 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _register_demo_homes(stack, config, args.signups, args.form_signups)
         _queue_demo_signups(config, args.signups, campaigns)
         _post_form_signups(stack, args.form_signups)
+        pushes: dict[str, PushTally] = {}
         known_ids: dict[str, dict[str, str]] = {}
         premium_lines: dict[str, str] = {}
         identity_lines: dict[str, str] = {}
@@ -82,7 +109,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                         raise_on_error=False,
                     )
                     failed += not result.success
-                    _print_run(f"{tenant.id} sync {n}", result)
+                    _print_run(f"{tenant.id} sync {n}", result, pushes.setdefault(tenant.id, PushTally()))
                     if n == 1 and WONINGPAS in tenant.partners and stack.running.get(WONINGPAS) is not None:
                         desk = desk_records_mandates(store, stack.running[WONINGPAS], tenant.id)
                         known_ids[tenant.id] = desk.insz
@@ -109,7 +136,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                             raise_on_error=False,
                         )
                         failed += not result.success
-                        _print_run(f"{tenant.id} {job} (portal clock +{days} days: {today})", result)
+                        _print_run(
+                            f"{tenant.id} {job} (portal clock +{days} days: {today})",
+                            result,
+                            pushes.setdefault(tenant.id, PushTally()),
+                        )
             result = defs.resolve_job_def("mart_job").execute_in_process(
                 instance=instance, run_config=quiet, raise_on_error=False
             )
@@ -129,6 +160,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for tenant_id, line in identity_lines.items():
         if line:
             print(f"\n{tenant_id}: {line}")
+    print()
+    for tenant_id, tally in pushes.items():
+        print(f"{tenant_id}: {tally.line()}")
     if mart.exists():
         _print_funnel(read_funnel(mart))
         print(f"\nMart: {mart} (+ Parquet in {paths.mart_dir / 'parquet'})")
@@ -137,6 +171,97 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Dagster runs recorded in {paths.dagster_home}: run `make ui` to browse them.")
     print(f"Done in {time.monotonic() - started:.1f}s{'' if not failed else f' — {failed} run(s) FAILED'}.")
     return 1 if failed else 0
+
+
+# --- safety first: one demo per HUB_HOME, and never a store the demo did not make ---------------------------------
+
+DEMO_LOCK = "demo.lock"
+DEMO_MARKER = "hub.sqlite.demo"  # beside the store: the demo made it (its inode, so a new file is not taken for it)
+
+
+@contextmanager
+def demo_lock(paths: HubPaths) -> Iterator[None]:
+    """Held while a demo runs on this HUB_HOME (an OS lock: released however the process ends)."""
+    import fcntl
+
+    f = (paths.root / DEMO_LOCK).open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            pid = f.read().strip() or "?"
+            raise UserError(
+                f"another `hub demo` is running on HUB_HOME={paths.root} (pid {pid}); wait for it, or set HUB_HOME "
+                "to another directory. Nothing was changed."
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+def _store_tenants(db: Path) -> tuple[set[str], int]:
+    """The tenants a SQLite state store holds rows of, and its live residents (read-only, without migrating
+    it; a file that is no store, or an empty one, holds none)."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return set(), 0
+    try:
+        tenants: set[str] = set()
+        residents = 0
+        for table in ("entities", "inbox", "outbox", "quarantine"):
+            try:
+                tenants |= {r[0] for r in con.execute(f"SELECT DISTINCT tenant FROM {table}")}
+            except sqlite3.Error:
+                continue
+        with suppress(sqlite3.Error):
+            residents = con.execute(
+                "SELECT count(*) FROM entities WHERE entity = 'resident' AND deleted_at IS NULL"
+            ).fetchone()[0]
+        return tenants, int(residents)
+    finally:
+        con.close()
+
+
+def _made_by_demo(paths: HubPaths) -> bool:
+    marker = paths.root / DEMO_MARKER
+    try:
+        return marker.read_text(encoding="utf-8").strip() == str(paths.sqlite_path.stat().st_ino)
+    except (OSError, ValueError):
+        return False
+
+
+def reset_demo_store(paths: HubPaths, reset: bool = False) -> None:
+    """Start the demo's state store afresh, as its sandboxes start afresh (cursors, xrefs and the outbox of an
+    earlier demo would point at records the new sandboxes do not have). Only a store the demo made itself
+    (its marker, and rows of the sandbox tenants only) or one without rows is removed; any other store only
+    with `reset` (`hub demo --reset-store`), else UserError names it and what it holds."""
+    db = paths.sqlite_path
+    if not db.exists():
+        return
+    tenants, residents = _store_tenants(db)
+    ours = _made_by_demo(paths) and tenants <= {t for t, _ in SANDBOX_TENANTS}
+    if tenants and not ours and not reset:
+        raise UserError(
+            f"{db} is a state store the demo did not make ({residents} residents of {', '.join(sorted(tenants))}); "
+            "the demo starts from an empty store and would delete it. Set HUB_HOME to another directory for the "
+            "demo, or pass --reset-store to delete this store. Nothing was changed."
+        )
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    (paths.root / DEMO_MARKER).unlink(missing_ok=True)
+
+
+def mark_demo_store(paths: HubPaths) -> None:
+    """Mark the store just created as the demo's (the next demo may start it afresh without asking)."""
+    (paths.root / DEMO_MARKER).write_text(str(paths.sqlite_path.stat().st_ino), encoding="utf-8")
 
 
 def demo_clocks(now: datetime | None = None) -> dict[str, dict[str, Any]]:
@@ -185,7 +310,29 @@ def demo_line(formats: str | tuple[str, ...], metadata: dict[str, Any]) -> str:
     return options[-1].format_map(_Missing(metadata))
 
 
-def _print_run(label: str, result: Any) -> None:
+@dataclass
+class PushTally:
+    """What a tenant's push steps sent over the whole demo: items per partner, and the partner write calls."""
+
+    items: dict[str, int] = field(default_factory=dict)
+    writes: int = 0
+
+    def add(self, node: str, md: dict[str, Any]) -> None:
+        if node.endswith("_push") and isinstance(md.get("sent"), int):
+            partner = node.removesuffix("_push")
+            self.items[partner] = self.items.get(partner, 0) + md["sent"]
+            self.writes += int(md.get("partner_writes") or 0)
+
+    def line(self) -> str:
+        titles = {c.name: c.title for c in registry()}
+        parts = ", ".join(f"{titles.get(p, p)} {n}" for p, n in sorted(self.items.items()) if n)
+        return (
+            f"pushed {sum(self.items.values())} items to its partners ({parts or 'none'}) in {self.writes} partner "
+            "write calls (an item found already there by its lookup takes none)"
+        )
+
+
+def _print_run(label: str, result: Any, pushes: PushTally | None = None) -> None:
     print(f"\n{label}: {'ok' if result.success else 'FAILED'}")
     lines = demo_lines()
     for event in result.all_events:
@@ -193,6 +340,8 @@ def _print_run(label: str, result: Any) -> None:
             mat = event.event_specific_data.materialization
             node = mat.asset_key.to_user_string()
             md = {k: v.value for k, v in mat.metadata.items()}
+            if pushes is not None:
+                pushes.add(node, md)
             if "skipped" in md:
                 print(f"  {node}: skipped ({md['skipped']})")
             elif node in lines:

@@ -6,6 +6,7 @@ Used by `hub sandbox`, `hub demo`, `hub ui` and the end-to-end tests."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -158,3 +159,24 @@ def start_stack(
             stack.stop()
             raise
     return stack
+
+
+def ports_in_use(ports: Mapping[str, Mapping[str, int]], receiver_port: int | None = None) -> list[str]:
+    """Which of the stack's loopback ports something else holds already, as `port (partner tenant)`: asked
+    before anything starts (or is removed), so a second stack is refused before it changes anything."""
+    wanted: dict[int, str] = {}
+    for partner, per_tenant in ports.items():
+        for tenant, port in per_tenant.items():
+            if port:
+                wanted.setdefault(port, partner if tenant == "*" else f"{partner} {tenant}")
+    if receiver_port:
+        wanted.setdefault(receiver_port, "receiver")
+    taken = []
+    for port, what in sorted(wanted.items()):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is free
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"{port} ({what})")
+    return taken

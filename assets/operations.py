@@ -9,17 +9,18 @@ from pydantic import Field
 from assets.partners import BASE_KEYS
 from assets.resources import PartnerResource, per_tenant
 from hub.connector import Coupling, Registry, ReplayRule
-from hub.work import ReplayReport, UnknownQuarantineSource, open_quarantine_counts, replay_quarantine
+from hub.work import ReplayReport, replay_tenant
 
 
 class ReplayConfig(Config):
-    """Leave both empty to replay everything open for the tenant."""
+    """Leave them all empty to replay everything open for the tenant."""
 
     sources: list[str] = Field(
         default_factory=list,
         description="only these quarantine sources, e.g. outbox:econobis, inbox:hoomdossier, econobis",
     )
     ids: list[int] = Field(default_factory=list, description="only these quarantine entry ids")
+    reason: str = Field(default="", description="only entries whose reason contains this text (any case)")
 
 
 def replay_rules(reg: Registry, couplings: tuple[Coupling, ...]) -> dict[str, ReplayRule]:
@@ -51,26 +52,22 @@ def replay_asset(reg: Registry, couplings: tuple[Coupling, ...]) -> Any:
     def quarantine_replay(context: AssetExecutionContext, config: ReplayConfig) -> MaterializeResult:
         tenant = context.partition_key
         cfg = context.resources.hub_config.load()
-        unknown: UnknownQuarantineSource | None = None
         with context.resources.state_store.session() as store:
-            before = open_quarantine_counts(store, tenant)
-            try:
-                report, reread = replay_quarantine(store, tenant, rules, config.sources or None, config.ids or None)
-            except UnknownQuarantineSource as exc:
-                unknown, report, reread = exc, exc.report, exc.reread
-            still = 0
-            for partner, records in reread.items():
+
+            def reread(partner: str, records: dict[str, list[str]]) -> dict[str, Any] | None:
                 c = reg.get(partner)
                 if c.pull is None or c.pull.reread is None or not cfg.tenant(tenant).has(partner):
-                    continue
+                    return None
                 resource: PartnerResource = getattr(context.resources, partner)
-                md = c.pull.reread(resource.run(cfg, tenant, store), records).metadata()
-                still += int(md.get("quarantined", 0))
-            after = open_quarantine_counts(store, tenant)
-        context.log.info("replayed quarantine of %s: %s", tenant, report.requeued)
-        metadata = _metadata(report, before, after, still)
-        if unknown is not None:
-            raise Failure(description=str(unknown), metadata=metadata)
+                return c.pull.reread(resource.run(cfg, tenant, store), records).metadata()
+
+            done = replay_tenant(
+                store, tenant, rules, reread, config.sources or None, config.ids or None, config.reason or None
+            )
+        context.log.info("replayed quarantine of %s: %s", tenant, done.report.requeued)
+        metadata = _metadata(done.report, done.before, done.after, done.reread_still_quarantined)
+        if done.unknown is not None:
+            raise Failure(description=str(done.unknown), metadata=metadata)
         return MaterializeResult(metadata=metadata)
 
     return quarantine_replay

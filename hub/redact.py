@@ -1,11 +1,13 @@
-"""Redaction of secrets from URLs, messages and log records, including API keys partners put in URL paths."""
+"""Redaction of secrets from URLs, messages and log records, including API keys partners put in URL paths; and
+of personal data from payloads shown to a person (the quarantine viewer)."""
 
 from __future__ import annotations
 
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -89,3 +91,80 @@ class RedactingFilter(logging.Filter):
             if key.startswith("hub_") and isinstance(value, str):
                 setattr(record, key, self._redactor.text(value))
         return True
+
+
+# --- personal data in payloads shown to a person (`hub quarantine show`) ---------------------------------------
+
+# keys (lower case, without _ - . and spaces) whose values are personal data wherever they appear in a payload;
+# the Dutch and Flemish spellings too, as partners send them
+PERSONAL_KEYS = frozenset(
+    {"name", "naam", "number", "nummer", "addition", "toevoeging", "box", "bus", "initials", "voorletters"}
+)
+PERSONAL_KEY_PARTS = (
+    "firstname",
+    "lastname",
+    "fullname",
+    "voornaam",
+    "achternaam",
+    "tussenvoegsel",
+    "email",
+    "mail",
+    "phone",
+    "telefoon",
+    "mobile",
+    "mobiel",
+    "street",
+    "straat",
+    "housenumber",
+    "huisnummer",
+    "postcode",
+    "postalcode",
+    "zipcode",
+    "address",
+    "adres",
+    "iban",
+    "insz",
+    "rijksregister",
+    "nationalid",
+    "nationalnumber",
+    "bsn",
+    "birth",
+    "geboorte",
+    "password",
+    "secret",
+    "token",
+)
+# what still looks personal in free text (the mart's own check uses the same shapes)
+_PERSONAL_TEXT = (
+    re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"),
+    re.compile(r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{4}[0-9]{7,}\b"),
+    re.compile(r"(\+31|\+32|\b0)[1-9][0-9 -]{7,}[0-9]\b"),
+    re.compile(r"\b[0-9]{2}\.?[0-9]{2}\.?[0-9]{2}-?[0-9]{3}\.?[0-9]{2}\b"),  # an INSZ
+    re.compile(r"\b[1-9][0-9]{3} ?[A-Z]{2}\b"),
+)
+
+
+def _personal_key(key: str) -> bool:
+    k = re.sub(r"[\s_.-]", "", key.lower())
+    return k in PERSONAL_KEYS or any(part in k for part in PERSONAL_KEY_PARTS)
+
+
+def redact_personal(value: Any, redactor: Redactor | None = None) -> Any:
+    """A copy of a JSON-like payload with personal data masked: the value of every personal key (names,
+    contact details, address parts, bank and national ids, birth dates, credentials) becomes ***, and
+    e-mail addresses, IBANs, phone numbers, INSZs and postcodes in any other text too; secrets as in logs.
+    Ids, statuses, dates and counts stay, so a person can still see why a record was refused."""
+    redactor = redactor or Redactor()
+    if isinstance(value, Mapping):
+        return {
+            k: (MASK if _personal_key(str(k)) and v not in (None, "") else redact_personal(v, redactor))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_personal(v, redactor) for v in value]
+    if isinstance(value, str):
+        text = redactor.text(value)
+        for pattern in _PERSONAL_TEXT:
+            text = pattern.sub(MASK, text)
+        return text
+    return value

@@ -11,7 +11,7 @@ or parks it. A fingerprint of the due work's identities and versions is therefor
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,6 +111,7 @@ def replay_quarantine(
     sources: list[str] | None = None,
     ids: list[int] | None = None,
     preview: int = 20,
+    reason: str | None = None,
 ) -> tuple[ReplayReport, dict[str, dict[str, list[str]]]]:
     """Send a tenant's open quarantine back to where it came from, store-side only, by each source's rule
     (`rules`: the registry's, hub/connector.py):
@@ -121,6 +122,7 @@ def replay_quarantine(
     - REDETECT (e.g. a stalled dossier without a kans): closed, the next planning detects it again;
     - REREAD (a record a pull could not map): returned for a re-read by its detail (the caller does it);
     - NOT_REPLAYABLE: counted and left open, with the rule's reason.
+    `sources`, `ids` and `reason` (a part of the entry's reason, any case) narrow it; None replays all.
     Each replayed entry is resolved here; a replay that fails again puts it back with its new reason. Returns
     the report and the records to re-read (partner → entity → external ids). Raises UnknownQuarantineSource
     (after replaying the rest) when an open entry's source has no rule: it is never closed silently."""
@@ -135,6 +137,8 @@ def replay_quarantine(
             continue
         source = q["source"]
         if sources and source not in sources:
+            continue
+        if reason and reason.lower() not in str(q["reason"]).lower():
             continue
         rule = rules.get(source)
         if rule is None:
@@ -183,3 +187,46 @@ def open_quarantine_counts(store: Store, tenant: str) -> dict[str, int]:
     """Open quarantine entries of a tenant by source."""
     with store.begin() as conn:
         return store.quarantine_open_counts(conn, tenant)
+
+
+@dataclass
+class ReplayOutcome:
+    """A tenant's replay with the re-reads done: open entries before and after by source, the re-read records
+    still quarantined, and the entries of sources without a rule (left open; None when there were none)."""
+
+    report: ReplayReport
+    before: dict[str, int]
+    after: dict[str, int]
+    reread_still_quarantined: int = 0
+    unknown: UnknownQuarantineSource | None = None
+
+
+# partner → records to re-read (entity → external ids) → the re-read's figures (None: not re-read here)
+Reread = Callable[[str, dict[str, list[str]]], Mapping[str, Any] | None]
+
+
+def replay_tenant(
+    store: Store,
+    tenant: str,
+    rules: Mapping[str, ReplayRule],
+    reread: Reread,
+    sources: list[str] | None = None,
+    ids: list[int] | None = None,
+    reason: str | None = None,
+) -> ReplayOutcome:
+    """The whole replay of one tenant, as the Dagster replay and `hub quarantine replay` run it:
+    `replay_quarantine`, then each partner's re-read of what it returned (`reread`, given by the caller, who
+    holds the partner's client), with the open counts before and after. Never raises UnknownQuarantineSource:
+    it is kept on the outcome, after the rest was replayed."""
+    before = open_quarantine_counts(store, tenant)
+    unknown: UnknownQuarantineSource | None = None
+    try:
+        report, records = replay_quarantine(store, tenant, rules, sources, ids, reason=reason)
+    except UnknownQuarantineSource as exc:
+        unknown, report, records = exc, exc.report, exc.reread
+    still = 0
+    for partner, wanted in records.items():
+        figures = reread(partner, wanted)
+        if figures is not None:
+            still += int(figures.get("quarantined", 0))
+    return ReplayOutcome(report, before, open_quarantine_counts(store, tenant), still, unknown)

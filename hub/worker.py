@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hub import progress
 from hub.consent import ConsentNeed, check
 from hub.logs import log_event
 from hub.reports import RunReport
@@ -304,10 +305,12 @@ class OutboxWorker:
         started = time.monotonic()
         items = self.store.outbox_claim(self.tenant, self.partner, limit=limit)
         self.report.claimed = len(items)
-        for item in items:
-            op = str(item["operation"])
-            self.report.by_operation[op] = self.report.by_operation.get(op, 0) + 1
-            self.settle(item, self._attempt(item))
+        with progress.task(f"push {self.partner}", total=len(items)) as shown:
+            for item in items:
+                op = str(item["operation"])
+                self.report.by_operation[op] = self.report.by_operation.get(op, 0) + 1
+                self.settle(item, self._attempt(item))
+                shown.advance()
         self.report.seconds = time.monotonic() - started
         if calls is not None:
             self.report.calls = calls()

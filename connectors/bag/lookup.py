@@ -16,6 +16,7 @@ from typing import Any
 from connectors.bag.client import BagClient
 from connectors.bag.mapping import to_objects
 from connectors.bag.settings import PARTNER, BagSettings
+from hub import progress
 from hub.canonical.keys import normalise_nl_postcode, split_nl_addition
 from hub.connector import PartnerRun
 from hub.http import PartnerAuthError, PartnerClientError, PartnerNotFound
@@ -127,12 +128,14 @@ def run(run: PartnerRun, full: bool) -> LookupReport:
                 )
         report.unusable = len(unusable)
         report.resolve.candidates["address_unusable"] += len(unusable)
-    for i in range(0, len(due), BATCH):
-        batch = [_ask(client, did, q) for did, q in due[i : i + BATCH]]
-        report.asked += len(batch)
-        with store.begin() as conn:
-            part = apply_resolutions(store, conn, tenant, batch)
-        _add(report.resolve, part)
+    with progress.task("dwellings asked", total=len(due)) as shown:
+        for i in range(0, len(due), BATCH):
+            batch = [_ask(client, did, q) for did, q in due[i : i + BATCH]]
+            report.asked += len(batch)
+            with store.begin() as conn:
+                part = apply_resolutions(store, conn, tenant, batch)
+            _add(report.resolve, part)
+            shown.advance(len(batch))
     report.calls = client.stats.calls if hasattr(client, "stats") else report.asked
     return report
 

@@ -255,6 +255,7 @@ class EconobisClient:
 
     def make_hoomdossier(self, contact_id: int) -> Any:
         """GET /api/contact/{id}/make-hoomdossier: Econobis registers the contact at its `hoom_link` and stores
-        the account id. Not safe to repeat blindly (a register behind it); answers the account id."""
-        resp = self.http.request("GET", f"/api/contact/{contact_id}/make-hoomdossier", idempotent=False)
+        the account id. Not safe to repeat blindly (a register behind it); answers the account id. A write,
+        though a GET: it creates the account (counted in the run's partner writes)."""
+        resp = self.http.request("GET", f"/api/contact/{contact_id}/make-hoomdossier", idempotent=False, write=True)
         return resp.json()

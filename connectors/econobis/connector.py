@@ -263,6 +263,7 @@ CONNECTOR = Connector(
     demo_lines={
         "econobis_pull": "pulled {records_seen} records ({created} new, {updated} updated, {unchanged} unchanged, "
         "{quarantined} quarantined) over {partner_calls} calls",
-        "econobis_push": "pushed {sent} items into Econobis ({quarantined} quarantined, {partner_writes} writes)",
+        "econobis_push": "pushed {sent} items into Econobis in {partner_writes} write calls ({found_by_lookup} "
+        "found there already, {quarantined} quarantined, {retry_later} to retry)",
     },
 )

@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from connectors.ep_online.client import EpOnlineClient
 from connectors.ep_online.mapping import Selection, select
 from connectors.ep_online.settings import PARTNER, PLACEHOLDER_ID, EpOnlineSettings
+from hub import progress
 from hub.canonical import DwellingFile, EnergyCertificate
 from hub.canonical.keys import normalise_nl_postcode, split_nl_addition
 from hub.connector import PartnerRun
@@ -166,11 +167,13 @@ def lookup(run: PartnerRun, full: bool, only: set[str] | None = None) -> LabelRe
                     conn, tenant, PARTNER, d["canonical_id"], query_hash(q), "placeholder", {"query": q}, utcnow()
                 )
                 report.quarantined += 1
-    for i in range(0, len(due), BATCH):
-        answers = [_ask(client, d, q) for d, q in due[i : i + BATCH]]
-        with store.begin() as conn:
-            for a in answers:
-                _apply(store, conn, tenant, a, settings, report)
+    with progress.task("dwellings asked", total=len(due)) as shown:
+        for i in range(0, len(due), BATCH):
+            answers = [_ask(client, d, q) for d, q in due[i : i + BATCH]]
+            with store.begin() as conn:
+                for a in answers:
+                    _apply(store, conn, tenant, a, settings, report)
+            shown.advance(len(answers))
     report.calls = int(client.stats.calls)
     log_event(
         log,

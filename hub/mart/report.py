@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import vl_convert as vlc
 
+from hub import progress
 from hub.mart.questions import QUESTIONS, Chart, Question, answer
 
 # rows of each answer shown as a table below its chart (a `table` question shows more)
@@ -280,12 +281,14 @@ def write_report(
     # vl-convert's stub omits the snippet's default (None: the plain bundle, vegaEmbed on window)
     bundle = vlc.javascript_bundle(vl_version=VL_VERSION)  # type: ignore[call-arg]
     written: dict[str, Path] = {}
-    for tenant in built.tenants:
-        path = out_dir / f"{tenant}.html"
-        tmp = out_dir / f".{tenant}.html.tmp"
-        tmp.write_text(_page(tenant, built, questions, bundle, mart_path), encoding="utf-8")
-        tmp.replace(path)  # a reader never opens a half-written report
-        written[tenant] = path
+    with progress.task("report", total=len(built.tenants)) as shown:
+        for tenant in built.tenants:
+            path = out_dir / f"{tenant}.html"
+            tmp = out_dir / f".{tenant}.html.tmp"
+            tmp.write_text(_page(tenant, built, questions, bundle, mart_path), encoding="utf-8")
+            tmp.replace(path)  # a reader never opens a half-written report
+            written[tenant] = path
+            shown.advance()
     return written
 
 

@@ -79,6 +79,35 @@ class QuarantineRepo(StoreBase):
         q = select(t.quarantine).where(t.quarantine.c.tenant == tenant, t.quarantine.c.resolved_at.is_(None))
         return rows_as(QuarantineRow, conn.execute(q.order_by(t.quarantine.c.id)).mappings())
 
+    def quarantine_entries(
+        self,
+        conn: Connection,
+        tenant: str,
+        *,
+        sources: Iterable[str] = (),
+        ids: Iterable[int] = (),
+        reason: str | None = None,
+        include_resolved: bool = False,
+    ) -> list[QuarantineRow]:
+        """The tenant's entries, oldest first: open ones (all with `include_resolved`), only of these `sources`
+        and `ids` when given, and only those whose reason contains `reason` (any case)."""
+        q = select(t.quarantine).where(t.quarantine.c.tenant == tenant)
+        if not include_resolved:
+            q = q.where(t.quarantine.c.resolved_at.is_(None))
+        if sources := list(sources):
+            q = q.where(t.quarantine.c.source.in_(sources))
+        if ids := list(ids):
+            q = q.where(t.quarantine.c.id.in_(ids))
+        if reason:
+            q = q.where(func.lower(t.quarantine.c.reason).contains(reason.lower(), autoescape=True))
+        return rows_as(QuarantineRow, conn.execute(q.order_by(t.quarantine.c.id)).mappings())
+
+    def quarantine_entry(self, conn: Connection, tenant: str, entry_id: int) -> QuarantineRow | None:
+        """One entry of the tenant by its id (open or resolved); None for another tenant's id."""
+        q = select(t.quarantine).where(t.quarantine.c.tenant == tenant, t.quarantine.c.id == entry_id)
+        found = rows_as(QuarantineRow, conn.execute(q).mappings())
+        return found[0] if found else None
+
     def quarantine_open_ids(self, conn: Connection, tenant: str, source: str, external_ids: Iterable[str]) -> set[str]:
         """Which of `external_ids` have an open entry of `source` (any entity type)."""
         found: set[str] = set()

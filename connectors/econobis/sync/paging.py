@@ -15,6 +15,7 @@ from connectors.econobis.mapping import AMS, SOURCE
 from connectors.econobis.schemas import FullIntake, FullOpportunity, GridQuotationRequest
 from connectors.econobis.settings import IDS_TOTAL, MAX_PASSES
 from connectors.econobis.sync.context import PullContext
+from hub import progress
 from hub.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,13 @@ class GridPager:
 
     def pages(self, entity: str, **kw: Any) -> Iterator[Page]:
         report = self.ctx.report
-        for page in self.ctx.client.grid(entity, page_size=self.ctx.page_size, **kw):
-            report.pages += 1
-            report.rows_read[entity] = report.rows_read.get(entity, 0) + len(page.rows)
-            yield page
+        with progress.task(entity) as shown:  # rows of the grid, as its first page counts them
+            for page in self.ctx.client.grid(entity, page_size=self.ctx.page_size, **kw):
+                report.pages += 1
+                report.rows_read[entity] = report.rows_read.get(entity, 0) + len(page.rows)
+                shown.set_total(max(page.total, page.offset + len(page.rows)))
+                shown.advance(len(page.rows))
+                yield page
 
     def window_pages(self, entity: str, cursor: str | None) -> Iterator[Page]:
         """Pages of a grid with a createdAt filter, oldest first, from the cursor's day on — complete.
