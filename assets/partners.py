@@ -27,6 +27,7 @@ from dagster import (
     asset_check,
 )
 
+from assets.reading import PullConfig, read_mode
 from assets.resources import PartnerResource, per_tenant, tenant_partitions, window_partitions
 from hub.config import HubConfig
 from hub.connector import Connector, Coupling, CouplingStep, Markdown, Outcome, PartnerRun, table
@@ -102,18 +103,19 @@ def pull_asset(c: Connector, deps: Sequence[str] = ()) -> AssetsDefinition:
         deps=[AssetKey(d) for d in deps],
         **extra,
     )
-    def _pull(context: AssetExecutionContext) -> MaterializeResult:
+    def _pull(context: AssetExecutionContext, config: PullConfig) -> MaterializeResult:
         tenant = context.partition_key
-        config = _config(context, c, tenant)
-        if config is None:
+        hub_config = _config(context, c, tenant)
+        if hub_config is None:
             return skipped(f"tenant {tenant} has no {c.title}")
-        tags = context.run.tags
-        full = tags.get("full") == "true" or "dagster/backfill" in tags
+        full, why = read_mode(config.read, context.run.tags, context.run.remote_job_origin is not None)
+        context.log.info(f"{c.name} pull of {tenant}: {'full re-read' if full else 'incremental'} ({why})")
         with context.resources.state_store.session() as store:
-            outcome = pull.run(_run(context, c.name, config, tenant, store), full)
+            outcome = pull.run(_run(context, c.name, hub_config, tenant, store), full)
             if freshness is not None:
                 record_success(store, tenant, freshness.what)
-        return MaterializeResult(metadata=to_metadata(outcome.metadata()))
+        read = {"read": "full re-read" if full else "incremental", "read_because": why, "full_pull": full}
+        return MaterializeResult(metadata=to_metadata({**read, **outcome.metadata()}))
 
     return _pull
 
