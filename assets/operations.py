@@ -68,7 +68,8 @@ def replay_asset(reg: Registry, couplings: tuple[Coupling, ...]) -> Any:
                 still += int(md.get("quarantined", 0))
             after = open_quarantine_counts(store, tenant)
         context.log.info("replayed quarantine of %s: %s", tenant, report.requeued)
-        metadata = _metadata(report, before, after, still)
+        metadata: dict[str, Any] = {"filters": MetadataValue.json({"sources": config.sources, "ids": config.ids})}
+        metadata.update(_metadata(report, before, after, still))
         if unknown is not None:
             raise Failure(description=str(unknown), metadata=metadata)
         return MaterializeResult(metadata=metadata)

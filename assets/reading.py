@@ -20,6 +20,8 @@ Read = Literal["auto", "full", "incremental"]
 READ_TAG = "hub/read"
 # the nightly reconcile job's tag (kept: runs and scripts of earlier versions carry it)
 FULL_TAG = "full"
+# what the webserver adds to every run a person launches in the UI (launchpad, Launch 1 run, Materialize)
+FROM_UI_TAG = "dagster/from_ui"
 
 
 class PullConfig(Config):
@@ -52,6 +54,8 @@ def read_mode(read: Read, tags: Mapping[str, str], queued: bool) -> tuple[bool, 
         return False, f"requested by the sensor {tags[SENSOR_NAME_TAG]}"
     if AUTOMATION_CONDITION_TAG in tags or AUTO_MATERIALIZE_TAG in tags:
         return False, "requested by an automation condition"
+    if tags.get(FROM_UI_TAG) == "true":
+        return True, "launched from the UI"
     if queued:
         return True, "launched by hand"
     return False, "run in-process without a choice"

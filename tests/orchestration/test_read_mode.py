@@ -15,6 +15,7 @@ PARTITION = {"dagster/partition": "coop-noord"}
     [
         # the UI's Launch 1 run on one tenant, Materialize, the launchpad: only the partition tag
         (PARTITION, True),
+        ({**PARTITION, "dagster/from_ui": "true", "dagster/partition_set": "sync_job_partition_set"}, True),
         ({**PARTITION, "dagster/backfill": "abc"}, True),
         ({**PARTITION, "dagster/schedule_name": "sync_every_15_minutes"}, False),
         ({**PARTITION, "dagster/sensor_name": "econobis_change_sensor"}, False),
