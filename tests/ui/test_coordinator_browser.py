@@ -150,6 +150,8 @@ def test_a_coordinator_reads_freshness_backfills_one_tenant_and_replays_the_quar
             shot("3-backfill-run-log")
             page.goto(f"{dagster.url}/assets/econobis_pull?partition={TENANT}")
             expect(page.get_by_text("read_because").first).to_be_visible(timeout=30_000)
+            # the figures in words first, the technical keys below
+            expect(page.get_by_text("Records read from the partner").first).to_be_visible()
             shot("4-econobis-pull-metadata")
 
             # 3. the replay: Jobs → quarantine_replay_job → ▾ beside Materialize… → Open launchpad → the tenant, a
