@@ -31,9 +31,10 @@ lint: $(STAMP)
 	$(BIN)/mypy app hub couplings connectors assets schedules definitions.py
 	$(BIN)/lint-imports
 
-## Sandboxes on loopback plus the Dagster UI on http://127.0.0.1:3000 (Ctrl-C stops both).
+## Sandboxes on loopback plus the Dagster UI on http://127.0.0.1:3000, or PORT (`make ui PORT=3001`); Ctrl-C stops both.
+PORT ?= 3000
 ui: $(STAMP)
-	$(BIN)/hub ui
+	$(BIN)/hub ui --port $(PORT)
 
 sandbox: $(STAMP)
 	$(BIN)/hub sandbox

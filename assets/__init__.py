@@ -141,11 +141,15 @@ def build(reg: Registry | None = None, couplings: tuple[Coupling, ...] = COUPLIN
 def _jobs(
     b: Built, reg: Registry, pulls: list[Any], inboxes: list[Any], pushes: list[Any], stalled: Any, replay: Any
 ) -> None:
+    # the launchpad opens with each pull's `read` choice written out (assets/reading.py)
+    reads = {"ops": {p.key.to_user_string(): {"config": {"read": "auto"}} for p in pulls}}
     b.jobs["sync_job"] = _job(
         "sync_job",
         b.sync,
-        "Incremental sync of one tenant: pulls, inboxes, canonical model, plans, follow-ups and pushes "
-        "(every 15 minutes by schedule; backfill it for a full re-read of chosen tenants).",
+        "Sync of one tenant: pulls, inboxes, canonical model, plans, follow-ups and pushes. The 15-minute "
+        "schedule's runs read incrementally; a run or backfill launched by hand re-reads fully, unless its "
+        "config says read: incremental (a catch-up).",
+        config=reads,
     )
     b.jobs["nightly_reconcile_job"] = _job(
         "nightly_reconcile_job",
@@ -227,7 +231,10 @@ def _jobs(
     b.jobs["quarantine_replay_job"] = _job(
         "quarantine_replay_job",
         [replay],
-        "Replay one tenant's open quarantine (a coordinator launches it; pick the tenant).",
+        "Replay one tenant's open quarantine (a coordinator launches it; pick the tenant). The config's "
+        "filters narrow it: sources (e.g. outbox:econobis) and entry ids; empty replays everything open.",
+        # the filters written out, so the launchpad shows them rather than only the schema pane
+        config={"ops": {"quarantine_replay": {"config": {"sources": [], "ids": [], "reason": ""}}}},
     )
 
 

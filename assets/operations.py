@@ -65,7 +65,10 @@ def replay_asset(reg: Registry, couplings: tuple[Coupling, ...]) -> Any:
                 store, tenant, rules, reread, config.sources or None, config.ids or None, config.reason or None
             )
         context.log.info("replayed quarantine of %s: %s", tenant, done.report.requeued)
-        metadata = _metadata(done.report, done.before, done.after, done.reread_still_quarantined)
+        metadata: dict[str, Any] = {
+            "filters": MetadataValue.json({"sources": config.sources, "ids": config.ids, "reason": config.reason})
+        }
+        metadata.update(_metadata(done.report, done.before, done.after, done.reread_still_quarantined))
         if done.unknown is not None:
             raise Failure(description=str(done.unknown), metadata=metadata)
         return MaterializeResult(metadata=metadata)

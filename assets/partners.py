@@ -27,9 +27,19 @@ from dagster import (
     asset_check,
 )
 
+from assets.reading import PullConfig, read_mode
 from assets.resources import PartnerResource, per_tenant, tenant_partitions, window_partitions
 from hub.config import HubConfig
-from hub.connector import Connector, Coupling, CouplingStep, Markdown, Outcome, PartnerRun, table
+from hub.connector import (
+    METADATA_LABELS,
+    Connector,
+    Coupling,
+    CouplingStep,
+    Markdown,
+    Outcome,
+    PartnerRun,
+    table,
+)
 from hub.work import record_success
 
 # A partner asset that fails (the partner down past the client's own retries) is tried again by Dagster.
@@ -41,9 +51,13 @@ def skipped(reason: str) -> MaterializeResult:
     return MaterializeResult(metadata={"skipped": reason})
 
 
-def to_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain capability figures as Dagster metadata: Markdown tables, JSON for dicts and lists."""
+def to_metadata(values: Mapping[str, Any], labels: Mapping[str, str] = METADATA_LABELS) -> dict[str, Any]:
+    """Plain capability figures as Dagster metadata: Markdown tables, JSON for dicts and lists; first a
+    `summary` of the figures `labels` names, in a coordinator's words (the keys stay for scripts)."""
     out: dict[str, Any] = {}
+    worded = [(labels[k], _words(v)) for k, v in values.items() if k in labels and not isinstance(v, list | Markdown)]
+    if worded:
+        out["summary"] = MetadataValue.md(table(("what", "figure"), worded).text)
     for k, v in values.items():
         if isinstance(v, Markdown):
             out[k] = MetadataValue.md(v.text)
@@ -54,6 +68,13 @@ def to_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def _words(value: Any) -> Any:
+    """A figure for the summary: counts per kind as "contact 2, intake 1" (or "none")."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) or "none"
+    return value
 
 
 def _config(context: AssetExecutionContext | AssetCheckExecutionContext, c: Connector, tenant: str) -> HubConfig | None:
@@ -102,18 +123,20 @@ def pull_asset(c: Connector, deps: Sequence[str] = ()) -> AssetsDefinition:
         deps=[AssetKey(d) for d in deps],
         **extra,
     )
-    def _pull(context: AssetExecutionContext) -> MaterializeResult:
+    def _pull(context: AssetExecutionContext, config: PullConfig) -> MaterializeResult:
         tenant = context.partition_key
-        config = _config(context, c, tenant)
-        if config is None:
+        hub_config = _config(context, c, tenant)
+        if hub_config is None:
             return skipped(f"tenant {tenant} has no {c.title}")
-        tags = context.run.tags
-        full = tags.get("full") == "true" or "dagster/backfill" in tags
+        full, why = read_mode(config.read, context.run.tags, context.run.remote_job_origin is not None)
+        context.log.info(f"{c.name} pull of {tenant}: {'full re-read' if full else 'incremental'} ({why})")
         with context.resources.state_store.session() as store:
-            outcome = pull.run(_run(context, c.name, config, tenant, store), full)
+            outcome = pull.run(_run(context, c.name, hub_config, tenant, store), full)
             if freshness is not None:
                 record_success(store, tenant, freshness.what)
-        return MaterializeResult(metadata=to_metadata(outcome.metadata()))
+        read = {"read": "full re-read" if full else "incremental", "read_because": why, "full_pull": full}
+        labels = {**METADATA_LABELS, **c.metadata_labels}
+        return MaterializeResult(metadata=to_metadata({**read, **outcome.metadata()}, labels))
 
     return _pull
 
@@ -175,7 +198,7 @@ def window_asset(c: Connector) -> AssetsDefinition:
             return skipped(f"tenant {tenant} has no {c.title}")
         with context.resources.state_store.session() as store:
             outcome = window(_run(context, c.name, config, tenant, store), day, day)
-        return MaterializeResult(metadata=to_metadata(outcome.metadata()))
+        return MaterializeResult(metadata=to_metadata(outcome.metadata(), {**METADATA_LABELS, **c.metadata_labels}))
 
     return _window
 
@@ -216,7 +239,7 @@ def _step_asset(
             metadata.update(_steps(after, run))
             if unclaimed is not None and not any(run.tenant.has(*step.partners) for step in after):
                 metadata.update(unclaimed(run).metadata())
-        return MaterializeResult(metadata=to_metadata(metadata))
+        return MaterializeResult(metadata=to_metadata(metadata, {**METADATA_LABELS, **c.metadata_labels}))
 
     return _asset
 

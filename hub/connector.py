@@ -41,6 +41,25 @@ class Markdown:
     text: str
 
 
+# Run metadata in words a coordinator reads (the asset's `summary`, shown first in the UI); the keys stay
+# as they are, for the scripts and tests that read them. A connector adds its own (`Connector.metadata_labels`).
+METADATA_LABELS: Mapping[str, str] = {
+    "read": "How the partner was read",
+    "read_because": "Why this way",
+    "records_seen": "Records read from the partner",
+    "created": "New in the hub",
+    "updated": "Changed in the hub",
+    "unchanged": "Read again, unchanged",
+    "quarantined": "Set aside in quarantine (see the quarantine replay)",
+    "partner_calls": "Calls to the partner",
+    "partner_writes": "Writes to the partner",
+    "partner_retries": "Calls tried again",
+    "journey_events_added": "Journey steps added",
+    "sent": "Sent to the partner",
+    "seconds": "Seconds taken",
+}
+
+
 @dataclass(frozen=True)
 class PartnerRun:
     """What a capability gets for one tenant and run: the store, the whole config, the tenant, and the options
@@ -390,6 +409,8 @@ class Connector:
     # the figures the demo prints of each of its assets (asset name → format string over its metadata, or
     # several: the first whose fields the metadata all has)
     demo_lines: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    # its own metadata keys in a coordinator's words (beside METADATA_LABELS), e.g. "detail_calls"
+    metadata_labels: Mapping[str, str] = field(default_factory=dict)
     # the bytes of a canonical document this partner delivered (store, tenant, the document's data) → bytes, or
     # None when it is not one of its own (hub/documents.py asks every connector that declares it)
     document_content: Callable[[Store, str, Mapping[str, Any]], bytes | None] | None = None

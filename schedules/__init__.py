@@ -259,9 +259,18 @@ def nightly_mart(context: ScheduleEvaluationContext) -> RunRequest:
     execution_timezone=TZ,
     default_status=SCHEDULE_STATUS,
     description="Continue the open erasures every hour (partner steps, the mart), so one a partner held up "
-    "closes without anyone relaunching it.",
+    "closes without anyone relaunching it; skipped while none is open.",
 )
-def erasure_resume(context: ScheduleEvaluationContext) -> RunRequest:
+def erasure_resume(
+    context: ScheduleEvaluationContext, hub_config: HubConfigResource, state_store: StateStoreResource
+) -> RunRequest | SkipReason:
+    # a run only when an erasure is open: an hourly run that finds nothing is noise on the Runs page
+    from hub.erasure import open_requests
+
+    with state_store.session() as store:
+        open_now = sum(len(open_requests(store, t.id)) for t in hub_config.load().tenants)
+    if not open_now:
+        return SkipReason("no open erasures")
     return RunRequest(run_key=f"erasure:{context.scheduled_execution_time.isoformat(timespec='minutes')}")
 
 

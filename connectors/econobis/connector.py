@@ -203,7 +203,8 @@ CONNECTOR = Connector(
             "New contacts, intakes, kansen, kansacties and housing files from the tenant's Econobis (SPA grids), "
             "mapped to canonical residents, dwellings, intakes, opportunities, actions and dwelling files; "
             "dossier phases re-derived. Incremental by the cursors in the state store; a full re-read (with the "
-            "deletion reconcile) when the run has tag `full=true` (the nightly reconcile) or is part of a backfill."
+            "deletion reconcile) for a run a person launches (a run or backfill from the UI) and the nightly "
+            "reconcile; schedule and sensor runs read incrementally (run config `read` chooses)."
         ),
         window=window,
         window_description=(
@@ -260,6 +261,15 @@ CONNECTOR = Connector(
         regions=SANDBOX_REGIONS,
     ),
     one_to_one=("intake", "opportunity", "quotation-request", "housing-file"),
+    metadata_labels={
+        "econobis_version": "Econobis version",
+        "full_pull": "Everything re-read (with the deletion check)",
+        "detail_calls": "Records fetched one by one (detail calls)",
+        "audit_trail_revisions": "Changes listed in Econobis' audit trail",
+        "reconcile_deleted": "Deleted in Econobis, found by the full re-read",
+        "records_deleted": "Deleted in Econobis, found in the audit trail",
+        "records_reread": "Re-read because the audit trail showed a change",
+    },
     demo_lines={
         "econobis_pull": "pulled {records_seen} records ({created} new, {updated} updated, {unchanged} unchanged, "
         "{quarantined} quarantined) over {partner_calls} calls",

@@ -165,7 +165,8 @@ CONNECTOR = Connector(
         description=(
             "The portal's poll feed (updated_since, cursor paging): every application changed since the last "
             "poll applied like a webhook — enough on its own when webhooks are lost. A full re-read when the run "
-            "has tag `full=true` (the nightly reconcile) or is part of a backfill."
+            "is launched by a person (a run or backfill from the UI) or is the nightly reconcile; schedule and sensor "
+            "runs read incrementally (run config `read` chooses)."
         ),
         detect=detect,
         reconcile=reconcile,

@@ -140,9 +140,9 @@ CONNECTOR = Connector(
             "follow-up list, never a merge), building facts (Woningpas ranks first for build year, type, floor "
             "area and label), every EPC (the current one marked), the renovation obligation (on the dossier), "
             "inspections and permits. A section reported unavailable keeps what the hub knew and is read again "
-            "later. Incremental through the change feed; a full re-read when the run has tag `full=true` (the "
-            "nightly reconcile) or is part of a backfill. Dossiers re-derived; dossiers whose renovation deadline "
-            "nears while still early go on the hub's follow-up list."
+            "later. Incremental through the change feed; a full re-read when a person launches the run (UI, "
+            "backfill) or at the nightly reconcile (run config `read` chooses). Dossiers re-derived; dossiers "
+            "whose renovation deadline nears while still early go on the hub's follow-up list."
         ),
         reread=reread,
         detect=detect,

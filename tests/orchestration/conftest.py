@@ -59,19 +59,25 @@ def checks(res: Any) -> dict[str, Any]:
     return {e.check_name: e for e in res.get_asset_check_evaluations()}
 
 
-def make_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store, residents: int = 30) -> Iterator[Hub]:
+def make_hub(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    store: Store,
+    residents: int = 30,
+    tenants: tuple[str, ...] = (TENANT,),
+) -> Iterator[Hub]:
     from app.sandbox_stack import start_stack
     from assets import HubConfigResource, StateStoreResource, default_resources
 
     monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
-    stack = start_stack(residents, store=store, throttle=100000, tenants=(TENANT,))
+    stack = start_stack(residents, store=store, throttle=100000, tenants=tenants)
     try:
-        tenants = [t.model_dump() for t in stack.config.tenants if t.id == TENANT]
-        for t in tenants:
+        configured = [t.model_dump() for t in stack.config.tenants if t.id in tenants]
+        for t in configured:
             t["follow_up"] = dict(FOLLOW_UP)
         cfg_file = tmp_path / "hub.yaml"
-        cfg_file.write_text(yaml.safe_dump({"tenants": tenants}), encoding="utf-8")
+        cfg_file.write_text(yaml.safe_dump({"tenants": configured}), encoding="utf-8")
         from hub.config import load_config
 
         resources = default_resources()

@@ -199,3 +199,15 @@ def test_schedules_run_every_tenant_with_a_key_per_slot(resources):
     assert nightly_reconcile.job.tags.get("full") == "true"  # type: ignore[union-attr]
     mart = nightly_mart(build_schedule_context(scheduled_execution_time=night.replace(hour=5)))
     assert mart.run_key == "mart:2026-11-24T05:30+01:00"
+
+
+def test_the_hourly_erasure_schedule_launches_nothing_while_no_erasure_is_open(resources, monkeypatch):
+    import hub.erasure
+    from schedules import erasure_resume
+
+    when = datetime(2026, 11, 23, 10, 10, tzinfo=AMS)
+    quiet = erasure_resume(build_schedule_context(scheduled_execution_time=when, resources=resources))
+    assert isinstance(quiet, SkipReason) and "no open erasures" in (quiet.skip_message or "")
+    monkeypatch.setattr(hub.erasure, "open_requests", lambda store, tenant: [{"id": "r1"}] if tenant == TENANT else [])
+    request = erasure_resume(build_schedule_context(scheduled_execution_time=when, resources=resources))
+    assert request.run_key == "erasure:2026-11-23T10:10+01:00"
