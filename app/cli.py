@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
@@ -914,20 +915,37 @@ def cmd_ui(args: argparse.Namespace) -> int:
     print(f"Sandboxes up; Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={home}). Ctrl-C stops both.")
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     cmd = [sys.executable, "-m", "dagster", "dev", "-f", "definitions.py", "-h", args.host, "-p", str(args.port)]
-    child = subprocess.Popen(cmd, env=env, cwd=ROOT)
-
-    def _stop(*_: Any) -> None:
-        child.terminate()
-
-    signal.signal(signal.SIGTERM, _stop)
+    # its own process group: a stop reaches the webserver, daemon and code server it starts, not only itself
+    child = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+    signal.signal(signal.SIGTERM, lambda *_: stop_process_group(child))
     try:
         return child.wait()
     except KeyboardInterrupt:
-        child.terminate()
+        stop_process_group(child)
         return child.wait()
     finally:
+        stop_process_group(child)
         stack.stop()
         store.dispose()
+
+
+def stop_process_group(child: subprocess.Popen[Any], grace: tuple[float, float, float] = (20.0, 10.0, 5.0)) -> None:
+    """Stop a child started in its own session and everything it started: SIGINT first (as Ctrl-C: `dagster dev`
+    then stops its webserver and daemon), SIGTERM and SIGKILL to the whole group for what is left after each grace
+    period. Returns when no process of the group is left (or after the last grace period)."""
+    for sig, wait in zip((signal.SIGINT, signal.SIGTERM, signal.SIGKILL), grace, strict=True):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            child.poll()  # reap the child itself: a zombie still counts as a member of its group
+            try:
+                os.killpg(child.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
