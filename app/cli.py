@@ -183,10 +183,10 @@ def cmd_hoomdossier(args: argparse.Namespace) -> int:
     store = _open_store()
     tenants = [config.tenant(args.tenant)] if args.tenant else config.tenants_with("hoomdossier")
     with progress_bars(not args.no_progress):
-        return _hoomdossier_pass(store, config, tenants, pusher)
+        return _hoomdossier_pass(store, config, tenants, pusher, args.json)
 
 
-def _hoomdossier_pass(store: Store, config: HubConfig, tenants: list[Any], pusher: Any) -> int:
+def _hoomdossier_pass(store: Store, config: HubConfig, tenants: list[Any], pusher: Any, as_json: bool = False) -> int:
     from couplings.econobis_hoomdossier import (
         apply_hoomdossier_inbox,
         forward_hoomdossier_inbox,
@@ -195,6 +195,7 @@ def _hoomdossier_pass(store: Store, config: HubConfig, tenants: list[Any], pushe
     )
 
     failed = 0
+    results: list[dict[str, Any]] = []
     for t in tenants:
         try:
             out: dict[str, Any] = {"tenant": t.id, "applied": apply_hoomdossier_inbox(store, t.id).as_dict()}
@@ -205,7 +206,27 @@ def _hoomdossier_pass(store: Store, config: HubConfig, tenants: list[Any], pushe
         except PartnerError as exc:
             failed += _partner_failed("hoomdossier", t.id, exc)
             continue
-        print(json.dumps(out, indent=2, default=str))
+        results.append(out)
+    if as_json:
+        print(json.dumps(results, indent=2, default=str))
+    elif results:
+        columns = ["tenant", "applied", "apply quarantined", "forwarded", "forward later", "planned"]
+        columns += ["sent to Econobis", "sent to Hoomdossier", "quarantined on push"]
+        rows = [
+            [
+                r["tenant"],
+                r["applied"].get("applied"),
+                r["applied"].get("quarantined"),
+                r["forwarded"].get("forwarded"),
+                r["forwarded"].get("retry_later"),
+                sum(v for v in r["planned"].values() if isinstance(v, int)),
+                r["econobis_push"].get("sent"),
+                r["hoomdossier_push"].get("sent"),
+                (r["econobis_push"].get("quarantined") or 0) + (r["hoomdossier_push"].get("quarantined") or 0),
+            ]
+            for r in results
+        ]
+        print_table(summary_table("hub hoomdossier", columns, rows))
     return 1 if failed else 0
 
 
@@ -444,7 +465,9 @@ def cmd_erase(args: argparse.Namespace) -> int:
             if not (args.tenant and args.request and args.requested_by):
                 print("hub erase: --confirm needs --tenant, --request and --requested-by", file=sys.stderr)
                 return 2
-            print(json.dumps(audit_record(confirm(store, args.tenant, args.request, args.confirm, args.requested_by))))
+            _print_erasures(
+                [audit_record(confirm(store, args.tenant, args.request, args.confirm, args.requested_by))], args.json
+            )
             return 0
         if args.resident or args.email:
             if not (args.tenant and args.requested_by):
@@ -461,13 +484,38 @@ def cmd_erase(args: argparse.Namespace) -> int:
         records = resume(store, config, paths.mart_dir)
         if started is not None and started.already_done:
             records.append(started.audit)
-        print(json.dumps(records, indent=2))
+        _print_erasures(records, args.json)
         return 0
     except (ErasureError, PseudonymKeyMissing) as exc:
         print(f"hub erase: {exc}", file=sys.stderr)
         return 2
     finally:
         store.dispose()
+
+
+def _print_erasures(records: list[dict[str, Any]], as_json: bool) -> None:
+    """The erasure audit records: a line each (each partner's step as partner=status), or JSON with --json."""
+    if as_json:
+        print(json.dumps(records, indent=2))
+        return
+    if not records:
+        print("hub erase: no erasure open")
+        return
+    rows = [
+        [
+            r["request"],
+            r["tenant"],
+            r["status"],
+            r["store"].get("status"),
+            r["mart"].get("status"),
+            ", ".join(f"{name}={step.get('status')}" for name, step in sorted(r["partners"].items())) or None,
+            r["requested_by"],
+            r["completed_at"],
+        ]
+        for r in records
+    ]
+    columns = ["request", "tenant", "status", "store", "mart", "partners", "requested by", "completed"]
+    print_table(summary_table("hub erase", columns, rows))
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -478,7 +526,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
     config = _load(args)
     store = _open_store()
     try:
-        print(json.dumps(purge_retention(store, config), indent=2))
+        purged = purge_retention(store, config)
+        if args.json:
+            print(json.dumps(purged, indent=2))
+        else:
+            keys = sorted({k for figures in purged.values() for k in figures})
+            rows = [[tenant, *(figures.get(k) for k in keys)] for tenant, figures in purged.items()]
+            print_table(summary_table("hub purge", ["tenant", *(k.replace("_", " ") for k in keys)], rows))
     finally:
         store.dispose()
     return 0
@@ -513,13 +567,30 @@ def cmd_consent(args: argparse.Namespace) -> int:
                 f"recorded: {args.purpose} with {args.partner} {'granted' if args.action == 'grant' else 'withdrawn'}"
                 f"{'' if done.logged else ' (it stood already)'}; {done.resumed} withheld item(s) due again"
             )
-        print(json.dumps(consent_report(store, tenant.id, ids[0]), indent=2))
+        _print_consent(consent_report(store, tenant.id, ids[0]), args.json)
         return 0
     except ConsentError as exc:
         print(f"hub consent: {exc}", file=sys.stderr)
         return 2
     finally:
         store.dispose()
+
+
+def _print_consent(report: dict[str, Any], as_json: bool) -> None:
+    """What is in force for the resident and the statements behind it, as two tables (JSON with --json)."""
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+
+    def row(r: dict[str, Any]) -> list[Any]:
+        return [r["purpose"], r["partner"], "granted" if r["granted"] else "withdrawn", r["source"], r["observed_at"]]
+
+    columns = ["purpose", "partner", "statement", "source", "observed at"]
+    title = f"consent of resident {report['resident']} ({report['tenant']}): in force"
+    print_table(summary_table(title, columns, [row(r) for r in report["standing"]]))
+    print()
+    history = [[*row(r), "yes" if r.get("in_force") else ""] for r in report["history"]]
+    print_table(summary_table("statements, oldest first", [*columns, "in force"], history))
 
 
 def cmd_mandate(args: argparse.Namespace) -> int:
@@ -1047,6 +1118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     hd = sub.add_parser("hoomdossier", help="one pass of the Hoomdossier coupling (no Dagster)")
     _tenant_option(hd, what=" with Hoomdossier")
+    _json_option(hd, " (every tenant's figures as one array)")
     hd.set_defaults(fn=cmd_hoomdossier)
 
     d = sub.add_parser("demo", help="sandboxes → push sign-ups and pull through Dagster → mart → funnel")
@@ -1119,6 +1191,7 @@ def build_parser() -> argparse.ArgumentParser:
     er.add_argument("--requested-by", help="the coordinator's role or staff id (not the resident's name)")
     er.add_argument("--confirm", metavar="PARTNER", help="confirm by hand that PARTNER deleted the subject")
     er.add_argument("--request", help="the erasure request id (with --confirm)")
+    _json_option(er, " (the audit records)")
     er.set_defaults(fn=cmd_erase)
 
     co = sub.add_parser("consent", help="show a resident's consent, or record a grant or withdrawal by hand")
@@ -1130,6 +1203,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--purpose", default="share-with-partner", help="share-with-partner (default), ...")
     co.add_argument("--partner", help="the partner the statement is about, e.g. hoomdossier")
     co.add_argument("--by", help="the coordinator's role or staff id (not the resident's name)")
+    _json_option(co, " (the consent report)")
     co.set_defaults(fn=cmd_consent)
 
     md = sub.add_parser("mandate", help="record, withdraw or list residents' Woningpas mandates (with their INSZ)")
@@ -1176,6 +1250,7 @@ def build_parser() -> argparse.ArgumentParser:
     mt.set_defaults(fn=cmd_matches)
 
     pg = sub.add_parser("purge", help="retention purge: blank personal data in processed payloads > N days old")
+    _json_option(pg, " (per tenant, what was blanked)")
     pg.set_defaults(fn=cmd_purge)
 
     u = sub.add_parser("ui", help="sandboxes + the Dagster UI (dagster dev)")

@@ -48,7 +48,7 @@ def resident(tmp_path, monkeypatch) -> str:
 
 def test_a_withdrawal_by_hand_is_recorded_and_shown(resident, capsys):
     argv = ["consent", "withdraw", "--tenant", TENANT, "--email", "Bel.Mij@example.org"]
-    assert main([*argv, "--partner", "hoomdossier", "--by", "desk:anna"]) == 0
+    assert main([*argv, "--partner", "hoomdossier", "--by", "desk:anna", "--json"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("recorded: share-with-partner with hoomdossier withdrawn")
     report = json.loads(out.split("\n", 1)[1])
@@ -56,8 +56,15 @@ def test_a_withdrawal_by_hand_is_recorded_and_shown(resident, capsys):
         {**report["standing"][0], "partner": "hoomdossier", "granted": False, "source": "coordinator"}
     ]
     assert "bel.mij" not in out.lower()  # the e-mail is looked up, never printed
-    assert main(["consent", "show", "--tenant", TENANT, "--resident", resident]) == 0
+    assert main(["consent", "show", "--tenant", TENANT, "--resident", resident, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["history"][0]["source_ref"] == "coordinator:desk:anna"
+    # without --json: what stands and the statements as tables, no JSON
+    assert main(["consent", "show", "--tenant", TENANT, "--resident", resident]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"consent of resident {resident} ({TENANT}): in force"
+    standing = next(line for line in lines[4:] if line.startswith("share-with-partner"))
+    assert standing.split()[:4] == ["share-with-partner", "hoomdossier", "withdrawn", "coordinator"]
+    assert "statements, oldest first" in lines and not any(line.lstrip().startswith("{") for line in lines)
 
 
 def test_show_says_what_each_source_said_last_and_which_statement_is_in_force(resident, capsys):
@@ -78,7 +85,7 @@ def test_show_says_what_each_source_said_last_and_which_statement_is_in_force(re
         )
     store.dispose()
     assert not again.logged
-    assert main(["consent", "show", "--tenant", TENANT, "--resident", resident]) == 0
+    assert main(["consent", "show", "--tenant", TENANT, "--resident", resident, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     said = {(s["source"], s["granted"], s["in_force"]) for s in report["sources"]}
     assert said == {("econobis", True, False), ("coordinator", False, True)}
