@@ -52,9 +52,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 f"ports in use: {', '.join(taken)}; another `hub sandbox`, `hub ui` or `hub demo` may be running: "
                 f"stop it or set HUB_SANDBOX_PORT_BASE (now {sandbox_port_base()}). Nothing was changed."
             )
-        if not os.environ.get("HUB_DATABASE_URL"):
+        url = os.environ.get("HUB_DATABASE_URL")
+        if url:
+            refuse_a_store_by_url(url)
+        else:
             reset_demo_store(paths, args.reset_store)
         return _run_demo(args, paths)
+
+
+def refuse_a_store_by_url(url: str) -> None:
+    """The demo writes its sandbox tenants' records into the store it is given and never deletes one it reaches
+    by HUB_DATABASE_URL (a production database, perhaps): such a store must hold nothing yet, else UserError names
+    what it holds (read without migrating it; an unreachable one is the store's own error, later)."""
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        engine = create_engine(url)
+    except (SQLAlchemyError, ValueError):
+        return
+    tenants: set[str] = set()
+    try:
+        with engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            for table in ("entities", "inbox", "outbox", "quarantine"):
+                if table in present:
+                    tenants |= {r[0] for r in conn.execute(text(f"SELECT DISTINCT tenant FROM {table}"))}
+    except SQLAlchemyError:
+        return
+    finally:
+        engine.dispose()
+    if tenants:
+        shown = make_url(url).render_as_string(hide_password=True)
+        raise UserError(
+            f"HUB_DATABASE_URL ({shown}) names a state store that holds records of {', '.join(sorted(tenants))}; "
+            "the demo writes its sandbox tenants into the store it is given and starts from an empty one: unset "
+            "HUB_DATABASE_URL (the demo then uses $HUB_HOME/hub.sqlite) or point it at an empty database. "
+            "Nothing was changed."
+        )
 
 
 def _run_demo(args: argparse.Namespace, paths: HubPaths) -> int:

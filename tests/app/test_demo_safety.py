@@ -84,6 +84,26 @@ def test_a_store_the_demo_did_not_make_is_refused_and_kept(paths, capsys):
     assert paths.sqlite_path.read_bytes() == before
 
 
+def test_a_store_named_by_hub_database_url_that_holds_records_is_refused_and_kept(paths, monkeypatch, capsys):
+    _users_store(paths)  # a user's store, reached by URL this time (as a production database would be)
+    other = paths.root / "elsewhere.sqlite"
+    paths.sqlite_path.rename(other)
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{other}")
+    before = other.read_bytes()
+    assert main(["demo", "--reset-store"]) == 2  # not even with --reset-store: a store by URL is never the demo's
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds records of my-coop" in err[0] and "Nothing was changed" in err[0]
+    assert other.read_bytes() == before and not paths.sqlite_path.exists()
+
+
+def test_an_empty_store_by_url_or_one_not_made_yet_is_the_demos_to_fill(paths):
+    from app.demo import refuse_a_store_by_url
+
+    refuse_a_store_by_url(f"sqlite:///{paths.root / 'not-yet.sqlite'}")  # no error: nothing in it
+    Store.open(f"sqlite:///{paths.root / 'empty.sqlite'}").dispose()  # migrated, no rows
+    refuse_a_store_by_url(f"sqlite:///{paths.root / 'empty.sqlite'}")
+
+
 def test_reset_store_deletes_a_foreign_store_only_when_asked(paths):
     _users_store(paths)
     with pytest.raises(UserError, match="did not make"):
