@@ -988,16 +988,30 @@ def cmd_ui(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "dagster", "dev", "-f", "definitions.py", "-h", args.host, "-p", str(args.port)]
     # its own process group: a stop reaches the webserver, daemon and code server it starts, not only itself
     child = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
-    signal.signal(signal.SIGTERM, lambda *_: stop_process_group(child))
+    try:
+        return wait_until_stopped(child)
+    finally:
+        stack.stop()
+        store.dispose()
+
+
+def _interrupt(*_: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def wait_until_stopped(child: subprocess.Popen[Any]) -> int:
+    """Wait for a child started in its own session; Ctrl-C or SIGTERM stops it and its whole group
+    (`stop_process_group`). SIGTERM is turned into Ctrl-C here, so the stop runs after the wait is left: a stop run
+    inside the handler, with `wait` still holding the child, could not reap it and would wait out every grace."""
+    before = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return child.wait()
     except KeyboardInterrupt:
         stop_process_group(child)
         return child.wait()
     finally:
-        stop_process_group(child)
-        stack.stop()
-        store.dispose()
+        signal.signal(signal.SIGTERM, before)
+        stop_process_group(child)  # nothing left, as a rule; at once then
 
 
 def stop_process_group(child: subprocess.Popen[Any], grace: tuple[float, float, float] = (20.0, 10.0, 5.0)) -> None:

@@ -4,13 +4,16 @@ SIGINT (as Ctrl-C) to SIGTERM and SIGKILL for the whole group, grandchildren inc
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
 import pytest
 
-from app.cli import stop_process_group
+from app.cli import stop_process_group, wait_until_stopped
 
 # a parent that starts two grandchildren: one that stops at SIGINT, one that ignores SIGINT and SIGTERM
 TREE = textwrap.dedent(
@@ -53,3 +56,22 @@ def test_stopping_a_group_that_is_already_gone_returns_at_once():
     child = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
     child.wait()
     stop_process_group(child)  # no error, no wait
+
+
+def test_a_sigterm_while_waiting_stops_the_group_without_waiting_out_the_grace():
+    """`hub ui` waits on its child when the SIGTERM comes: the stop must reap the child, not take it for alive."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    before = signal.getsignal(signal.SIGTERM)
+    started = time.monotonic()
+    assert wait_until_stopped(child) == -signal.SIGINT  # stopped by the first signal, as Ctrl-C would
+    assert time.monotonic() - started < 15  # not the 20 s grace of SIGINT waited out with the child unreaped
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+    with pytest.raises(ProcessLookupError):
+        os.killpg(child.pid, 0)
