@@ -241,39 +241,56 @@ def free_port() -> int:
 
 
 class Receiver:
-    """`hub serve` in a subprocess, restartable on the same port and store."""
+    """`hub serve` in a subprocess, restartable on the same port and store. `env` adds to the hub's environment
+    (e.g. HUB_DATABASE_URL: by default the SQLite store in `home`, with `synchronous` as its sync mode); `name`
+    tells the logs of several receivers in one home apart."""
 
-    def __init__(self, home: Path, port: int, synchronous: str) -> None:
-        self.home, self.port = home, port
+    def __init__(
+        self,
+        home: Path,
+        port: int,
+        synchronous: str | None = None,
+        env: dict[str, str] | None = None,
+        name: str = "receiver",
+    ) -> None:
+        self.home, self.port, self.name = home, port, name
         self.base = f"http://127.0.0.1:{port}"
         self.env = {k: v for k, v in os.environ.items() if k not in ("HUB_CONFIG", "HUB_DATABASE_URL")}
-        self.env |= {"HUB_HOME": str(home), "PYTHONPATH": str(ROOT), "HUB_LOG_LEVEL": "WARNING"}
-        self.env[SQLITE_SYNCHRONOUS_ENV] = synchronous
+        self.env |= {"HUB_HOME": str(home), "PYTHONPATH": str(ROOT), "HUB_LOG_LEVEL": "WARNING", **(env or {})}
+        if synchronous is not None:
+            self.env[SQLITE_SYNCHRONOUS_ENV] = synchronous
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self, timeout: float = 90.0) -> None:
-        log = (self.home / f"receiver-{self.starts}.log").open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=self.home,  # no ./hub.yaml there: the embedded sandbox tenants
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        self.launch()
+        self.wait_healthy(timeout)
+
+    def launch(self) -> None:
+        with (self.home / f"{self.name}-{self.starts}.log").open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=self.home,  # no ./hub.yaml there: the embedded sandbox tenants
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.starts += 1
+
+    def wait_healthy(self, timeout: float = 90.0) -> None:
+        """Until GET /healthz answers 200, as a load balancer's readiness probe waits."""
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"receiver exited with {self.proc.returncode}: {self.log_tail()}")
+                raise AssertionError(f"{self.name} exited with {self.proc.returncode}: {self.log_tail()}")
             try:
                 if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
                     return
             except requests.RequestException:
                 pass
             time.sleep(0.1)
-        raise AssertionError(f"receiver did not become healthy in {timeout} s: {self.log_tail()}")
+        raise AssertionError(f"{self.name} did not become healthy in {timeout} s: {self.log_tail()}")
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -291,7 +308,7 @@ class Receiver:
                 self.proc.wait(timeout=30)
 
     def log_tail(self) -> str:
-        logs = sorted(self.home.glob("receiver-*.log"))
+        logs = sorted(self.home.glob(f"{self.name}-*.log"))
         return logs[-1].read_text(errors="replace")[-2000:] if logs else ""
 
 

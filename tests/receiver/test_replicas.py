@@ -10,16 +10,12 @@ Only the unique constraints in the database keep the replicas from storing a mes
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,62 +29,13 @@ from connectors.webform.sandbox.sender import WebformSender
 from connectors.webform.settings import INBOX_SOURCE as WEBFORM_SOURCE
 from hub.store import Store
 from hub.store import tables as t
-from tests.e2e.test_receiver_kill9 import KEYS, TENANTS, Message, building_messages, free_port
+from tests.e2e.test_receiver_kill9 import KEYS, TENANTS, Message, Receiver, building_messages, free_port
 
 pytestmark = pytest.mark.postgres
 
-ROOT = Path(__file__).resolve().parents[2]
 BUILDINGS_PER_TENANT = 10  # × 7 messages × 2 tenants = 140 Hoomdossier messages
 SIGNUPS_PER_TENANT = 15
 SENDERS = 6
-
-
-class Replica:
-    """`hub serve` in a subprocess on the shared store."""
-
-    def __init__(self, home: Path, database_url: str, name: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k != "HUB_CONFIG"}
-        env |= {
-            "HUB_HOME": str(home),
-            "HUB_DATABASE_URL": database_url,
-            "HUB_SANDBOX_PORT_BASE": "28400",
-            "PYTHONPATH": str(ROOT),
-            "HUB_LOG_LEVEL": "WARNING",
-        }
-        self.log = home / f"{name}.log"
-        with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=home,  # no ./hub.yaml there: the embedded sandbox tenants
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_healthy(self, timeout: float = 90.0) -> None:
-        """Until GET /healthz answers 200, as a load balancer's readiness probe waits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"replica exited with {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"replica not healthy in {timeout} s: {self.log.read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
 
 
 @pytest.fixture
@@ -96,8 +43,11 @@ def replicas(tmp_path, pg_store):
     url = pg_store.engine.url.render_as_string(hide_password=False)
     home = tmp_path / "home"
     home.mkdir()
-    both = [Replica(home, url, "a"), Replica(home, url, "b")]
+    env = {"HUB_DATABASE_URL": url, "HUB_SANDBOX_PORT_BASE": "28400"}
+    both = [Receiver(home, free_port(), env=env, name=f"replica-{n}") for n in ("a", "b")]
     try:
+        for r in both:
+            r.launch()  # side by side, then each waited for
         for r in both:
             r.wait_healthy()
         yield both
@@ -134,7 +84,7 @@ def test_two_replicas_taking_the_same_stream_store_and_apply_every_message_once(
             local.s = requests.Session()
         return local.s
 
-    def post_hoom(replica: Replica, m: Message) -> None:
+    def post_hoom(replica: Receiver, m: Message) -> None:
         resp = session().post(
             f"{replica.base}/api/{KEYS[m.tenant]}/hoomdossier/{m.endpoint}",
             data=m.body.encode("utf-8"),
@@ -146,7 +96,7 @@ def test_two_replicas_taking_the_same_stream_store_and_apply_every_message_once(
             if resp.status_code == 200 and not any("al ontvangen" in line for line in resp.json()):
                 stored_by[(f"{m.tenant}/{m.stream}/{m.content_hash}", replica.base)] += 1
 
-    def post_form(replica: Replica, tenant: str, webhook_id: str, body: str) -> None:
+    def post_form(replica: Receiver, tenant: str, webhook_id: str, body: str) -> None:
         resp = session().post(
             f"{replica.base}/webhooks/{tenant}/{WEBFORM_SOURCE}",
             data=body.encode("utf-8"),
