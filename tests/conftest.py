@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -13,6 +14,18 @@ import connectors  # noqa: F401  (registers the partners' connectors: config val
 from hub.store import Store
 
 PG_URL = os.environ.get("HUB_TEST_POSTGRES_URL")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright drives it and never downloads a browser
+
+
+def require_chromium(what: str) -> Path:
+    """Debian's Chromium, or the test skips saying `what` goes untried; with HUB_REQUIRE_CHROMIUM=1 (CI) it
+    fails instead."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    reason = f"{CHROMIUM} is missing (apt-get install -y chromium); {what}"
+    if os.environ.get("HUB_REQUIRE_CHROMIUM") == "1":
+        pytest.fail(f"HUB_REQUIRE_CHROMIUM=1 but {reason}")
+    pytest.skip(reason)
 
 
 def _pg_schema_url(base: str, schema: str) -> str:

@@ -14,9 +14,7 @@ from connectors.econobis.sync import EconobisPull
 from hub.mart import build_mart
 from hub.mart.questions import QUESTIONS, Chart, Question
 from hub.mart.report import ReportError, funnel_png, write_report
-from tests.conftest import sandbox_hub_config
-
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.conftest import require_chromium, sandbox_hub_config
 
 # beside the real questions: the chart kinds and options they may not use yet, and an answer that is empty
 EXTRA = (
@@ -46,15 +44,6 @@ EXTRA = (
 )
 
 
-def _chromium() -> Path:
-    if CHROMIUM.exists():
-        return CHROMIUM
-    reason = f"{CHROMIUM} is missing (apt-get install -y chromium); the report is not rendered in a browser"
-    if os.environ.get("HUB_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(f"HUB_REQUIRE_CHROMIUM=1 but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def sandbox_mart(store, start_sandbox, tmp_path) -> Path:
     running = start_sandbox(40, throttle_per_minute=100000)
@@ -67,7 +56,7 @@ def sandbox_mart(store, start_sandbox, tmp_path) -> Path:
 def test_each_tenants_report_renders_its_charts_in_chromium_without_errors_or_network(sandbox_mart, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    chromium = _chromium()
+    chromium = require_chromium("the report is not rendered in a browser")
     questions = (*QUESTIONS, *EXTRA)
     written = write_report(sandbox_mart, tmp_path / "reports", questions=questions)
     assert set(written) == {"coop-noord", "coop-zuid"}

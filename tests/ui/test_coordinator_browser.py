@@ -14,25 +14,16 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import require_chromium
 from tests.orchestration.conftest import TENANT, Hub
 from tests.orchestration.test_webserver_backfill import RUNS, Dagster
 from tests.ui.conftest import OTHER
 
-CHROMIUM = Path("/usr/bin/chromium")
 LOCATION = "/locations/__repository__@definitions.py"
 RUN_TIMEOUT = 180
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
 pytestmark = pytest.mark.slow
-
-
-def _chromium() -> Path:
-    if CHROMIUM.exists():
-        return CHROMIUM
-    reason = f"{CHROMIUM} is missing (apt-get install -y chromium); the UI is not tried in a browser"
-    if os.environ.get("HUB_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(f"HUB_REQUIRE_CHROMIUM=1 but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -85,7 +76,7 @@ def test_a_coordinator_reads_freshness_backfills_one_tenant_and_replays_the_quar
     from assets import SYNC_ASSETS
     from tests.orchestration.test_webserver_backfill import _wait_for_location
 
-    chromium = _chromium()
+    chromium = require_chromium("the UI is not tried in a browser")
     # the tenant as its schedule leaves it: one ordinary sync first (in-process), so a full read sees more
     seeded = stack.materialize(SYNC_ASSETS)
     assert seeded.success
