@@ -4,7 +4,6 @@ partner that is down is one line naming tenant and partner, and a non-zero exit.
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +28,7 @@ COMMANDS = [
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HUB_CONFIG", raising=False)
+def env(tmp_path, monkeypatch, hub_home):
     for k, v in FULL_ENV.items():
         monkeypatch.setenv(k, v)
     import uvicorn
@@ -41,10 +37,6 @@ def env(tmp_path, monkeypatch):
         raise AssertionError("the receiver started on a config check-config refuses")
 
     monkeypatch.setattr(uvicorn, "run", never)
-    # main() installs the hub's log handler once per process, on the stderr of its time: let it install one
-    # on this test's captured stderr
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if not getattr(h, "_hub_handler", False)])
     return tmp_path
 
 

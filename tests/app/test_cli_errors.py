@@ -5,7 +5,6 @@ validation error names the field; a real bug still shows its traceback."""
 from __future__ import annotations
 
 import argparse
-import logging
 
 import pytest
 
@@ -14,15 +13,10 @@ from app.cli import build_parser, main
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HUB_CONFIG", raising=False)
+def home(tmp_path, monkeypatch, hub_home):
     monkeypatch.delenv("HUB_LOG_LEVEL", raising=False)
     monkeypatch.delenv("HUB_DEBUG", raising=False)
     monkeypatch.chdir(tmp_path)
-    root = logging.getLogger()  # let main() install its log handler on this test's captured stderr
-    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if not getattr(h, "_hub_handler", False)])
     return tmp_path
 
 

@@ -22,10 +22,7 @@ def _store() -> Store:
 
 
 @pytest.fixture
-def resident(tmp_path, monkeypatch) -> str:
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    for var in ("HUB_DATABASE_URL", "HUB_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
+def resident(hub_home) -> str:
     paths = HubPaths.from_env()
     paths.ensure()
     store = Store.open(paths.database_url())

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 
 import pytest
 from rich.console import Console
@@ -102,17 +101,12 @@ def test_a_summary_table_has_one_line_per_row_and_no_trailing_blanks():
 
 
 @pytest.fixture
-def down(tmp_path, monkeypatch):
+def down(tmp_path, monkeypatch, hub_home):
     from hub.http.client import PartnerClient
 
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HUB_CONFIG", raising=False)
     for k, v in FULL_ENV.items():
         monkeypatch.setenv(k, v)
     monkeypatch.setitem(PartnerClient.__init__.__kwdefaults__, "sleep", lambda s: None)  # no backoff waits
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if not getattr(h, "_hub_handler", False)])
     f = tmp_path / "hub.yaml"
     f.write_text(FULL.replace("https://coop-a.econobis.nl", "http://127.0.0.1:19191"), encoding="utf-8")
     return str(f)

@@ -5,7 +5,6 @@ core function as Dagster's `quarantine_replay`."""
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
@@ -28,13 +27,8 @@ PAYLOAD = {
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HUB_CONFIG", raising=False)
+def store(tmp_path, monkeypatch, hub_home):
     monkeypatch.chdir(tmp_path)
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if not getattr(h, "_hub_handler", False)])
     paths = HubPaths.from_env()
     paths.ensure()
     s = Store.open(paths.database_url())

@@ -10,10 +10,7 @@ from hub.store import Store
 from hub.store import tables as t
 
 
-def test_signup_file_is_queued_once_per_key(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
-    monkeypatch.delenv("HUB_CONFIG", raising=False)
+def test_signup_file_is_queued_once_per_key(tmp_path, monkeypatch, hub_home, capsys):
     monkeypatch.chdir(tmp_path)
     good = {"key": "web-0001", "last_name": "Jansen", "number": "4", "postcode": "1681AB", "campaign_id": 11}
     lines = [json.dumps(good), json.dumps(good), '{"key": "x"}', ""]

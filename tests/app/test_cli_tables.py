@@ -6,18 +6,8 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-import pytest
-
 from app import cli
 from app.cli import main
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
-    for var in ("HUB_DATABASE_URL", "HUB_CONFIG"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path / "home"
 
 
 def _is_json(text: str) -> bool:
@@ -28,7 +18,7 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def test_purge_prints_a_line_per_tenant_and_json_only_when_asked(home, capsys):
+def test_purge_prints_a_line_per_tenant_and_json_only_when_asked(hub_home, capsys):
     assert main(["purge"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -39,7 +29,7 @@ def test_purge_prints_a_line_per_tenant_and_json_only_when_asked(home, capsys):
     assert set(json.loads(capsys.readouterr().out)) == {"coop-noord", "coop-zuid", "loket-leuven"}
 
 
-def test_erase_without_open_erasures_says_so_in_one_line(home, capsys):
+def test_erase_without_open_erasures_says_so_in_one_line(hub_home, capsys):
     assert main(["erase"]) == 0
     assert capsys.readouterr().out.strip() == "hub erase: no erasure open"
     assert main(["erase", "--json"]) == 0

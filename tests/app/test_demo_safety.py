@@ -4,7 +4,6 @@ did not make each refuse it (one line, exit 2) with every file left as it was; o
 
 from __future__ import annotations
 
-import logging
 import socket
 from datetime import UTC, datetime
 
@@ -32,14 +31,10 @@ def _free_base() -> int:
 
 
 @pytest.fixture
-def paths(tmp_path, monkeypatch):
-    monkeypatch.setenv("HUB_HOME", str(tmp_path / "home"))
+def paths(tmp_path, monkeypatch, hub_home):
     monkeypatch.setenv("HUB_SANDBOX_PORT_BASE", str(_free_base()))
-    monkeypatch.delenv("HUB_DATABASE_URL", raising=False)
     monkeypatch.delenv("HUB_RECEIVER_PORT", raising=False)
     monkeypatch.chdir(tmp_path)
-    root = logging.getLogger()
-    monkeypatch.setattr(root, "handlers", [h for h in root.handlers if not getattr(h, "_hub_handler", False)])
     p = HubPaths.from_env()
     p.ensure()
     return p
