@@ -130,16 +130,10 @@ def replay_quarantine(
     reread: dict[str, dict[str, list[str]]] = {}
     unknown: dict[str, int] = {}
     now = utcnow()
-    with store.begin() as conn:
-        rows = store.open_quarantine(conn, tenant)
+    with store.begin() as conn:  # the open entries the filters leave, as `hub quarantine list` shows them
+        rows = store.quarantine_entries(conn, tenant, sources=sources or (), ids=ids or (), reason=reason)
     for q in rows:
-        if ids and q["id"] not in ids:
-            continue
         source = q["source"]
-        if sources and source not in sources:
-            continue
-        if reason and reason.lower() not in str(q["reason"]).lower():
-            continue
         rule = rules.get(source)
         if rule is None:
             unknown[source] = unknown.get(source, 0) + 1

@@ -76,8 +76,7 @@ class QuarantineRepo(StoreBase):
 
     def open_quarantine(self, conn: Connection, tenant: str) -> list[QuarantineRow]:
         """The tenant's open entries, oldest first."""
-        q = select(t.quarantine).where(t.quarantine.c.tenant == tenant, t.quarantine.c.resolved_at.is_(None))
-        return rows_as(QuarantineRow, conn.execute(q.order_by(t.quarantine.c.id)).mappings())
+        return self.quarantine_entries(conn, tenant)
 
     def quarantine_entries(
         self,
