@@ -37,6 +37,7 @@ from hub.mart.extract import extract
 from hub.mart.meta import tenant_freshness
 from hub.mart.schema import FIELDS, STAGING, TABLES, VIEWS, Table, parse_sql
 from hub.pseudonym import require_key
+from hub.redact import PERSONAL_TEXT_PATTERNS
 from hub.store import Store, utcnow
 from hub.store import tables as t
 
@@ -255,13 +256,8 @@ def _describe(tables: list[Table]) -> str:
     return "\n".join(out)
 
 
-# text that must never be in a mart of a tenant without the opt-in
-_PII_PATTERNS = {
-    "e-mail address": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
-    "phone number": r"(\+31|\+32|\b0)[1-9][0-9 -]{7,}[0-9]\b",
-    "IBAN": r"\b[A-Z]{2}[0-9]{2}[A-Z0-9]{4}[0-9]{7,}\b",
-    "full Dutch postcode": r"\b[1-9][0-9]{3} ?[A-Z]{2}\b",
-}
+# text that must never be in a mart of a tenant without the opt-in (the quarantine viewer masks the same shapes)
+_PII_PATTERNS = PERSONAL_TEXT_PATTERNS
 
 
 _IDLIKE = re.compile(r"(^tenant$|_id$|_ref$)")
