@@ -351,6 +351,11 @@ STAGES = ("extract", "build", "describe", "check", "publish")
 def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = REGISTRY) -> MartResult:
     """Build, describe, check and publish the mart; returns its path, row counts and the stages' seconds.
     A failed check raises MartCheckFailed and leaves the published file (and its Parquet copies) as they were."""
+    with progress.task("mart", total=len(STAGES)) as shown:
+        return _build_mart(store, config, mart_dir, reg, shown)
+
+
+def _build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry, shown: progress.Task) -> MartResult:
     clock = time.perf_counter()
     seconds: dict[str, float] = {}
 
@@ -361,58 +366,57 @@ def build_mart(store: Store, config: HubConfig, mart_dir: Path, reg: Registry = 
         clock = now_
         shown.advance()
 
-    with progress.task("mart", total=len(STAGES)) as shown:
-        mart_dir.mkdir(parents=True, exist_ok=True)
-        require_key(config, "the mart")  # a real tenant's mart refuses to build without HUB_MART_PSEUDONYM_KEY
-        built_at = utcnow()
-        tenants = [tc.id for tc in config.tenants]
-        inputs = extract(store, tenants)
-        # for the check: none of them may be in the file
-        resident_ids = _resident_id_table(inputs.get("entities:resident", _EMPTY))
-        inputs |= _rules_tables(config, reg, built_at)
-        inputs |= _store_facts(store, config, built_at, reg)
-        lap("extract")
-        final = mart_dir / MART_FILE
-        tmp = mart_dir / f".{MART_FILE}.{os.getpid()}.building"
+    mart_dir.mkdir(parents=True, exist_ok=True)
+    require_key(config, "the mart")  # a real tenant's mart refuses to build without HUB_MART_PSEUDONYM_KEY
+    built_at = utcnow()
+    tenants = [tc.id for tc in config.tenants]
+    inputs = extract(store, tenants)
+    # for the check: none of them may be in the file
+    resident_ids = _resident_id_table(inputs.get("entities:resident", _EMPTY))
+    inputs |= _rules_tables(config, reg, built_at)
+    inputs |= _store_facts(store, config, built_at, reg)
+    lap("extract")
+    final = mart_dir / MART_FILE
+    tmp = mart_dir / f".{MART_FILE}.{os.getpid()}.building"
+    for suffix in ("", ".wal"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    try:
+        rows = _stage_and_write(inputs, config, tmp)
+        lap("build")
+        con = duckdb.connect(str(tmp))
+        try:
+            for view in VIEWS:
+                con.execute(f'CREATE VIEW "{view.name}" AS {view.sql}')
+            con.execute(_describe([*TABLES, *VIEWS]))
+            lap("describe")
+            _check(con, store, config, rows)
+            private = [tc.id for tc in config.tenants if not tc.mart_personal_data]
+            leaks = _resident_ids_absent(con, resident_ids, private)
+            if leaks:
+                raise MartCheckFailed("mart check failed: " + "; ".join(leaks))
+            lap("check")
+            parquet_tmp = mart_dir / f".{PARQUET_DIR}.{os.getpid()}.building"
+            parquet_tmp.mkdir(exist_ok=True)
+            for tbl in TABLES:
+                con.execute(f"COPY \"{tbl.name}\" TO '{_q(str(parquet_tmp / tbl.name))}.parquet' (FORMAT parquet)")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, final)
+        parquet_dir = mart_dir / PARQUET_DIR
+        parquet_dir.mkdir(exist_ok=True)
+        for part in sorted(parquet_tmp.glob("*.parquet")):
+            os.replace(part, parquet_dir / part.name)
+        parquet_tmp.rmdir()
+        lap("publish")
+    finally:
         for suffix in ("", ".wal"):
             Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-        try:
-            rows = _stage_and_write(inputs, config, tmp)
-            lap("build")
-            con = duckdb.connect(str(tmp))
-            try:
-                for view in VIEWS:
-                    con.execute(f'CREATE VIEW "{view.name}" AS {view.sql}')
-                con.execute(_describe([*TABLES, *VIEWS]))
-                lap("describe")
-                _check(con, store, config, rows)
-                private = [tc.id for tc in config.tenants if not tc.mart_personal_data]
-                leaks = _resident_ids_absent(con, resident_ids, private)
-                if leaks:
-                    raise MartCheckFailed("mart check failed: " + "; ".join(leaks))
-                lap("check")
-                parquet_tmp = mart_dir / f".{PARQUET_DIR}.{os.getpid()}.building"
-                parquet_tmp.mkdir(exist_ok=True)
-                for tbl in TABLES:
-                    con.execute(f"COPY \"{tbl.name}\" TO '{_q(str(parquet_tmp / tbl.name))}.parquet' (FORMAT parquet)")
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-            os.replace(tmp, final)
-            parquet_dir = mart_dir / PARQUET_DIR
-            parquet_dir.mkdir(exist_ok=True)
-            for part in sorted(parquet_tmp.glob("*.parquet")):
-                os.replace(part, parquet_dir / part.name)
-            parquet_tmp.rmdir()
-            lap("publish")
-        finally:
-            for suffix in ("", ".wal"):
-                Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-            for leftover in mart_dir.glob(f".{PARQUET_DIR}.{os.getpid()}.building"):
-                for f in leftover.iterdir():
-                    f.unlink()
-                leftover.rmdir()
-        return MartResult(final, rows, mart_dir / PARQUET_DIR, seconds)
+        for leftover in mart_dir.glob(f".{PARQUET_DIR}.{os.getpid()}.building"):
+            for f in leftover.iterdir():
+                f.unlink()
+            leftover.rmdir()
+    return MartResult(final, rows, mart_dir / PARQUET_DIR, seconds)
 
 
 def _resident_id_table(residents: pa.Table) -> pa.Table:
