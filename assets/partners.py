@@ -70,6 +70,11 @@ def to_metadata(values: Mapping[str, Any], labels: Mapping[str, str] = METADATA_
     return out
 
 
+def _labels(c: Connector) -> dict[str, str]:
+    """The summary's words for a partner's figures: the shared ones and its own."""
+    return {**METADATA_LABELS, **c.metadata_labels}
+
+
 def _words(value: Any) -> Any:
     """A figure for the summary: counts per kind as "contact 2, intake 1" (or "none")."""
     if isinstance(value, dict):
@@ -135,8 +140,7 @@ def pull_asset(c: Connector, deps: Sequence[str] = ()) -> AssetsDefinition:
             if freshness is not None:
                 record_success(store, tenant, freshness.what)
         read = {"read": "full re-read" if full else "incremental", "read_because": why, "full_pull": full}
-        labels = {**METADATA_LABELS, **c.metadata_labels}
-        return MaterializeResult(metadata=to_metadata({**read, **outcome.metadata()}, labels))
+        return MaterializeResult(metadata=to_metadata({**read, **outcome.metadata()}, _labels(c)))
 
     return _pull
 
@@ -198,7 +202,7 @@ def window_asset(c: Connector) -> AssetsDefinition:
             return skipped(f"tenant {tenant} has no {c.title}")
         with context.resources.state_store.session() as store:
             outcome = window(_run(context, c.name, config, tenant, store), day, day)
-        return MaterializeResult(metadata=to_metadata(outcome.metadata(), {**METADATA_LABELS, **c.metadata_labels}))
+        return MaterializeResult(metadata=to_metadata(outcome.metadata(), _labels(c)))
 
     return _window
 
@@ -239,7 +243,7 @@ def _step_asset(
             metadata.update(_steps(after, run))
             if unclaimed is not None and not any(run.tenant.has(*step.partners) for step in after):
                 metadata.update(unclaimed(run).metadata())
-        return MaterializeResult(metadata=to_metadata(metadata, {**METADATA_LABELS, **c.metadata_labels}))
+        return MaterializeResult(metadata=to_metadata(metadata, _labels(c)))
 
     return _asset
 
