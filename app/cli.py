@@ -24,7 +24,7 @@ from app import demo
 from app.errors import UserError, user_error, validation_summary
 from app.instance import write_instance_yaml
 from app.progress import print_table, progress_bars, summary_table
-from app.sandbox_stack import SandboxStack, ports_in_use, start_stack
+from app.sandbox_stack import SandboxStack, port_hint, refuse_ports_in_use, start_stack
 from connectors import registry
 from hub import progress
 from hub.config import (
@@ -88,13 +88,7 @@ def _start_default_stack(
     """Every registered sandbox and (with a store) the receiver, on the embedded config's ports; `options`:
     partner → keywords for its sandbox (e.g. the demo's clocks)."""
     base = sandbox_port_base()
-    hint = (
-        "another `hub sandbox`, `hub ui` or `hub demo` may be running: "
-        f"stop it or set HUB_SANDBOX_PORT_BASE (now {base})"
-    )
-    taken = ports_in_use(sandbox_ports(), receiver_port())
-    if taken:
-        raise UserError(f"ports in use: {', '.join(taken)}; {hint}")
+    refuse_ports_in_use(sandbox_ports(), receiver_port(), base)
     try:
         return start_stack(
             residents,
@@ -106,7 +100,7 @@ def _start_default_stack(
             id_shift=id_shift,
         )
     except RuntimeError as exc:  # a port taken between the look and the start
-        raise UserError(f"{exc}; {hint}") from None
+        raise UserError(f"{exc}; {port_hint(base)}") from None
 
 
 def _wait_for_signal() -> None:

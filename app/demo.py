@@ -9,14 +9,14 @@ import os
 import string
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
-from app.sandbox_stack import ports_in_use
+from app.sandbox_stack import refuse_ports_in_use
 from connectors import registry
 from connectors.hoomdossier.sandbox.credentials import REGISTER_FROM_ENV
 from connectors.hoomdossier.sandbox.lookups import MEASURE_ID_BY_SHORT
@@ -46,12 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Everything that can refuse the demo is asked before anything is removed or started: another demo on this
     # HUB_HOME, the ports, a state store the demo did not make.
     with demo_lock(paths):
-        taken = ports_in_use(sandbox_ports(), receiver_port())
-        if taken:
-            raise UserError(
-                f"ports in use: {', '.join(taken)}; another `hub sandbox`, `hub ui` or `hub demo` may be running: "
-                f"stop it or set HUB_SANDBOX_PORT_BASE (now {sandbox_port_base()}). Nothing was changed."
-            )
+        refuse_ports_in_use(sandbox_ports(), receiver_port(), sandbox_port_base(), ". Nothing was changed.")
         url = os.environ.get("HUB_DATABASE_URL")
         if url:
             refuse_a_store_by_url(url)
@@ -63,26 +58,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def refuse_a_store_by_url(url: str) -> None:
     """The demo writes its sandbox tenants' records into the store it is given and never deletes one it reaches
     by HUB_DATABASE_URL (a production database, perhaps): such a store must hold nothing yet, else UserError names
-    what it holds (read without migrating it; an unreachable one is the store's own error, later)."""
-    from sqlalchemy import create_engine, inspect, text
+    what it holds (an unreachable one is the store's own error, later)."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
 
-    try:
-        engine = create_engine(url)
-    except (SQLAlchemyError, ValueError):
-        return
-    tenants: set[str] = set()
-    try:
-        with engine.connect() as conn:
-            present = set(inspect(conn).get_table_names())
-            for table in ("entities", "inbox", "outbox", "quarantine"):
-                if table in present:
-                    tenants |= {r[0] for r in conn.execute(text(f"SELECT DISTINCT tenant FROM {table}"))}
-    except SQLAlchemyError:
-        return
-    finally:
-        engine.dispose()
+    tenants, _ = _store_holds(url)
     if tenants:
         shown = make_url(url).render_as_string(hide_password=True)
         raise UserError(
@@ -240,30 +219,32 @@ def demo_lock(paths: HubPaths) -> Iterator[None]:
         f.close()
 
 
-def _store_tenants(db: Path) -> tuple[set[str], int]:
-    """The tenants a SQLite state store holds rows of, and its live residents (read-only, without migrating
-    it; a file that is no store, or an empty one, holds none)."""
-    import sqlite3
+def _store_holds(url: str) -> tuple[set[str], int]:
+    """The tenants a state store holds records of, and its live residents, read without migrating it; a store
+    that cannot be read (or a file that is none) holds what could be read of it."""
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
 
+    tenants: set[str] = set()
+    residents = 0
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    except sqlite3.Error:
-        return set(), 0
+        engine = create_engine(url)
+    except (SQLAlchemyError, ValueError):
+        return tenants, residents
     try:
-        tenants: set[str] = set()
-        residents = 0
-        for table in ("entities", "inbox", "outbox", "quarantine"):
-            try:
-                tenants |= {r[0] for r in con.execute(f"SELECT DISTINCT tenant FROM {table}")}
-            except sqlite3.Error:
-                continue
-        with suppress(sqlite3.Error):
-            residents = con.execute(
-                "SELECT count(*) FROM entities WHERE entity = 'resident' AND deleted_at IS NULL"
-            ).fetchone()[0]
-        return tenants, int(residents)
+        with engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            for table in ("entities", "inbox", "outbox", "quarantine"):
+                if table in present:
+                    tenants |= {r[0] for r in conn.execute(text(f"SELECT DISTINCT tenant FROM {table}"))}
+            if "entities" in present:
+                live = "SELECT count(*) FROM entities WHERE entity = 'resident' AND deleted_at IS NULL"
+                residents = int(conn.execute(text(live)).scalar_one())
+    except SQLAlchemyError:
+        pass
     finally:
-        con.close()
+        engine.dispose()
+    return tenants, residents
 
 
 def _made_by_demo(paths: HubPaths) -> bool:
@@ -282,7 +263,7 @@ def reset_demo_store(paths: HubPaths, reset: bool = False) -> None:
     db = paths.sqlite_path
     if not db.exists():
         return
-    tenants, residents = _store_tenants(db)
+    tenants, residents = _store_holds(f"sqlite:///file:{db}?mode=ro&uri=true")  # read-only: never creates it
     ours = _made_by_demo(paths) and tenants <= {t for t, _ in SANDBOX_TENANTS}
     if tenants and not ours and not reset:
         raise UserError(

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from app.errors import UserError
 from connectors import registry
 from couplings import COUPLINGS
 from hub.config import SANDBOX_TENANTS, HubConfig, sandbox_config, sandbox_region
@@ -180,3 +181,20 @@ def ports_in_use(ports: Mapping[str, Mapping[str, int]], receiver_port: int | No
             except OSError:
                 taken.append(f"{port} ({what})")
     return taken
+
+
+def port_hint(base: int) -> str:
+    """What to do about a port another stack holds (the base moves every port of a stack)."""
+    return (
+        "another `hub sandbox`, `hub ui` or `hub demo` may be running: "
+        f"stop it or set HUB_SANDBOX_PORT_BASE (now {base})"
+    )
+
+
+def refuse_ports_in_use(
+    ports: Mapping[str, Mapping[str, int]], receiver_port: int | None, base: int, then: str = ""
+) -> None:
+    """UserError naming the stack's ports something else holds (`ports_in_use`), with `port_hint` and `then`."""
+    taken = ports_in_use(ports, receiver_port)
+    if taken:
+        raise UserError(f"ports in use: {', '.join(taken)}; {port_hint(base)}{then}")
